@@ -1,0 +1,38 @@
+# The README's two commands: `make run` and `make test`. Everything else is a helper for them.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+
+.PHONY: install run chat test lint browser bench clean
+
+$(INSTALLED): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[test]"
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+run: install  ## install, seed the demo knowledge base on first start, serve web chat on http://127.0.0.1:8000
+	$(PY) run.py serve
+
+chat: install  ## chat with the bot in this terminal
+	$(PY) run.py chat
+
+browser:  ## headless Chromium for the web chat tests (Debian's package)
+	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+
+lint: install
+	$(VENV)/bin/ruff check .
+
+test: install browser lint  ## install everything and run the whole test suite
+	$(PY) -m pytest -q
+
+bench: install  ## FAQ, emotion and engine benchmarks on ../shared/bench (see docs/benchmarks.md)
+	$(PY) -m benchmarks.faq_bench
+	$(PY) -m benchmarks.emotion_bench
+	$(PY) -m benchmarks.engine_bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

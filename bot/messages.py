@@ -1,0 +1,43 @@
+"""The core's own message types: the only thing adapters and the engine share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """A button the customer may press instead of typing (clarify options, ratings)."""
+
+    id: str
+    label: str
+
+
+@dataclass(slots=True)
+class InboundMessage:
+    """A customer message, already translated out of the platform's payload."""
+
+    platform: str
+    platform_user_id: str
+    text: str
+    chat_id: str | None = None
+    message_id: str | None = None
+    display_name: str | None = None
+    language_hint: str | None = None
+    choice_id: str | None = None
+    content_type: str = "text"  # "text", or what the platform sent instead: "photo", "voice", "sticker", ...
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class OutboundMessage:
+    """Something to deliver to a customer; adapters render choices as buttons or numbered text."""
+
+    platform: str
+    platform_user_id: str
+    text: str
+    language: str
+    chat_id: str | None = None
+    choices: list[Choice] = field(default_factory=list)
+    kind: str = "answer"

@@ -1,0 +1,210 @@
+"""The message log: who wrote, in which conversation, what the bot decided — written one exchange at a time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from storage.db import Database
+from storage.models import Conversation, ConversationState, Customer, Identity, Message, utcnow
+
+RECENT_TURNS = 6
+
+
+@dataclass(frozen=True, slots=True)
+class RecentTurn:
+    text: str
+    emotion_label: str | None
+    emotion_intensity: float | None
+    bot_decision: str | None
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationSnapshot:
+    """What the engine needs to know before it answers; read without writing anything."""
+
+    customer_id: int | None = None
+    conversation_id: int | None = None
+    state: str = ConversationState.BOT
+    language: str | None = None
+    duplicate: bool = False
+    recent: tuple[RecentTurn, ...] = ()
+    last_reply_at: datetime | None = None
+
+
+@dataclass(slots=True)
+class LoggedMessage:
+    direction: str
+    text: str
+    language: str | None = None
+    platform_message_id: str | None = None
+    emotion_label: str | None = None
+    emotion_intensity: float | None = None
+    emotion_signals: list[str] = field(default_factory=list)
+    faq_id: str | None = None
+    score: float | None = None
+    decision: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Exchange:
+    customer_id: int
+    conversation_id: int
+    duplicate: bool = False
+
+
+class ConversationLog:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def snapshot(self, platform: str, platform_user_id: str, platform_message_id: str | None) -> ConversationSnapshot:
+        with self._db.session() as session:
+            duplicate = platform_message_id is not None and _seen(session, platform, platform_message_id)
+            identity = _identity(session, platform, platform_user_id)
+            if identity is None:
+                return ConversationSnapshot(duplicate=duplicate)
+            customer = session.get(Customer, identity.customer_id)
+            conversation = _open_conversation(session, identity.customer_id, platform)
+            if conversation is None:
+                return ConversationSnapshot(customer.id, language=customer.language, duplicate=duplicate)
+            messages = session.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation.id)
+                .order_by(Message.id.desc())
+                .limit(RECENT_TURNS * 2)
+            ).all()
+        return ConversationSnapshot(
+            customer_id=customer.id,
+            conversation_id=conversation.id,
+            state=conversation.state,
+            language=customer.language,
+            duplicate=duplicate,
+            recent=_turns(list(reversed(messages))),
+            last_reply_at=next((m.created_at for m in messages if m.direction == "out"), None),
+        )
+
+    def record_exchange(
+        self,
+        platform: str,
+        platform_user_id: str,
+        chat_id: str | None,
+        display_name: str | None,
+        inbound: LoggedMessage,
+        replies: list[LoggedMessage],
+    ) -> Exchange:
+        """Log a customer message and the bot's replies in one transaction.
+
+        A platform message id seen before (a retried delivery) writes nothing and reports a duplicate.
+        """
+        try:
+            with self._db.session() as session:
+                customer, conversation = _customer_and_conversation(
+                    session, platform, platform_user_id, chat_id, display_name
+                )
+                if inbound.language:
+                    customer.language = inbound.language
+                now = utcnow()
+                customer.last_seen_at = conversation.last_message_at = now
+                for logged in (inbound, *replies):
+                    session.add(_message(logged, platform, customer.id, conversation.id))
+                session.add(customer)
+                session.add(conversation)
+                return Exchange(customer.id, conversation.id)
+        except IntegrityError:
+            if inbound.platform_message_id is None:
+                raise
+            with self._db.session() as session:
+                if not _seen(session, platform, inbound.platform_message_id):
+                    raise
+                identity = _identity(session, platform, platform_user_id)
+                conversation = _open_conversation(session, identity.customer_id, platform)
+                return Exchange(identity.customer_id, conversation.id if conversation else 0, duplicate=True)
+
+
+def _seen(session: Session, platform: str, platform_message_id: str) -> bool:
+    query = select(Message.id).where(Message.platform == platform, Message.platform_message_id == platform_message_id)
+    return session.exec(query).first() is not None
+
+
+def _identity(session: Session, platform: str, platform_user_id: str) -> Identity | None:
+    query = select(Identity).where(Identity.platform == platform, Identity.platform_user_id == platform_user_id)
+    return session.exec(query).first()
+
+
+def _open_conversation(session: Session, customer_id: int, platform: str) -> Conversation | None:
+    query = (
+        select(Conversation)
+        .where(
+            Conversation.customer_id == customer_id,
+            Conversation.platform == platform,
+            Conversation.state != ConversationState.CLOSED,
+        )
+        .order_by(Conversation.id.desc())
+    )
+    return session.exec(query).first()
+
+
+def _customer_and_conversation(
+    session: Session, platform: str, platform_user_id: str, chat_id: str | None, display_name: str | None
+) -> tuple[Customer, Conversation]:
+    identity = _identity(session, platform, platform_user_id)
+    if identity is None:
+        customer = Customer(display_name=display_name)
+        session.add(customer)
+        session.flush()
+        identity = Identity(
+            customer_id=customer.id,
+            platform=platform,
+            platform_user_id=platform_user_id,
+            display_name=display_name,
+        )
+        session.add(identity)
+    else:
+        customer = session.get(Customer, identity.customer_id)
+    conversation = _open_conversation(session, customer.id, platform)
+    if conversation is None:
+        conversation = Conversation(customer_id=customer.id, platform=platform, chat_id=chat_id)
+        session.add(conversation)
+        session.flush()
+    return customer, conversation
+
+
+def _message(logged: LoggedMessage, platform: str, customer_id: int, conversation_id: int) -> Message:
+    return Message(
+        conversation_id=conversation_id,
+        customer_id=customer_id,
+        direction=logged.direction,
+        platform=platform,
+        platform_message_id=logged.platform_message_id,
+        text=logged.text,
+        language=logged.language,
+        emotion_label=logged.emotion_label,
+        emotion_intensity=logged.emotion_intensity,
+        emotion_signals=logged.emotion_signals or None,
+        faq_id=logged.faq_id,
+        score=logged.score,
+        decision=logged.decision,
+    )
+
+
+def _turns(messages: list[Message]) -> tuple[RecentTurn, ...]:
+    """Customer messages, each with the decision of the bot reply that followed it."""
+    turns: list[RecentTurn] = []
+    for index, message in enumerate(messages):
+        if message.direction != "in":
+            continue
+        reply = next((m for m in messages[index + 1 :] if m.direction == "out"), None)
+        turns.append(
+            RecentTurn(
+                text=message.text,
+                emotion_label=message.emotion_label,
+                emotion_intensity=message.emotion_intensity,
+                bot_decision=reply.decision if reply else None,
+                created_at=message.created_at,
+            )
+        )
+    return tuple(turns[-RECENT_TURNS:])

@@ -1,0 +1,113 @@
+"""Finding a customer by anything staff know about them, and the customer's own data: view, export, forget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, or_
+from sqlmodel import Session, SQLModel, select
+
+from storage.db import Database
+from storage.models import AuditLog, Conversation, Customer, Handoff, Identity, Message, Note
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerView:
+    customer: Customer
+    identities: list[Identity]
+    messages: list[Message]
+    handoffs: list[Handoff]
+    notes: list[Note]
+    conversations: list[Conversation]
+
+
+class CustomerRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def find(self, query: str) -> list[Customer]:
+        """Customers matching an id (`#12` or `12`), a platform user id, phone, email or part of a name."""
+        query = query.strip()
+        with self._db.session() as session:
+            if query.lstrip("#").isdigit():
+                by_id = session.get(Customer, int(query.lstrip("#")))
+                if by_id is not None:
+                    return [by_id]
+            by_identity = select(Identity.customer_id).where(Identity.platform_user_id == query)
+            pattern = f"%{query.lower()}%"
+            rows = session.exec(
+                select(Customer)
+                .where(
+                    or_(
+                        Customer.id.in_(by_identity),
+                        Customer.phone == query,
+                        func.lower(Customer.email) == query.lower(),
+                        func.lower(Customer.display_name).like(pattern),
+                    )
+                )
+                .order_by(Customer.last_seen_at.desc())
+            ).all()
+        return list(rows)
+
+    def view(self, customer_id: int, message_limit: int | None = None) -> CustomerView | None:
+        with self._db.session() as session:
+            customer = session.get(Customer, customer_id)
+            if customer is None:
+                return None
+            messages = select(Message).where(Message.customer_id == customer_id).order_by(Message.id.desc())
+            if message_limit:
+                messages = messages.limit(message_limit)
+            return CustomerView(
+                customer=customer,
+                identities=_all(session, Identity, customer_id),
+                messages=list(reversed(session.exec(messages).all())),
+                handoffs=_all(session, Handoff, customer_id),
+                notes=_all(session, Note, customer_id),
+                conversations=_all(session, Conversation, customer_id),
+            )
+
+    def export(self, customer_id: int, actor: str) -> dict[str, Any] | None:
+        """Everything stored about one customer, as plain JSON-ready data."""
+        view = self.view(customer_id)
+        if view is None:
+            return None
+        self.audit(actor, "customer.export", f"customer:{customer_id}")
+        return {
+            "customer": _plain(view.customer),
+            "identities": [_plain(row) for row in view.identities],
+            "conversations": [_plain(row) for row in view.conversations],
+            "messages": [_plain(row) for row in view.messages],
+            "handoffs": [_plain(row) for row in view.handoffs],
+            "notes": [_plain(row) for row in view.notes],
+        }
+
+    def forget(self, customer_id: int, actor: str) -> bool:
+        """Delete the customer and everything about them; only an audit line that it happened remains."""
+        with self._db.session() as session:
+            if session.get(Customer, customer_id) is None:
+                return False
+            for table in (Message, Handoff, Note, Conversation, Identity):
+                session.exec(delete(table).where(table.customer_id == customer_id))
+            session.exec(delete(Customer).where(Customer.id == customer_id))
+            session.add(AuditLog(actor=actor, action="customer.forget", target=f"customer:{customer_id}"))
+        return True
+
+    def add_note(self, customer_id: int, author: str, text: str) -> Note:
+        with self._db.session() as session:
+            note = Note(customer_id=customer_id, author=author, text=text)
+            session.add(note)
+            session.flush()
+            return note
+
+    def audit(self, actor: str, action: str, target: str | None = None, detail: dict | None = None) -> None:
+        with self._db.session() as session:
+            session.add(AuditLog(actor=actor, action=action, target=target, detail=detail))
+
+
+def _all(session: Session, model: type[SQLModel], customer_id: int) -> list:
+    return list(session.exec(select(model).where(model.customer_id == customer_id).order_by(model.id)).all())
+
+
+def _plain(row: SQLModel) -> dict[str, Any]:
+    return {key: value.isoformat() if hasattr(value, "isoformat") else value for key, value in row.model_dump().items()}

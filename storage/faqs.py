@@ -1,0 +1,160 @@
+"""FAQ entries with their full revision history (every change is a revision: history and rollback)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, func, select
+
+from knowledge.entry import FaqEntry
+from storage.db import Database
+from storage.models import FaqRecord, FaqRevision, utcnow
+
+
+@dataclass(frozen=True, slots=True)
+class RevisionInfo:
+    faq_id: str
+    revision: int
+    action: str
+    author: str
+    note: str | None
+    created_at: datetime
+    entry: FaqEntry | None
+
+
+@dataclass(frozen=True, slots=True)
+class SaveReport:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class UnknownFaq(LookupError):
+    pass
+
+
+class FaqRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def all(self) -> list[FaqEntry]:
+        with self._db.session() as session:
+            return [_to_entry(r) for r in session.exec(select(FaqRecord).order_by(FaqRecord.id))]
+
+    def get(self, faq_id: str) -> FaqEntry | None:
+        with self._db.session() as session:
+            record = session.get(FaqRecord, faq_id)
+            return _to_entry(record) if record else None
+
+    def count(self) -> int:
+        with self._db.session() as session:
+            return session.exec(select(func.count()).select_from(FaqRecord)).one()
+
+    def has_history(self) -> bool:
+        """False only for a knowledge base nobody has ever written to (so the demo may be seeded)."""
+        with self._db.session() as session:
+            return session.exec(select(FaqRevision.id).limit(1)).first() is not None
+
+    def version(self) -> int:
+        """Grows with every change to any entry: a cheap way to notice edits made by another process."""
+        with self._db.session() as session:
+            return session.exec(select(func.max(FaqRevision.id))).one() or 0
+
+    def save_many(self, entries: Iterable[FaqEntry], author: str, note: str | None = None) -> SaveReport:
+        """Create or update entries in one transaction; unchanged entries get no new revision."""
+        created = updated = unchanged = 0
+        with self._db.session() as session:
+            for entry in entries:
+                outcome = _save(session, entry, author, note)
+                created += outcome == "create"
+                updated += outcome == "update"
+                unchanged += outcome == "unchanged"
+        return SaveReport(created, updated, unchanged)
+
+    def save(self, entry: FaqEntry, author: str, note: str | None = None) -> str:
+        with self._db.session() as session:
+            return _save(session, entry, author, note)
+
+    def remove(self, faq_id: str, author: str, note: str | None = None) -> None:
+        with self._db.session() as session:
+            record = session.get(FaqRecord, faq_id)
+            if record is None:
+                raise UnknownFaq(faq_id)
+            session.add(_revision(session, faq_id, "remove", None, author, note))
+            session.delete(record)
+
+    def history(self, faq_id: str) -> list[RevisionInfo]:
+        with self._db.session() as session:
+            rows = session.exec(
+                select(FaqRevision).where(FaqRevision.faq_id == faq_id).order_by(FaqRevision.revision)
+            ).all()
+        return [
+            RevisionInfo(
+                r.faq_id,
+                r.revision,
+                r.action,
+                r.author,
+                r.note,
+                r.created_at,
+                FaqEntry(**r.content) if r.content else None,
+            )
+            for r in rows
+        ]
+
+    def rollback(self, faq_id: str, revision: int, author: str) -> FaqEntry:
+        """Make the content of `revision` live again, as a new revision (history is never rewritten)."""
+        with self._db.session() as session:
+            old = session.exec(
+                select(FaqRevision).where(FaqRevision.faq_id == faq_id, FaqRevision.revision == revision)
+            ).first()
+            if old is None or old.content is None:
+                raise UnknownFaq(f"{faq_id} has no revision {revision} with content")
+            entry = FaqEntry(**old.content)
+            _save(session, entry, author, f"rollback to revision {revision}", action="rollback")
+            return entry
+
+
+def _save(session: Session, entry: FaqEntry, author: str, note: str | None, action: str | None = None) -> str:
+    record = session.get(FaqRecord, entry.id)
+    if record is not None and _to_entry(record) == entry:
+        return "unchanged"
+    outcome = "create" if record is None else "update"
+    revision = _revision(session, entry.id, action or outcome, entry, author, note)
+    if record is None:
+        record = FaqRecord(id=entry.id, questions=[])
+    record.questions = list(entry.questions)
+    record.answer, record.answer_zh, record.answer_en = entry.answer, entry.answer_zh, entry.answer_en
+    record.tags = list(entry.tags)
+    record.revision = revision.revision
+    record.updated_at = utcnow()
+    session.add(record)
+    session.add(revision)
+    session.flush()
+    return outcome
+
+
+def _revision(
+    session: Session, faq_id: str, action: str, entry: FaqEntry | None, author: str, note: str | None
+) -> FaqRevision:
+    last = session.exec(select(func.max(FaqRevision.revision)).where(FaqRevision.faq_id == faq_id)).one()
+    return FaqRevision(
+        faq_id=faq_id,
+        revision=(last or 0) + 1,
+        action=action,
+        content=entry.to_dict() if entry else None,
+        author=author,
+        note=note,
+    )
+
+
+def _to_entry(record: FaqRecord) -> FaqEntry:
+    return FaqEntry(
+        id=record.id,
+        questions=list(record.questions),
+        answer=record.answer,
+        answer_zh=record.answer_zh,
+        answer_en=record.answer_en,
+        tags=list(record.tags or []),
+    )

@@ -1,0 +1,143 @@
+"""The CRM schema. All times are timezone-aware UTC. Schema changes go through Alembic (storage/migrations)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class ConversationState:
+    BOT = "bot"
+    WAITING_AGENT = "waiting_agent"
+    AGENT = "agent"
+    CLOSED = "closed"
+
+
+class Customer(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    display_name: str | None = None
+    tier: str = "standard"
+    language: str | None = None
+    email: str | None = Field(default=None, index=True)
+    phone: str | None = Field(default=None, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+
+
+class Identity(SQLModel, table=True):
+    """One account of a customer on one platform; a customer may have several."""
+
+    __table_args__ = (UniqueConstraint("platform", "platform_user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    platform: str
+    platform_user_id: str
+    display_name: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Conversation(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    platform: str
+    chat_id: str | None = None
+    state: str = Field(default=ConversationState.BOT, index=True)
+    assigned_agent: str | None = None
+    started_at: datetime = Field(default_factory=utcnow)
+    last_message_at: datetime = Field(default_factory=utcnow)
+    closed_at: datetime | None = None
+
+
+class Message(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("platform", "platform_message_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True, ondelete="CASCADE")
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    direction: str  # "in" from the customer, "out" to the customer
+    platform: str
+    platform_message_id: str | None = None
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: str | None = None
+    emotion_label: str | None = None
+    emotion_intensity: float | None = None
+    emotion_signals: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    faq_id: str | None = Field(default=None, index=True)
+    score: float | None = None
+    decision: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class FaqRecord(SQLModel, table=True):
+    """The live version of a FAQ entry; the source of truth the vector index is built from."""
+
+    __tablename__ = "faq_entry"
+
+    id: str = Field(primary_key=True)
+    questions: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    answer: str | None = Field(default=None, sa_column=Column(Text))
+    answer_zh: str | None = Field(default=None, sa_column=Column(Text))
+    answer_en: str | None = Field(default=None, sa_column=Column(Text))
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    revision: int = 1
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class FaqRevision(SQLModel, table=True):
+    """Every change to a FAQ entry, with its full content, so history and rollback work."""
+
+    __tablename__ = "faq_revision"
+    __table_args__ = (UniqueConstraint("faq_id", "revision"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    faq_id: str = Field(index=True)
+    revision: int
+    action: str  # create | update | remove | rollback
+    content: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    author: str
+    note: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Handoff(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    conversation_id: int = Field(foreign_key="conversation.id", index=True, ondelete="CASCADE")
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    reason: str
+    evidence: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    summary: str | None = Field(default=None, sa_column=Column(Text))
+    status: str = "requested"  # requested | claimed | resolved
+    agent: str | None = None
+    rating: int | None = None
+    requested_at: datetime = Field(default_factory=utcnow)
+    claimed_at: datetime | None = None
+    resolved_at: datetime | None = None
+
+
+class Note(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    author: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class AuditLog(SQLModel, table=True):
+    """Who looked at or changed what; kept when a customer's own data is deleted."""
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    actor: str
+    action: str
+    target: str | None = None
+    detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    created_at: datetime = Field(default_factory=utcnow, index=True)

@@ -1,0 +1,106 @@
+from sqlmodel import select
+
+from storage.conversations import ConversationLog, LoggedMessage
+from storage.customers import CustomerRepository
+from storage.models import AuditLog, Message
+
+
+def exchange(log: ConversationLog, user: str = "u1", message_id: str | None = "m1", text: str = "where is my order"):
+    return log.record_exchange(
+        "telegram",
+        user,
+        chat_id=user,
+        display_name="Li Lei",
+        inbound=LoggedMessage(
+            "in",
+            text,
+            language="en",
+            platform_message_id=message_id,
+            emotion_label="neutral",
+            emotion_intensity=0.1,
+            emotion_signals=["lexicon:order"],
+            faq_id="track_order",
+            score=0.9,
+            decision="answer",
+        ),
+        replies=[LoggedMessage("out", "You can track it in My Orders.", language="en", decision="answer")],
+    )
+
+
+def test_first_message_creates_customer_identity_conversation_and_both_messages(database):
+    log = ConversationLog(database)
+    result = exchange(log)
+
+    with database.session() as session:
+        messages = session.exec(select(Message).order_by(Message.id)).all()
+    assert [(m.direction, m.customer_id, m.conversation_id) for m in messages] == [
+        ("in", result.customer_id, result.conversation_id),
+        ("out", result.customer_id, result.conversation_id),
+    ]
+    assert messages[0].emotion_signals == ["lexicon:order"] and messages[0].faq_id == "track_order"
+
+
+def test_a_retried_delivery_is_logged_once(database):
+    log = ConversationLog(database)
+    first = exchange(log, message_id="same")
+    assert log.snapshot("telegram", "u1", "same").duplicate
+
+    again = exchange(log, message_id="same")
+
+    assert again.duplicate and again.customer_id == first.customer_id
+    with database.session() as session:
+        assert len(session.exec(select(Message)).all()) == 2
+
+
+def test_same_message_id_on_another_platform_is_not_a_duplicate(database):
+    log = ConversationLog(database)
+    exchange(log, message_id="42")
+    assert not log.snapshot("wechat", "u1", "42").duplicate
+
+
+def test_snapshot_of_a_returning_customer_has_recent_turns_with_bot_decisions(database):
+    log = ConversationLog(database)
+    exchange(log, message_id="a", text="first")
+    exchange(log, message_id="b", text="second")
+
+    snapshot = log.snapshot("telegram", "u1", "c")
+
+    assert [t.text for t in snapshot.recent] == ["first", "second"]
+    assert snapshot.recent[-1].bot_decision == "answer" and snapshot.language == "en"
+    assert snapshot.last_reply_at is not None and not snapshot.duplicate
+
+
+def test_unknown_customer_snapshot_is_empty(database):
+    snapshot = ConversationLog(database).snapshot("telegram", "nobody", None)
+    assert snapshot.customer_id is None and snapshot.recent == ()
+
+
+def test_customer_is_found_by_name_platform_id_or_number(database):
+    result = exchange(ConversationLog(database))
+    customers = CustomerRepository(database)
+
+    assert [c.id for c in customers.find("li lei")] == [result.customer_id]
+    assert [c.id for c in customers.find("u1")] == [result.customer_id]
+    assert [c.id for c in customers.find(f"#{result.customer_id}")] == [result.customer_id]
+    assert customers.find("nobody at all") == []
+
+
+def test_export_has_everything_and_forget_leaves_only_an_audit_line(database):
+    log = ConversationLog(database)
+    result = exchange(log)
+    customers = CustomerRepository(database)
+    customers.add_note(result.customer_id, "agent", "prefers email")
+
+    exported = customers.export(result.customer_id, actor="test")
+    assert exported["customer"]["display_name"] == "Li Lei"
+    assert [m["text"] for m in exported["messages"]] == ["where is my order", "You can track it in My Orders."]
+    assert exported["notes"][0]["text"] == "prefers email"
+    assert exported["identities"][0]["platform_user_id"] == "u1"
+
+    assert customers.forget(result.customer_id, actor="test")
+    assert customers.view(result.customer_id) is None
+    with database.session() as session:
+        assert session.exec(select(Message)).all() == []
+        actions = [a.action for a in session.exec(select(AuditLog)).all()]
+    assert actions == ["customer.export", "customer.forget"]
+    assert not log.snapshot("telegram", "u1", "m1").duplicate
