@@ -141,3 +141,34 @@ class AuditLog(SQLModel, table=True):
     target: str | None = None
     detail: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class OutboxStatus:
+    PENDING = "pending"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+
+
+class OutboxMessage(SQLModel, table=True):
+    """A message to a customer, stored before it is sent so that nothing is lost when a platform hiccups."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedup_key: str | None = Field(default=None, unique=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True, ondelete="CASCADE")
+    conversation_id: int | None = None
+    platform: str
+    platform_user_id: str
+    chat_id: str | None = None
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = "en"
+    kind: str = "answer"
+    choices: list[dict[str, str]] | None = Field(default=None, sa_column=Column(JSON))
+    status: str = Field(default=OutboxStatus.PENDING, index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    platform_message_id: str | None = None
+    next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    delivered_at: datetime | None = None
