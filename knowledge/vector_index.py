@@ -1,0 +1,187 @@
+"""Chroma as the persistent store of question vectors: one record per FAQ question.
+
+The SQL database stays the source of truth for entries; this collection is a derived index that
+survives restarts so that nothing is re-embedded at start-up. Every record carries its entry's content
+hash (to tell what changed), its jieba tokens (so start-up skips tokenising 20k questions) and, on the
+entry's first question, the whole entry as JSON (so `KnowledgeBase.entry()` works without the SQL side).
+Chroma never embeds anything itself: vectors always come from our Embedder.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+import numpy as np
+
+from knowledge.entry import FaqEntry
+
+_GET_PAGE = 5000
+
+
+def open_chroma_client(data_dir: Path, chroma_url: str | None = None):
+    """A PersistentClient under data_dir/"chroma", or an HttpClient for CHROMA_URL; telemetry off."""
+    import chromadb
+    from chromadb.config import Settings
+
+    settings = Settings(anonymized_telemetry=False)
+    if chroma_url:
+        parsed = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
+        ssl = parsed.scheme == "https"
+        port = parsed.port or (443 if ssl else 8000)
+        return chromadb.HttpClient(host=parsed.hostname or "localhost", port=port, ssl=ssl, settings=settings)
+    path = Path(data_dir) / "chroma"
+    path.mkdir(parents=True, exist_ok=True)
+    return chromadb.PersistentClient(path=str(path), settings=settings)
+
+
+def ephemeral_chroma_client():
+    import chromadb
+    from chromadb.config import Settings
+
+    return chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+
+
+def unique_collection_name(prefix: str = "faq-tmp") -> str:
+    # Ephemeral clients in one process share their in-memory system, hence a fresh name each time.
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+@dataclass(slots=True)
+class IndexedEntry:
+    entry: FaqEntry
+    content_hash: str
+    vectors: np.ndarray  # (len(entry.questions), dim), in question order
+    tokens: list[list[str]]  # tokenizer output per question
+
+
+class ChromaQuestionStore:
+    """Reads and writes `IndexedEntry`s in one Chroma collection."""
+
+    def __init__(self, client, collection: str, tokenizer_version: str) -> None:
+        self._collection = client.get_or_create_collection(
+            name=collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+        self._tokenizer_version = tokenizer_version
+        self._question_counts: dict[str, int] = {}
+        try:
+            self._max_batch = int(client.get_max_batch_size())
+        except Exception:  # older servers do not expose it
+            self._max_batch = 1000
+
+    def load(self) -> dict[str, IndexedEntry]:
+        """Every entry in the collection, with vectors; entries missing a part are skipped (re-synced)."""
+        parts: dict[str, dict[int, tuple[str, np.ndarray, dict]]] = {}
+        offset = 0
+        while True:
+            page = self._collection.get(
+                limit=_GET_PAGE, offset=offset, include=["embeddings", "metadatas", "documents"]
+            )
+            ids = page["ids"]
+            if not ids:
+                break
+            embeddings = np.asarray(page["embeddings"], dtype=np.float32)
+            for row, metadata in enumerate(page["metadatas"]):
+                faq_id = str(metadata.get("faq_id", ""))
+                position = int(metadata.get("position", 0))
+                parts.setdefault(faq_id, {})[position] = (page["documents"][row], embeddings[row], metadata)
+            offset += len(ids)
+            if len(ids) < _GET_PAGE:
+                break
+        loaded: dict[str, IndexedEntry] = {}
+        for faq_id, by_position in parts.items():
+            self._question_counts[faq_id] = len(by_position)
+            indexed = self._assemble(faq_id, by_position)
+            if indexed is not None:
+                loaded[faq_id] = indexed
+        return loaded
+
+    def _assemble(self, faq_id: str, by_position: dict) -> IndexedEntry | None:
+        first = by_position.get(0)
+        if first is None or "entry" not in first[2]:
+            return None
+        try:
+            entry = FaqEntry(**json.loads(first[2]["entry"]))
+        except (TypeError, ValueError):
+            return None
+        if sorted(by_position) != list(range(len(entry.questions))):
+            return None
+        rows = [by_position[i] for i in range(len(entry.questions))]
+        content_hash = str(first[2].get("hash", ""))
+        if any(str(metadata.get("hash", "")) != content_hash for _, _, metadata in rows):
+            return None
+        tokens = None
+        if all(metadata.get("tokenizer") == self._tokenizer_version for _, _, metadata in rows):
+            tokens = [_split_tokens(metadata.get("tokens")) for *_, metadata in rows]
+        vectors = np.stack([vector for _, vector, _ in rows])
+        return IndexedEntry(entry, content_hash, vectors, tokens)  # type: ignore[arg-type]
+
+    def put(self, items: Iterable[IndexedEntry]) -> None:
+        """Write entries, replacing whatever was stored under their ids."""
+        items = list(items)
+        self.delete([item.entry.id for item in items])
+        ids: list[str] = []
+        vectors: list[np.ndarray] = []
+        documents: list[str] = []
+        metadatas: list[dict] = []
+        for item in items:
+            entry = item.entry
+            for position, question in enumerate(entry.questions):
+                metadata = {
+                    "faq_id": entry.id,
+                    "position": position,
+                    "hash": item.content_hash,
+                    "tokenizer": self._tokenizer_version,
+                    "tokens": " ".join(item.tokens[position]),
+                }
+                if position == 0:
+                    metadata["entry"] = json.dumps(_entry_fields(entry), ensure_ascii=False)
+                ids.append(_record_id(entry.id, position))
+                vectors.append(item.vectors[position])
+                documents.append(question)
+                metadatas.append(metadata)
+            self._question_counts[entry.id] = len(entry.questions)
+        for start in range(0, len(ids), self._max_batch):
+            stop = start + self._max_batch
+            self._collection.add(
+                ids=ids[start:stop],
+                embeddings=np.asarray(vectors[start:stop], dtype=np.float32),
+                documents=documents[start:stop],
+                metadatas=metadatas[start:stop],
+            )
+
+    def delete(self, faq_ids: Iterable[str]) -> None:
+        known = [f for f in faq_ids if f in self._question_counts]
+        record_ids = [_record_id(f, i) for f in known for i in range(self._question_counts.pop(f))]
+        for start in range(0, len(record_ids), self._max_batch):
+            self._collection.delete(ids=record_ids[start : start + self._max_batch])
+
+    def forget_unreadable(self, readable: set[str]) -> None:
+        """Drop records of entries `load()` could not assemble (half-written, old layout)."""
+        self.delete([f for f in list(self._question_counts) if f not in readable])
+
+    def count(self) -> int:
+        return self._collection.count()
+
+
+def _record_id(faq_id: str, position: int) -> str:
+    return f"{faq_id}\u241f{position}"
+
+
+def _entry_fields(entry: FaqEntry) -> dict:
+    return {
+        "id": entry.id,
+        "questions": list(entry.questions),
+        "answer": entry.answer,
+        "answer_zh": entry.answer_zh,
+        "answer_en": entry.answer_en,
+        "tags": list(entry.tags),
+    }
+
+
+def _split_tokens(joined: object) -> list[str]:
+    return str(joined).split(" ") if joined else []

@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import pytest
+
+from knowledge.base import KnowledgeBase, open_chroma_client
+from knowledge.entry import FaqEntry
+
+
+@pytest.fixture
+def kb(faq, embedder) -> KnowledgeBase:
+    return KnowledgeBase.in_memory(faq, embedder)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I can't remember my password, how can I reset it?", "reset-password"),
+        ("can I have my money returned", "refund"),
+        ("密码忘了怎么重置", "reset-password"),
+        ("我想退款", "refund"),
+        ("收货地址填错了，怎么改", "change-address"),
+    ],
+)
+def test_paraphrase_finds_the_entry(kb, text, expected):
+    result = kb.search(text)
+    assert result.decision == "answer", result
+    assert result.faq_id == expected
+    assert 0.0 <= result.score <= 1.0
+    assert result.candidates[0].faq_id == expected
+
+
+def test_unrelated_question_abstains(kb):
+    result = kb.search("What is the capital of Mongolia and how tall is its tallest mountain?")
+    assert result.decision == "no_answer"
+    assert result.faq_id is None
+
+
+def test_two_close_entries_ask_to_clarify(embedder):
+    entries = [
+        FaqEntry("cancel-order", ["How do I cancel my order?", "Cancel an order"], answer="Orders > Cancel."),
+        FaqEntry("cancel-plan", ["How do I cancel my subscription?", "Cancel my plan"], answer="Plan > Cancel."),
+        FaqEntry("opening-hours", ["What are your opening hours?"], answer="9-18."),
+    ]
+    kb = KnowledgeBase.in_memory(entries, embedder)
+    result = kb.search("How do I cancel?")
+    assert result.decision == "clarify", result
+    assert result.faq_id is None
+    assert {c.faq_id for c in result.candidates} == {"cancel-order", "cancel-plan"}
+    assert kb.search("How do I cancel my subscription plan?").faq_id == "cancel-plan"
+
+
+def test_query_vector_from_the_engine_is_used(kb, embedder):
+    vector = embedder.query("how do I get a refund")
+    assert kb.search("how do I get a refund", query_vector=vector).faq_id == "refund"
+
+
+def test_editing_one_entry_embeds_only_that_entry(kb, faq, embedder):
+    embedder.embedded.clear()
+    edited = FaqEntry(**{**faq[1].to_dict(), "questions": [*faq[1].questions, "Can I return an item?"]})
+    kb.upsert(edited)
+    assert embedder.embedded == ["Can I return an item?"]
+    assert kb.entry("refund").questions[-1] == "Can I return an item?"
+
+    embedder.embedded.clear()
+    report = kb.sync([*faq[:1], edited, *faq[2:]])
+    assert embedder.embedded == []
+    assert report.unchanged == len(faq) and not report.changed
+
+
+def test_answer_edit_keeps_question_vectors(kb, faq, embedder):
+    embedder.embedded.clear()
+    kb.upsert(FaqEntry(**{**faq[0].to_dict(), "answer_en": "New answer"}))
+    assert embedder.embedded == []
+    assert kb.entry("reset-password").answer_en == "New answer"
+
+
+def test_remove_and_sync_report(kb, faq):
+    kb.remove("refund")
+    assert kb.entry("refund") is None and len(kb) == len(faq) - 1
+    assert kb.search("I want my money back").faq_id != "refund"
+    report = kb.sync(faq[2:])
+    assert (report.removed, report.unchanged, report.added) == (1, len(faq) - 2, 0)
+    assert sorted(e.id for e in kb.entries()) == sorted(e.id for e in faq[2:])
+
+
+def test_restart_with_persistent_chroma_embeds_nothing(tmp_path, faq, embedder):
+    first = KnowledgeBase(open_chroma_client(tmp_path, None), embedder)
+    report = first.sync(faq)
+    assert report.added == len(faq)
+    del first
+
+    embedder.embedded.clear()
+    restarted = KnowledgeBase(open_chroma_client(tmp_path, None), embedder)
+    assert len(restarted) == len(faq)
+    report = restarted.sync(faq)
+    assert embedder.embedded == []
+    assert report.unchanged == len(faq) and not report.changed
+    assert restarted.entry("refund") == faq[1]
+    assert restarted.search("我想退款").faq_id == "refund"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "a" * 10_000, "退款" * 5_000, "😀😀🙏", "\x00\x01\x1b[31m\u200b", "?!", "\ud800"[:0] + "\u202e"],
+)
+def test_hostile_input_returns_a_decision(kb, text):
+    result = kb.search(text)
+    assert result.decision in ("answer", "clarify", "no_answer")
+    assert 0.0 <= result.score <= 1.0
+
+
+def test_empty_kb_says_no_answer(embedder):
+    kb = KnowledgeBase.in_memory([], embedder)
+    result = kb.search("hello")
+    assert result.decision == "no_answer" and result.top is None and len(kb) == 0
