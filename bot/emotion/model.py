@@ -15,16 +15,27 @@ MODEL_PATH = Path(__file__).resolve().parent / "data" / "emotion_model.npz"
 
 @dataclass(frozen=True, slots=True)
 class LinearEmotionModel:
-    """Weights (n_features, n_labels), bias (n_labels,); cue features are multiplied by `cue_scale`."""
+    """Weights (n_features, n_labels), bias (n_labels,); cue features are multiplied by `cue_scale`.
+
+    With `language_split`, the embedding appears twice: once for every message and once more, only for
+    Chinese messages (zeros otherwise), so Chinese text gets its own correction on top of the shared
+    weights (feature augmentation, Daume III 2007) and the two languages' training rows pull less on each other.
+    """
 
     weights: np.ndarray
     bias: np.ndarray
     labels: tuple[str, ...] = LABELS
     cue_features: tuple[str, ...] = CUE_FEATURES
     cue_scale: float = 1.0
+    language_split: bool = False
 
     def features(self, embedding: np.ndarray, cue_values: np.ndarray) -> np.ndarray:
-        return np.concatenate([np.asarray(embedding, dtype=np.float32).ravel(), cue_values * self.cue_scale])
+        vector = np.asarray(embedding, dtype=np.float32).ravel()
+        cues = np.asarray(cue_values, dtype=np.float32) * self.cue_scale
+        if not self.language_split:
+            return np.concatenate([vector, cues])
+        chinese = cue_values[self.cue_features.index("chinese")] >= 0.5
+        return np.concatenate([vector, vector if chinese else np.zeros_like(vector), cues])
 
     def probabilities(self, embedding: np.ndarray, cue_values: np.ndarray) -> np.ndarray:
         logits = self.features(embedding, cue_values) @ self.weights + self.bias
@@ -40,6 +51,7 @@ class LinearEmotionModel:
             labels=np.array(self.labels),
             cue_features=np.array(self.cue_features),
             cue_scale=np.float32(self.cue_scale),
+            language_split=np.bool_(self.language_split),
         )
 
 
@@ -55,4 +67,5 @@ def load_model(path: Path = MODEL_PATH) -> LinearEmotionModel:
             labels=tuple(str(x) for x in data["labels"]),
             cue_features=cue_features,
             cue_scale=float(data["cue_scale"]),
+            language_split=bool(data["language_split"]) if "language_split" in data.files else False,
         )
