@@ -74,19 +74,8 @@ class Outbox:
         dedup_key: str | None = None,
     ) -> int:
         """Store a message for delivery; the same `dedup_key` twice stores it once. Returns the row id."""
-        row = OutboxMessage(
-            dedup_key=dedup_key,
-            customer_id=customer_id,
-            conversation_id=conversation_id,
-            platform=message.platform,
-            platform_user_id=message.platform_user_id,
-            chat_id=message.chat_id,
-            text=message.text,
-            language=message.language,
-            kind=message.kind,
-            choices=[{"id": c.id, "label": c.label} for c in message.choices] or None,
-            next_attempt_at=self._clock(),
-        )
+        row = outbox_row(message, dedup_key, now=self._clock())
+        row.customer_id, row.conversation_id = customer_id, conversation_id
         try:
             with self._db.session() as session:
                 session.add(row)
@@ -95,8 +84,12 @@ class Outbox:
         except IntegrityError:
             with self._db.session() as session:
                 row_id = session.exec(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)).one()
-        self._wake.set()
+        self.wake()
         return row_id
+
+    def wake(self) -> None:
+        """Deliver now rather than at the next idle tick (call it on the event loop)."""
+        self._wake.set()
 
     async def deliver_due(self, limit: int = 100) -> int:
         """Try every pending message whose time has come, oldest first; returns how many were delivered."""
@@ -173,6 +166,21 @@ class Outbox:
                     current.next_attempt_at = self._clock() + timedelta(seconds=wait)
             session.add(current)
         return error is None
+
+
+def outbox_row(message: OutboundMessage, dedup_key: str | None = None, now: datetime | None = None) -> OutboxMessage:
+    """An unsaved outbox row for `message`, for callers that store it in their own transaction."""
+    return OutboxMessage(
+        dedup_key=dedup_key,
+        platform=message.platform,
+        platform_user_id=message.platform_user_id,
+        chat_id=message.chat_id,
+        text=message.text,
+        language=message.language,
+        kind=message.kind,
+        choices=[{"id": c.id, "label": c.label} for c in message.choices] or None,
+        next_attempt_at=now or utcnow(),
+    )
 
 
 def _outbound(row: OutboxMessage) -> OutboundMessage:

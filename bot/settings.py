@@ -23,10 +23,50 @@ class Settings(BaseSettings):
     seed_demo_kb: bool = _env("WARMDESK_SEED_DEMO", default=True)
     default_language: str = _env("WARMDESK_DEFAULT_LANGUAGE", default="en")
     max_message_chars: int = _env("WARMDESK_MAX_MESSAGE_CHARS", default=2000, ge=50)
+    knowledge_recheck_seconds: float = _env("WARMDESK_KB_RECHECK_SECONDS", default=2.0, ge=0)
     log_level: str = _env("WARMDESK_LOG_LEVEL", default="INFO")
 
     answer_threshold: float | None = _env("WARMDESK_ANSWER_THRESHOLD", default=None)
     clarify_threshold: float | None = _env("WARMDESK_CLARIFY_THRESHOLD", default=None)
+
+    # Channels: a channel whose settings are absent is off (see docs/channels.md).
+    telegram_bot_token: str | None = _env("TELEGRAM_BOT_TOKEN", default=None)
+    telegram_webhook_secret: str | None = _env("TELEGRAM_WEBHOOK_SECRET", default=None)
+    telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")
+    wechat_token: str | None = _env("WECHAT_TOKEN", default=None)
+    wechat_app_id: str | None = _env("WECHAT_APP_ID", default=None)
+    wechat_app_secret: str | None = _env("WECHAT_APP_SECRET", default=None)
+    wechat_aes_key: str | None = _env("WECHAT_AES_KEY", default=None, pattern=r"^[A-Za-z0-9]{43}$")
+    wechat_api_base_url: str = _env("WECHAT_API_BASE_URL", default="https://api.weixin.qq.com")
+
+    # Handoff and desks
+    slack_bot_token: str | None = _env("SLACK_BOT_TOKEN", default=None)
+    slack_signing_secret: str | None = _env("SLACK_SIGNING_SECRET", default=None)
+    slack_handoff_channel: str | None = _env("SLACK_HANDOFF_CHANNEL", default=None)
+    slack_staff_ids: str = _env("SLACK_STAFF_IDS", default="")
+    slack_supervisor_group: str | None = _env("SLACK_SUPERVISOR_GROUP", default=None)
+    slack_api_base_url: str = _env("SLACK_API_BASE_URL", default="https://slack.com/api/")
+    agent_token: str | None = _env("WARMDESK_AGENT_TOKEN", default=None)
+    handoff_enabled: bool = _env("WARMDESK_HANDOFF_ENABLED", default=True)
+    handoff_keywords: str = _env("WARMDESK_HANDOFF_KEYWORDS", default="")
+    handoff_anger_threshold: float = _env("WARMDESK_HANDOFF_ANGER_THRESHOLD", default=0.75, ge=0, le=1)
+    handoff_negative_window: int = _env("WARMDESK_HANDOFF_NEGATIVE_WINDOW", default=3, ge=1)
+    handoff_negative_count: int = _env("WARMDESK_HANDOFF_NEGATIVE_COUNT", default=2, ge=1)
+    handoff_negative_min_intensity: float = _env("WARMDESK_HANDOFF_NEGATIVE_MIN_INTENSITY", default=0.4, ge=0, le=1)
+    handoff_failed_turns: int = _env("WARMDESK_HANDOFF_FAILED_TURNS", default=2, ge=1)
+    handoff_repeat_similarity: float = _env("WARMDESK_HANDOFF_REPEAT_SIMILARITY", default=0.6, ge=0, le=1)
+    handoff_sensitive_topics: str = _env(
+        "WARMDESK_HANDOFF_SENSITIVE_TOPICS", default="refund_dispute,legal_threat,account_security,account_closure"
+    )
+    handoff_complaint_threshold: float = _env("WARMDESK_HANDOFF_COMPLAINT_THRESHOLD", default=0.5, ge=0)
+    handoff_vip_tiers: str = _env("WARMDESK_HANDOFF_VIP_TIERS", default="vip,gold")
+    handoff_vip_discount: float = _env("WARMDESK_HANDOFF_VIP_DISCOUNT", default=0.15, ge=0, le=1)
+    handoff_agent_language: str = _env("WARMDESK_HANDOFF_AGENT_LANGUAGE", default="en")
+    handoff_wait_minutes: float = _env("WARMDESK_HANDOFF_WAIT_MINUTES", default=5.0, gt=0)
+    handoff_expected_wait_minutes: int = _env("WARMDESK_HANDOFF_EXPECTED_WAIT_MINUTES", default=10, ge=1)
+    handoff_business_hours: str = _env("WARMDESK_HANDOFF_BUSINESS_HOURS", default="")
+    handoff_timezone: str = _env("WARMDESK_HANDOFF_TIMEZONE", default="UTC")
+    handoff_check_seconds: float = _env("WARMDESK_HANDOFF_CHECK_SECONDS", default=30.0, gt=0)
 
     @property
     def sqlalchemy_url(self) -> str:

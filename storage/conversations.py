@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.db import Database
-from storage.models import Conversation, ConversationState, Customer, Identity, Message, utcnow
+from storage.models import Conversation, ConversationState, Customer, Identity, Message, OutboxMessage, utcnow
 
 RECENT_TURNS = 6
 
@@ -95,10 +95,13 @@ class ConversationLog:
         display_name: str | None,
         inbound: LoggedMessage,
         replies: list[LoggedMessage],
+        deliveries: list[OutboxMessage] = (),
     ) -> Exchange:
         """Log a customer message and the bot's replies in one transaction.
 
-        A platform message id seen before (a retried delivery) writes nothing and reports a duplicate.
+        `deliveries` are outbox rows for the replies, stored in the same transaction so that a crash can
+        never leave a logged message whose answer was not queued. A platform message id seen before (a
+        retried delivery) writes nothing and reports a duplicate.
         """
         try:
             with self._db.session() as session:
@@ -111,6 +114,9 @@ class ConversationLog:
                 customer.last_seen_at = conversation.last_message_at = now
                 for logged in (inbound, *replies):
                     session.add(_message(logged, platform, customer.id, conversation.id))
+                for delivery in deliveries:
+                    delivery.customer_id, delivery.conversation_id = customer.id, conversation.id
+                    session.add(delivery)
                 session.add(customer)
                 session.add(conversation)
                 return Exchange(customer.id, conversation.id)

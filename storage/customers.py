@@ -9,7 +9,17 @@ from sqlalchemy import delete, func, or_
 from sqlmodel import Session, SQLModel, select
 
 from storage.db import Database
-from storage.models import AuditLog, Conversation, Customer, Handoff, Identity, Message, Note, OutboxMessage
+from storage.models import (
+    AuditLog,
+    Conversation,
+    Customer,
+    EmotionAlert,
+    Handoff,
+    Identity,
+    Message,
+    Note,
+    OutboxMessage,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +97,7 @@ class CustomerRepository:
         with self._db.session() as session:
             if session.get(Customer, customer_id) is None:
                 return False
-            for table in (OutboxMessage, Message, Handoff, Note, Conversation, Identity):
+            for table in (OutboxMessage, EmotionAlert, Message, Handoff, Note, Conversation, Identity):
                 session.exec(delete(table).where(table.customer_id == customer_id))
             session.exec(delete(Customer).where(Customer.id == customer_id))
             session.add(AuditLog(actor=actor, action="customer.forget", target=f"customer:{customer_id}"))

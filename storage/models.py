@@ -51,6 +51,7 @@ class Conversation(SQLModel, table=True):
     chat_id: str | None = None
     state: str = Field(default=ConversationState.BOT, index=True)
     assigned_agent: str | None = None
+    at_risk: bool = False  # set by the emotion rules (e.g. three negative messages in a row)
     started_at: datetime = Field(default_factory=utcnow)
     last_message_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
@@ -120,6 +121,26 @@ class Handoff(SQLModel, table=True):
     requested_at: datetime = Field(default_factory=utcnow)
     claimed_at: datetime | None = None
     resolved_at: datetime | None = None
+    outcome: str | None = None  # resolved | returned_to_bot
+    reminded_at: datetime | None = None  # when the customer was told about a long wait
+
+
+class DeskThread(SQLModel, table=True):
+    """Where a desk shows one handoff (a Slack card: channel + message ts), so replies find their handoff.
+
+    Deliberately no foreign key: it outlives a handoff deleted with its customer's data, so an agent replying
+    in that thread is told the customer is gone (it holds no personal data).
+    """
+
+    __tablename__ = "desk_thread"
+    __table_args__ = (UniqueConstraint("desk", "handoff_id"), UniqueConstraint("desk", "channel", "thread_id"))
+
+    id: int | None = Field(default=None, primary_key=True)
+    handoff_id: int = Field(index=True)
+    desk: str
+    channel: str
+    thread_id: str
+    created_at: datetime = Field(default_factory=utcnow)
 
 
 class Note(SQLModel, table=True):
@@ -172,3 +193,27 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
+
+
+class LinkCode(SQLModel, table=True):
+    """A one-time code shown on one channel; sending it from another account links both to one customer."""
+
+    __tablename__ = "link_code"
+
+    code: str = Field(primary_key=True)
+    platform: str
+    platform_user_id: str
+    expires_at: datetime = Field(index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class EmotionAlert(SQLModel, table=True):
+    """For the account manager: this customer's emotional history needs a person's attention."""
+
+    __tablename__ = "emotion_alert"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    reason: str
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    acknowledged_at: datetime | None = None

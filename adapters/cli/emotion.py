@@ -1,0 +1,47 @@
+"""`run.py emotion ...`: tag one text, or a JSONL batch, the way the engine tags customer messages."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.emotion import default_tagger
+from bot.emotion.batch import tag_batch
+from bot.settings import Settings
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    p = commands.add_parser("emotion", help="tag the emotion of a text or of a JSONL batch")
+    p.add_argument("text", nargs="?")
+    p.add_argument("--batch", type=Path, help='JSONL file with a "text" field per line')
+    p.add_argument("--out", type=Path, help="where the batch results go (JSONL, same order)")
+    p.set_defaults(handler=emotion)
+
+
+def emotion(settings: Settings, args: argparse.Namespace) -> int:
+    tagger = default_tagger()
+    if args.batch:
+        if not args.out:
+            print("--batch needs --out", file=sys.stderr)
+            return 2
+        count = tag_batch(tagger, args.batch, args.out)
+        print(f"tagged {count} texts into {args.out}")
+        return 0
+    if args.text is None:
+        print("give a text, or --batch IN.jsonl --out OUT.jsonl", file=sys.stderr)
+        return 2
+    tag = tagger.tag(args.text)
+    print(
+        json.dumps(
+            {
+                "text": args.text,
+                "emotion": tag.label,
+                "intensity": round(tag.intensity, 3),
+                "signals": list(tag.signals),
+            },
+            ensure_ascii=False,
+        )
+    )
+    return 0

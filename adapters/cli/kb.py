@@ -1,0 +1,179 @@
+"""`run.py kb ...`: knowledge editors add, edit, review, version and test FAQ entries."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from bot.runtime import open_database, retrieval_settings
+from bot.settings import Settings
+from knowledge.base import KnowledgeBase, open_chroma_client
+from knowledge.batch import ask_batch
+from knowledge.embedder import shared_embedder
+from knowledge.io import load_entries, write_entries
+from storage.faqs import FaqRepository, UnknownFaq
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    kb = commands.add_parser("kb", help="manage the FAQ knowledge base").add_subparsers(
+        dest="kb_command", required=True
+    )
+
+    p = kb.add_parser("import", help="import FAQ entries from .jsonl, .csv or .md (validated first)")
+    p.add_argument("file", type=Path)
+    p.add_argument("--skip-bad", action="store_true", help="import the good rows even when some are bad")
+    p.add_argument("--author", default="cli", help="recorded on every revision (default: cli)")
+    p.set_defaults(handler=import_entries)
+
+    p = kb.add_parser("export", help="export all entries to .jsonl, .csv or .md")
+    p.add_argument("file", type=Path)
+    p.set_defaults(handler=export_entries)
+
+    kb.add_parser("list", help="list entries").set_defaults(handler=list_entries)
+
+    p = kb.add_parser("show", help="show one entry")
+    p.add_argument("faq_id")
+    p.set_defaults(handler=show_entry)
+
+    p = kb.add_parser("ask", help="ask the knowledge base as a customer would (one text or a JSONL batch)")
+    p.add_argument("text", nargs="?")
+    p.add_argument("--batch", type=Path, help='JSONL file with a "text" field per line')
+    p.add_argument("--out", type=Path, help="where the batch results go (JSONL, same order)")
+    p.add_argument("--kb", type=Path, help="build a throwaway index from this file instead of the data dir")
+    p.set_defaults(handler=ask)
+
+    p = kb.add_parser("history", help="every revision of one entry")
+    p.add_argument("faq_id")
+    p.set_defaults(handler=history)
+
+    p = kb.add_parser("rollback", help="make an earlier revision live again (as a new revision)")
+    p.add_argument("faq_id")
+    p.add_argument("revision", type=int)
+    p.add_argument("--author", default="cli")
+    p.set_defaults(handler=rollback)
+
+    p = kb.add_parser("remove", help="remove an entry (its history stays)")
+    p.add_argument("faq_id")
+    p.add_argument("--author", default="cli")
+    p.set_defaults(handler=remove)
+
+
+def _repository(settings: Settings) -> FaqRepository:
+    return FaqRepository(open_database(settings))
+
+
+def _index(settings: Settings) -> KnowledgeBase:
+    client = open_chroma_client(settings.data_dir, settings.chroma_url)
+    return KnowledgeBase(client, shared_embedder(), settings=retrieval_settings(settings))
+
+
+def _report_issues(path: Path, issues) -> None:
+    """One line per problem, `file:line: message`, the way editors and compilers point at a line."""
+    for issue in issues:
+        print(f"{path}:{issue.line}: {issue.message}", file=sys.stderr)
+
+
+def _progress(done: int, total: int) -> None:
+    if total >= 50:
+        print(f"\rembedding {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
+
+
+def import_entries(settings: Settings, args: argparse.Namespace) -> int:
+    result = load_entries(args.file, skip_bad=args.skip_bad)
+    _report_issues(args.file, result.errors)
+    if result.errors and not args.skip_bad:
+        print(f"nothing imported: {len(result.errors)} problem(s); fix them or use --skip-bad", file=sys.stderr)
+        return 1
+    repository = _repository(settings)
+    report = repository.save_many(result.entries, author=args.author, note=f"import {args.file.name}")
+    _index(settings).sync(repository.all(), progress=_progress)
+    skipped = f", rows with {len(result.errors)} problem(s) skipped" if result.errors else ""
+    print(f"imported {report.created} new, {report.updated} updated, {report.unchanged} unchanged{skipped}")
+    return 0
+
+
+def export_entries(settings: Settings, args: argparse.Namespace) -> int:
+    entries = _repository(settings).all()
+    write_entries(args.file, entries)
+    print(f"exported {len(entries)} entries to {args.file}")
+    return 0
+
+
+def list_entries(settings: Settings, args: argparse.Namespace) -> int:
+    for entry in _repository(settings).all():
+        print(f"{entry.id}\t{len(entry.questions)} questions\t{entry.title()}")
+    return 0
+
+
+def show_entry(settings: Settings, args: argparse.Namespace) -> int:
+    entry = _repository(settings).get(args.faq_id)
+    if entry is None:
+        print(f"no entry {args.faq_id!r}", file=sys.stderr)
+        return 1
+    print(json.dumps(entry.to_dict(), ensure_ascii=False, indent=2))
+    return 0
+
+
+def ask(settings: Settings, args: argparse.Namespace) -> int:
+    if args.kb:
+        loaded = load_entries(args.kb)
+        if loaded.errors:
+            _report_issues(args.kb, loaded.errors)
+            return 1
+        knowledge = KnowledgeBase.in_memory(loaded.entries, shared_embedder(), settings=retrieval_settings(settings))
+    else:
+        knowledge = _index(settings)
+        knowledge.sync(_repository(settings).all(), progress=_progress)
+    if args.batch:
+        if not args.out:
+            print("--batch needs --out", file=sys.stderr)
+            return 2
+        count = ask_batch(knowledge, args.batch, args.out)
+        print(f"answered {count} questions into {args.out}")
+        return 0
+    if not args.text:
+        print("give a question, or --batch IN.jsonl --out OUT.jsonl", file=sys.stderr)
+        return 2
+    result = knowledge.search(args.text)
+    print(f"decision: {result.decision}  top: {result.top}  score: {result.score:.3f}")
+    for candidate in result.candidates[:5]:
+        entry = knowledge.entry(candidate.faq_id)
+        print(f"  {candidate.score:.3f}  {candidate.faq_id}  {entry.title() if entry else ''}")
+    return 0
+
+
+def history(settings: Settings, args: argparse.Namespace) -> int:
+    revisions = _repository(settings).history(args.faq_id)
+    if not revisions:
+        print(f"no history for {args.faq_id!r}", file=sys.stderr)
+        return 1
+    for rev in revisions:
+        when = rev.created_at.strftime("%Y-%m-%d %H:%M")
+        summary = f"{len(rev.entry.questions)} questions" if rev.entry else "(removed)"
+        print(f"r{rev.revision}\t{when}\t{rev.action}\t{rev.author}\t{summary}\t{rev.note or ''}")
+    return 0
+
+
+def rollback(settings: Settings, args: argparse.Namespace) -> int:
+    repository = _repository(settings)
+    try:
+        entry = repository.rollback(args.faq_id, args.revision, author=args.author)
+    except UnknownFaq as error:
+        print(f"cannot roll back: {error}", file=sys.stderr)
+        return 1
+    _index(settings).upsert(entry)
+    print(f"{args.faq_id} is back at the content of revision {args.revision}")
+    return 0
+
+
+def remove(settings: Settings, args: argparse.Namespace) -> int:
+    try:
+        _repository(settings).remove(args.faq_id, author=args.author)
+    except UnknownFaq:
+        print(f"no entry {args.faq_id!r}", file=sys.stderr)
+        return 1
+    _index(settings).remove(args.faq_id)
+    print(f"removed {args.faq_id} (its history is kept; `kb rollback` restores it)")
+    return 0

@@ -1,0 +1,52 @@
+"""The HTTP side: one FastAPI app that mounts every web-facing adapter and answers /healthz."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from adapters.body_limit import BodySizeLimit
+from adapters.channels import Channels
+from adapters.handoff_desks import HandoffDesks
+from adapters.webchat import webchat_router
+from bot.runtime import Runtime
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
+    channels = Channels.open(runtime)
+    handoff = HandoffDesks.open(runtime)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        await channels.start(telegram_polling)
+        delivery = asyncio.create_task(runtime.outbox.run(stop))
+        handoff_watch = asyncio.create_task(handoff.watch(stop))
+        try:
+            yield
+        finally:
+            stop.set()
+            await delivery
+            await handoff_watch
+            await channels.stop()
+
+    app = FastAPI(title="Warmdesk", docs_url=None, redoc_url=None, lifespan=lifespan)
+    app.state.channels = channels
+
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, object]:
+        return {"status": "ok", "faq_entries": len(runtime.knowledge)}
+
+    app.include_router(webchat_router(runtime.engine, handoff.mailbox))
+    for router in handoff.routers:
+        app.include_router(router)
+    for router in channels.routers():
+        app.include_router(router)
+    return app

@@ -1,0 +1,150 @@
+"""Whole-engine benchmark: per-message latency of the full path (SQLite logging included), cold start of
+`run.py serve` until /healthz answers, and peak RSS — with the demo KB and with the 20,000-entry ATEC KB.
+
+    .venv/bin/python -m benchmarks.engine_bench [--bench-dir ../shared/bench] [--skip-atec]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+from benchmarks.faq_embedding_cache import CachedEmbedder
+from bot.messages import InboundMessage
+from bot.runtime import Runtime
+from bot.settings import Settings
+from knowledge.base import KnowledgeBase, open_chroma_client
+from knowledge.embedder import shared_embedder
+from knowledge.io import load_entries
+from storage.db import Database
+from storage.faqs import FaqRepository
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO_QUERIES = REPO / "benchmarks" / "demo_queries.jsonl"
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def prepare_data_dir(data_dir: Path, kb_file: Path | None) -> None:
+    """Import a KB into a fresh data dir; vectors come from the benchmark cache so this takes seconds."""
+    if kb_file is None:
+        return
+    db = Database(Settings(data_dir=data_dir).sqlalchemy_url)
+    db.migrate()
+    entries = load_entries(kb_file).entries
+    FaqRepository(db).save_many(entries, author="bench")
+    embedder = CachedEmbedder(shared_embedder())
+    KnowledgeBase(open_chroma_client(data_dir, None), embedder).sync(entries)
+    embedder.save()
+    db.dispose()
+
+
+def engine_latency(data_dir: Path, queries: list[str], seed_demo: bool) -> dict:
+    runtime = Runtime.open(Settings(data_dir=data_dir, seed_demo_kb=seed_demo))
+    engine = runtime.engine
+    for i, text in enumerate(queries[:20]):
+        engine.handle_sync(InboundMessage("bench", f"warmup-{i % 5}", text, message_id=f"w{i}"))
+    latencies, decisions = [], {}
+    for i, text in enumerate(queries):
+        started = time.perf_counter()
+        reply = engine.handle_sync(InboundMessage("bench", f"customer-{i % 50}", text, message_id=f"m{i}"))
+        latencies.append((time.perf_counter() - started) * 1e3)
+        decisions[reply.decision] = decisions.get(reply.decision, 0) + 1
+    runtime.close()
+    return {
+        "messages": len(latencies),
+        "p50_ms": statistics.median(latencies),
+        "p95_ms": percentile(latencies, 0.95),
+        "decisions": decisions,
+    }
+
+
+def cold_start_and_rss(data_dir: Path, queries: list[str], seed_demo: bool) -> dict:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = os.environ | {
+        "WARMDESK_DATA_DIR": str(data_dir),
+        "WARMDESK_SEED_DEMO": str(seed_demo).lower(),
+        "WARMDESK_LOG_LEVEL": "WARNING",
+    }
+    env.pop("DATABASE_URL", None)
+    started = time.perf_counter()
+    server = subprocess.Popen(
+        [sys.executable, str(REPO / "run.py"), "serve", "--port", str(port)],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.perf_counter() - started > 120:
+                raise RuntimeError("server did not start")
+            time.sleep(0.05)
+        cold_start = time.perf_counter() - started
+        with httpx.Client(base_url=url, timeout=30) as client:
+            for i, text in enumerate(queries[:200]):
+                client.post("/api/chat", json={"session_id": f"rss-session-{i % 20:04d}", "text": text})
+        status = Path(f"/proc/{server.pid}/status").read_text()
+        peak_kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM"))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    return {"cold_start_s": cold_start, "peak_rss_mb": peak_kb / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--bench-dir", type=Path, default=REPO.parent / "shared" / "bench")
+    parser.add_argument("--skip-atec", action="store_true")
+    args = parser.parse_args()
+
+    setups = [("demo KB (51 entries)", None, [q["text"] for q in read_jsonl(DEMO_QUERIES)], True)]
+    atec_kb = args.bench_dir / "atec_kb.jsonl"
+    if not args.skip_atec and atec_kb.exists():
+        atec_queries = [q["text"] for q in read_jsonl(args.bench_dir / "atec_queries.jsonl")][:1000]
+        setups.append(("ATEC KB (20,000 entries)", atec_kb, atec_queries, False))
+
+    print("| knowledge base | messages | engine p50 | engine p95 | cold start (serve → /healthz) | peak RSS |")
+    print("|---|---|---|---|---|---|")
+    for name, kb_file, queries, seed_demo in setups:
+        with tempfile.TemporaryDirectory() as tmp:
+            data_dir = Path(tmp)
+            prepare_data_dir(data_dir, kb_file)
+            if seed_demo:  # the first start seeds and embeds the demo KB; cold start is measured on the second
+                Runtime.open(Settings(data_dir=data_dir)).close()
+            latency = engine_latency(data_dir, queries, seed_demo)
+            serve = cold_start_and_rss(data_dir, queries, seed_demo)
+        print(
+            f"| {name} | {latency['messages']} | {latency['p50_ms']:.1f} ms | {latency['p95_ms']:.1f} ms "
+            f"| {serve['cold_start_s']:.2f} s | {serve['peak_rss_mb']:.0f} MB |",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

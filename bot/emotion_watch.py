@@ -1,0 +1,54 @@
+"""After each exchange: apply the emotion rules (at-risk conversation, repeated negative conversations)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import timedelta
+
+from bot.emotion.base import NEGATIVE_LABELS
+from bot.emotion.profile import EmotionRecord, ProfileRules, negative_conversation_alert, summarise_conversation
+from storage.emotions import EmotionStore
+from storage.models import EmotionAlert, Message, utcnow
+
+
+def emotion_records(messages: list[Message]) -> list[EmotionRecord]:
+    return [
+        EmotionRecord(
+            timestamp=m.created_at,
+            conversation_id=str(m.conversation_id),
+            label=m.emotion_label,
+            intensity=m.emotion_intensity or 0.0,
+            faq_id=m.faq_id,
+            text=m.text,
+            customer_id=str(m.customer_id),
+        )
+        for m in messages
+    ]
+
+
+@dataclass(frozen=True, slots=True)
+class WatchOutcome:
+    became_at_risk: bool = False
+    alert: EmotionAlert | None = None
+
+
+class EmotionWatch:
+    def __init__(self, store: EmotionStore, rules: ProfileRules | None = None) -> None:
+        self._store = store
+        self._rules = rules or ProfileRules()
+
+    def after_exchange(self, customer_id: int, conversation_id: int, label: str | None) -> WatchOutcome:
+        """Cheap when the message is not negative: the rules can only fire on a negative message."""
+        if label not in NEGATIVE_LABELS:
+            return WatchOutcome()
+        window_start = utcnow() - timedelta(days=self._rules.alert_window_days)
+        by_conversation = defaultdict(list)
+        for record in emotion_records(self._store.tagged_messages(customer_id, since=window_start)):
+            by_conversation[record.conversation_id].append(record)
+        summaries = [summarise_conversation(records, self._rules) for records in by_conversation.values()]
+        current = next((s for s in summaries if s.conversation_id == str(conversation_id)), None)
+        became_at_risk = bool(current and current.at_risk and self._store.flag_at_risk(conversation_id))
+        reason = negative_conversation_alert(summaries, self._rules)
+        alert = self._store.raise_alert(customer_id, reason, not_since=window_start) if reason else None
+        return WatchOutcome(became_at_risk, alert)

@@ -1,0 +1,213 @@
+"""The message path: dedup → identify → language → emotion → retrieve → decide → reply → log.
+
+Platform-free and async; adapters hand in an InboundMessage and deliver the OutboundMessages back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot import policy
+from bot.emotion.base import ConversationContext, EmotionTag, EmotionTagger, PastTurn
+from bot.emotion_watch import EmotionWatch
+from bot.handoff.service import HandoffService, HandoffStep
+from bot.keyed_lock import KeyedLock
+from bot.language import clean_text, detect_language
+from bot.messages import InboundMessage, OutboundMessage
+from bot.outbox import Outbox, outbox_row
+from bot.policy import Decision, PlannedReply
+from bot.texts import say
+from storage.conversations import ConversationLog, ConversationSnapshot, LoggedMessage
+from storage.models import ConversationState, utcnow
+
+NEUTRAL = EmotionTag("neutral", 0.0)
+
+
+class Interceptor(Protocol):
+    """A stage that may answer a message before the knowledge base is asked (commands, account linking...)."""
+
+    def intercept(
+        self, message: InboundMessage, text: str, language: str, snapshot: ConversationSnapshot
+    ) -> PlannedReply | None: ...
+
+
+@dataclass(slots=True)
+class EngineReply:
+    replies: list[OutboundMessage]
+    language: str
+    decision: str | None = None
+    emotion: EmotionTag | None = None
+    faq_id: str | None = None
+    score: float | None = None
+    customer_id: int | None = None
+    conversation_id: int | None = None
+    duplicate: bool = False
+    handoff_id: int | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        log: ConversationLog,
+        knowledge,  # knowledge.base.KnowledgeBase
+        embedder,  # knowledge.embedder.Embedder
+        tagger: EmotionTagger,
+        default_language: str = "en",
+        max_message_chars: int = 2000,
+        before_message: Callable[[], None] | None = None,
+        interceptors: list[Interceptor] | None = None,
+        handoff: HandoffService | None = None,
+        outbox: Outbox | None = None,
+        emotion_watch: EmotionWatch | None = None,
+    ) -> None:
+        self._log = log
+        self._knowledge = knowledge
+        self._embedder = embedder
+        self._tagger = tagger
+        self._default_language = default_language
+        self._max_chars = max_message_chars
+        self._before_message = before_message
+        self._locks = KeyedLock()
+        self.interceptors: list[Interceptor] = list(interceptors or [])
+        self.handoff = handoff
+        self.outbox = outbox
+        self.emotion_watch = emotion_watch
+
+    def welcome(self, language: str | None = None) -> str:
+        return say("greeting", language or self._default_language)
+
+    async def handle(self, message: InboundMessage, *, queue_replies: bool = False) -> EngineReply:
+        """Answer one customer message; messages of one customer are handled in arrival order.
+
+        With `queue_replies` the replies go to the outbox in the same transaction that logs the message
+        (platforms that deliver asynchronously); otherwise the caller delivers `EngineReply.replies` itself.
+        """
+        async with self._locks.hold((message.platform, message.platform_user_id)):
+            reply = await asyncio.to_thread(self.handle_sync, message, queue_replies)
+            if queue_replies and reply.replies and self.outbox:
+                self.outbox.wake()
+            if self.handoff and not reply.duplicate:
+                text = message.text or f"[{message.content_type}]"
+                await self.handoff.announce(reply.decision, reply.handoff_id, reply.conversation_id, text)
+            return reply
+
+    def handle_sync(self, message: InboundMessage, queue_replies: bool = False) -> EngineReply:
+        started = time.perf_counter()
+        if self._before_message:
+            self._before_message()
+        text = clean_text(message.text or "")
+        snapshot = self._log.snapshot(message.platform, message.platform_user_id, message.message_id)
+        fallback = message.language_hint or snapshot.language or self._default_language
+        language = detect_language(text, fallback)
+        if snapshot.duplicate:
+            return EngineReply([], language, duplicate=True, customer_id=snapshot.customer_id)
+
+        emotion, plan = NEUTRAL, None
+        if message.content_type != "text":
+            plan = PlannedReply(Decision.NON_TEXT, say("non_text", language))
+        elif message.choice_id:
+            plan = policy.plan_choice(message.choice_id, language, self._knowledge.entry)
+        elif not text:
+            plan = PlannedReply(Decision.EMPTY, say("empty", language))
+        else:
+            plan = next((p for i in self.interceptors if (p := i.intercept(message, text, language, snapshot))), None)
+        if snapshot.state in (ConversationState.WAITING_AGENT, ConversationState.AGENT):
+            plan = PlannedReply(Decision.HELD_FOR_AGENT, "")
+
+        timings: dict[str, float] = {}
+        if text:
+            analysed = text[: self._max_chars]
+            t0 = time.perf_counter()
+            vector = self._embedder.query(analysed)
+            t1 = time.perf_counter()
+            emotion = self._tagger.tag(analysed, vector, _context(snapshot))
+            t2 = time.perf_counter()
+            if plan is None:
+                retrieval = self._knowledge.search(analysed, vector)
+                plan = policy.plan_reply(retrieval, language, self._knowledge.entry)
+            t3 = time.perf_counter()
+            timings = {"embed": (t1 - t0) * 1e3, "emotion": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
+
+        handoff = self.handoff.step(message, text, language, snapshot, emotion, plan) if self.handoff else None
+        plan = handoff.plan if handoff else plan
+        replies = [] if plan.decision == Decision.HELD_FOR_AGENT else [_outbound(message, plan, language)]
+        deliveries = [
+            outbox_row(r, f"reply:{message.platform}:{message.message_id}:{i}" if message.message_id else None)
+            for i, r in enumerate(replies)
+            if queue_replies
+        ]
+        exchange = self._log.record_exchange(
+            message.platform,
+            message.platform_user_id,
+            message.chat_id,
+            message.display_name,
+            inbound=LoggedMessage(
+                "in",
+                message.text or "",
+                language=language,
+                platform_message_id=message.message_id,
+                emotion_label=emotion.label,
+                emotion_intensity=emotion.intensity,
+                emotion_signals=list(emotion.signals),
+                faq_id=plan.faq_id,
+                score=plan.score,
+                decision=plan.decision,
+            ),
+            replies=[
+                LoggedMessage("out", r.text, language=language, faq_id=plan.faq_id, decision=plan.decision)
+                for r in replies
+            ],
+            deliveries=deliveries,
+        )
+        if exchange.duplicate:
+            return EngineReply([], language, duplicate=True, customer_id=exchange.customer_id)
+        handoff_id = self._open_handoff(handoff, exchange.customer_id, exchange.conversation_id)
+        if self.emotion_watch:
+            self.emotion_watch.after_exchange(exchange.customer_id, exchange.conversation_id, emotion.label)
+        timings["total"] = (time.perf_counter() - started) * 1e3
+        return EngineReply(
+            replies,
+            language,
+            decision=plan.decision,
+            emotion=emotion,
+            faq_id=plan.faq_id,
+            score=plan.score,
+            customer_id=exchange.customer_id,
+            conversation_id=exchange.conversation_id,
+            handoff_id=handoff_id,
+            timings_ms=timings,
+        )
+
+    def _open_handoff(self, step: HandoffStep | None, customer_id: int, conversation_id: int) -> int | None:
+        if step is None:
+            return None
+        if step.trigger is not None:
+            return self.handoff.open(customer_id, conversation_id, step.trigger)
+        return step.rated_handoff
+
+
+def _outbound(message: InboundMessage, plan: PlannedReply, language: str) -> OutboundMessage:
+    return OutboundMessage(
+        platform=message.platform,
+        platform_user_id=message.platform_user_id,
+        chat_id=message.chat_id,
+        text=plan.text,
+        language=language,
+        choices=list(plan.choices),
+        kind=plan.decision,
+    )
+
+
+def _context(snapshot: ConversationSnapshot) -> ConversationContext:
+    turns = tuple(
+        PastTurn(t.text, t.emotion_label or "neutral", t.emotion_intensity or 0.0, t.bot_decision)
+        for t in snapshot.recent
+    )
+    waited = (utcnow() - snapshot.last_reply_at).total_seconds() if snapshot.last_reply_at else None
+    return ConversationContext(recent=turns, seconds_since_last_reply=waited)

@@ -1,0 +1,27 @@
+"""Which language to answer in: Chinese when the message is mostly Chinese, else English."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN = re.compile(r"[A-Za-z]")
+_WHITESPACE = re.compile(r"\s+")
+
+
+def detect_language(text: str, fallback: str = "en") -> str:
+    """A Chinese character carries about a word, so a few of them outweigh several Latin letters."""
+    cjk = len(_CJK.findall(text))
+    latin = len(_LATIN.findall(text))
+    if cjk == 0 and latin == 0:
+        return fallback
+    return "zh" if cjk * 4 >= latin else "en"
+
+
+def clean_text(text: str) -> str:
+    """Drop control and zero-width characters and collapse whitespace; keep everything a person typed."""
+    visible = "".join(
+        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+    )
+    return _WHITESPACE.sub(" ", visible).strip()

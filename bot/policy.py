@@ -1,0 +1,66 @@
+"""Turning a retrieval into what the bot says: an answer, a question with choices, or an honest 'not yet'."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.messages import Choice
+from bot.texts import say
+from knowledge.entry import FaqEntry
+
+FAQ_CHOICE_PREFIX = "faq:"
+NONE_OF_THESE = "none"
+MAX_CHOICES = 3
+
+
+class Decision:
+    ANSWER = "answer"
+    CLARIFY = "clarify"
+    NO_ANSWER = "no_answer"
+    EMPTY = "empty"
+    NON_TEXT = "non_text"
+    HELD_FOR_AGENT = "held_for_agent"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedReply:
+    decision: str
+    text: str
+    faq_id: str | None = None
+    score: float | None = None
+    choices: list[Choice] = field(default_factory=list)
+
+
+def answer(entry: FaqEntry, language: str, score: float | None) -> PlannedReply:
+    return PlannedReply(Decision.ANSWER, entry.answer_for(language), faq_id=entry.id, score=score)
+
+
+def clarify(candidates: list[FaqEntry], language: str, score: float | None) -> PlannedReply:
+    choices = [Choice(FAQ_CHOICE_PREFIX + entry.id, entry.title(language)) for entry in candidates[:MAX_CHOICES]]
+    choices.append(Choice(NONE_OF_THESE, say("none_of_these", language)))
+    return PlannedReply(Decision.CLARIFY, say("clarify", language), score=score, choices=choices)
+
+
+def no_answer(language: str, score: float | None = None) -> PlannedReply:
+    return PlannedReply(Decision.NO_ANSWER, say("no_answer", language), score=score)
+
+
+def plan_reply(retrieval, language: str, lookup: Callable[[str], FaqEntry | None]) -> PlannedReply:
+    """`retrieval` is a knowledge.base.Retrieval; entries removed since it was computed are skipped."""
+    if retrieval.decision == Decision.ANSWER and (entry := lookup(retrieval.faq_id)):
+        return answer(entry, language, retrieval.score)
+    if retrieval.decision == Decision.CLARIFY:
+        entries = [entry for c in retrieval.candidates if (entry := lookup(c.faq_id))]
+        if len(entries) >= 2:
+            return clarify(entries, language, retrieval.score)
+        if entries:
+            return answer(entries[0], language, retrieval.score)
+    return no_answer(language, retrieval.score)
+
+
+def plan_choice(choice_id: str, language: str, lookup: Callable[[str], FaqEntry | None]) -> PlannedReply:
+    """The customer pressed a button the bot offered."""
+    if choice_id.startswith(FAQ_CHOICE_PREFIX) and (entry := lookup(choice_id.removeprefix(FAQ_CHOICE_PREFIX))):
+        return answer(entry, language, None)
+    return no_answer(language)

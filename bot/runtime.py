@@ -1,0 +1,159 @@
+"""Wiring: settings in, a ready engine (database migrated, knowledge index in sync) out."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.emotion import default_tagger
+from bot.emotion.base import EmotionTagger
+from bot.emotion_watch import EmotionWatch
+from bot.engine import Engine
+from bot.handoff.service import HandoffService
+from bot.handoff.wiring import open_handoff_service
+from bot.linking import AccountLinking
+from bot.outbox import Outbox
+from bot.settings import Settings
+from knowledge.base import KnowledgeBase, RetrievalSettings, open_chroma_client
+from knowledge.embedder import Embedder, shared_embedder
+from knowledge.io import load_entries
+from storage.conversations import ConversationLog
+from storage.customers import CustomerRepository
+from storage.db import Database
+from storage.emotions import EmotionStore
+from storage.faqs import FaqRepository
+from storage.identity_links import IdentityLinks
+
+log = logging.getLogger("warmdesk")
+
+DEMO_KB = Path(__file__).resolve().parent.parent / "knowledge" / "demo_kb.jsonl"
+
+
+class DataDirError(RuntimeError):
+    """The data directory cannot be used; the message says what to do."""
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database
+    faqs: FaqRepository
+    customers: CustomerRepository
+    conversations: ConversationLog
+    embedder: Embedder
+    knowledge: KnowledgeBase
+    tagger: EmotionTagger
+    engine: Engine
+    outbox: Outbox
+
+    @classmethod
+    def open(cls, settings: Settings, progress: Callable[[int, int], None] | None = None) -> Runtime:
+        data_dir = _usable_data_dir(settings.data_dir)
+        db = open_database(settings)
+        faqs = FaqRepository(db)
+        if settings.seed_demo_kb and not faqs.has_history():
+            result = load_entries(DEMO_KB)
+            faqs.save_many(result.entries, author="demo-seed", note="demo knowledge base")
+            log.info("seeded the demo knowledge base (%d entries)", len(result.entries))
+        embedder = shared_embedder()
+        knowledge = _open_knowledge(data_dir, settings, embedder)
+        knowledge.sync(faqs.all(), progress=progress)
+        tagger = default_tagger()
+        conversations = ConversationLog(db)
+        outbox = Outbox(db)  # platform adapters add their senders when they are configured
+        engine = Engine(
+            log=conversations,
+            knowledge=knowledge,
+            embedder=embedder,
+            tagger=tagger,
+            default_language=settings.default_language,
+            max_message_chars=settings.max_message_chars,
+            before_message=_knowledge_refresher(faqs, knowledge, settings.knowledge_recheck_seconds),
+            outbox=outbox,
+            emotion_watch=EmotionWatch(EmotionStore(db)),
+        )
+        engine.interceptors.append(AccountLinking(IdentityLinks(db)))
+        engine.handoff = open_handoff_service(settings, db, outbox, knowledge)
+        return cls(
+            settings, db, faqs, CustomerRepository(db), conversations, embedder, knowledge, tagger, engine, outbox
+        )
+
+    @property
+    def handoff(self) -> HandoffService | None:
+        return self.engine.handoff
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def open_database(settings: Settings) -> Database:
+    """The migrated CRM database; with SQLite, its data dir must be a writable folder."""
+    if not settings.database_url:
+        _usable_data_dir(settings.data_dir)
+    db = Database(settings.sqlalchemy_url)
+    db.migrate()
+    return db
+
+
+def retrieval_settings(settings: Settings) -> RetrievalSettings:
+    overrides = {
+        name: value
+        for name, value in (
+            ("answer_threshold", settings.answer_threshold),
+            ("clarify_threshold", settings.clarify_threshold),
+        )
+        if value is not None
+    }
+    return RetrievalSettings(**overrides)
+
+
+def _open_knowledge(data_dir: Path, settings: Settings, embedder: Embedder) -> KnowledgeBase:
+    try:
+        client = open_chroma_client(data_dir, settings.chroma_url)
+        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
+    except Exception as error:
+        if settings.chroma_url:
+            raise DataDirError(f"The Chroma server at {settings.chroma_url} cannot be used ({error}).") from error
+        # The index is derived from the database, so a damaged one is rebuilt rather than fatal.
+        log.warning("the vector index in %s is unreadable (%s); rebuilding it from the database", data_dir, error)
+        shutil.rmtree(data_dir / "chroma", ignore_errors=True)
+        client = open_chroma_client(data_dir, None)
+        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
+
+
+def _knowledge_refresher(faqs: FaqRepository, knowledge: KnowledgeBase, every: float) -> Callable[[], None]:
+    """Picks up FAQ edits made by `run.py kb ...` while the server runs, checking at most every `every` s."""
+    seen = {"version": faqs.version(), "checked": time.monotonic()}
+
+    def refresh() -> None:
+        now = time.monotonic()
+        if now - seen["checked"] < every:
+            return
+        seen["checked"] = now
+        version = faqs.version()
+        if version != seen["version"]:
+            knowledge.sync(faqs.all())
+            seen["version"] = version
+
+    return refresh
+
+
+def _usable_data_dir(data_dir: Path) -> Path:
+    data_dir = data_dir.expanduser()
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataDirError(f"{data_dir} is a file, not a folder. Set WARMDESK_DATA_DIR or --data-dir to a folder.")
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        probe = data_dir / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        raise DataDirError(
+            f"Cannot write to the data folder {data_dir} ({error.strerror}). "
+            "Fix its permissions or choose another with WARMDESK_DATA_DIR or --data-dir."
+        ) from error
+    return data_dir

@@ -1,0 +1,95 @@
+"""Warmdesk command line: `python run.py --help` lists everything."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from adapters.cli import customer as customer_commands
+from adapters.cli import emotion as emotion_commands
+from adapters.cli import kb as kb_commands
+from bot.settings import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir is not None else {}))
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from bot.runtime import DataDirError
+    from storage.db import DatabaseUnavailable
+
+    try:
+        return args.handler(settings, args)
+    except (DataDirError, DatabaseUnavailable) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 3
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run.py", description="Warmdesk: a bilingual customer-service assistant.")
+    parser.add_argument(
+        "--data-dir",
+        type=Path,
+        default=None,
+        help="folder for the SQLite file and the Chroma index (default ./data, env WARMDESK_DATA_DIR)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="start the web server (web chat on / , GET /healthz)")
+    serve.add_argument("--host", help="default 127.0.0.1 (env WARMDESK_HOST)")
+    serve.add_argument("--port", type=int, help="default 8000 (env WARMDESK_PORT)")
+    serve.add_argument(
+        "--telegram-polling",
+        action="store_true",
+        help="fetch Telegram updates by long polling instead of the webhook (development; needs TELEGRAM_BOT_TOKEN)",
+    )
+    serve.set_defaults(handler=serve_command)
+
+    chat = commands.add_parser("chat", help="chat with the bot in this terminal as a customer")
+    chat.add_argument("--customer", default="console-user", help="who you are (default console-user)")
+    chat.set_defaults(handler=chat_command)
+
+    kb_commands.register(commands)
+    emotion_commands.register(commands)
+    customer_commands.register(commands)
+    return parser
+
+
+def serve_command(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from adapters.http_app import create_app
+    from bot.runtime import Runtime
+
+    runtime = Runtime.open(settings)
+    host = args.host or settings.host
+    port = args.port or settings.port
+    logging.getLogger("warmdesk").info("web chat on http://%s:%d/", host, port)
+    try:
+        app = create_app(runtime, telegram_polling=args.telegram_polling)
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level.lower())
+    finally:
+        runtime.close()
+    return 0
+
+
+def chat_command(settings: Settings, args: argparse.Namespace) -> int:
+    from adapters.console import chat_in_terminal
+    from bot.runtime import Runtime
+
+    runtime = Runtime.open(settings)
+    try:
+        asyncio.run(chat_in_terminal(runtime.engine, args.customer))
+    finally:
+        runtime.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

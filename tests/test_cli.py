@@ -1,0 +1,161 @@
+"""run.py as knowledge editors and staff use it, in-process (same code path as the shell)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import run
+from storage.conversations import ConversationLog, LoggedMessage
+from storage.db import Database
+
+GOOD = [
+    {
+        "id": "shipping_time",
+        "questions": ["How long does shipping take?", "发货要多久"],
+        "answer_en": "2-3 days.",
+        "answer_zh": "2-3 天。",
+    },
+    {"id": "returns", "questions": ["How do I return an item?", "怎么退货"], "answer": "Use My Orders > Return."},
+]
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("WARMDESK_DATA_DIR", str(tmp_path / "data"))
+    return tmp_path / "data"
+
+
+def write_jsonl(path, rows) -> None:
+    path.write_text("".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows), encoding="utf-8")
+
+
+def test_help_lists_every_command(capsys):
+    with pytest.raises(SystemExit) as exited:
+        run.main(["--help"])
+    assert exited.value.code == 0
+    out = capsys.readouterr().out
+    for command in ("serve", "chat", "kb", "emotion", "customer"):
+        assert command in out
+
+
+def test_import_with_bad_rows_reports_every_line_and_imports_nothing(data_dir, tmp_path, capsys):
+    source = tmp_path / "faq.jsonl"
+    source.write_text(
+        json.dumps(GOOD[0]) + "\n" + "{broken json\n" + json.dumps({"id": "x", "questions": []}) + "\n",
+        encoding="utf-8",
+    )
+    assert run.main(["kb", "import", str(source)]) == 1
+    err = capsys.readouterr().err
+    assert ":2" in err and ":3" in err and "nothing imported" in err
+
+    assert run.main(["kb", "list"]) == 0
+    assert capsys.readouterr().out == ""
+
+    assert run.main(["kb", "import", str(source), "--skip-bad"]) == 0
+    assert "imported 1 new" in capsys.readouterr().out
+
+
+def test_edit_history_rollback_and_remove(data_dir, tmp_path, capsys):
+    source = tmp_path / "faq.jsonl"
+    write_jsonl(source, GOOD)
+    assert run.main(["kb", "import", str(source), "--author", "alice"]) == 0
+    write_jsonl(source, [GOOD[0] | {"answer_en": "5 days."}])
+    assert run.main(["kb", "import", str(source), "--author", "bob"]) == 0
+    capsys.readouterr()
+
+    assert run.main(["kb", "history", "shipping_time"]) == 0
+    history = capsys.readouterr().out.splitlines()
+    assert len(history) == 2 and "alice" in history[0] and "bob" in history[1]
+
+    assert run.main(["kb", "rollback", "shipping_time", "1"]) == 0
+    capsys.readouterr()
+    assert run.main(["kb", "show", "shipping_time"]) == 0
+    assert json.loads(capsys.readouterr().out)["answer_en"] == "2-3 days."
+
+    assert run.main(["kb", "remove", "returns"]) == 0
+    capsys.readouterr()
+    assert run.main(["kb", "show", "returns"]) == 1
+
+
+def test_export_round_trips_through_every_format(data_dir, tmp_path, capsys):
+    source = tmp_path / "faq.jsonl"
+    write_jsonl(source, GOOD)
+    assert run.main(["kb", "import", str(source)]) == 0
+    for suffix in ("jsonl", "csv", "md"):
+        exported = tmp_path / f"out.{suffix}"
+        assert run.main(["kb", "export", str(exported)]) == 0
+        assert run.main(["kb", "import", str(exported)]) == 0
+        assert "2 unchanged" in capsys.readouterr().out.splitlines()[-1]
+
+
+def test_ask_batch_with_a_throwaway_kb_keeps_order_and_fields(data_dir, tmp_path, capsys):
+    kb_file, questions, out = tmp_path / "kb.jsonl", tmp_path / "q.jsonl", tmp_path / "out.jsonl"
+    write_jsonl(kb_file, GOOD)
+    write_jsonl(
+        questions,
+        [{"text": "how do i send something back", "expected": "returns"}, {"text": "发货需要几天"}, {"text": ""}],
+    )
+    assert run.main(["kb", "ask", "--batch", str(questions), "--out", str(out), "--kb", str(kb_file)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["text"] for r in rows] == ["how do i send something back", "发货需要几天", ""]
+    assert set(rows[0]) == {"text", "faq_id", "top", "score", "decision", "latency_ms"}
+    assert rows[0]["top"] == "returns" and rows[1]["top"] == "shipping_time"
+    assert not (data_dir / "warmdesk.db").exists()
+
+
+def test_emotion_command_prints_a_label(data_dir, capsys):
+    assert run.main(["emotion", "你们太过分了！我要投诉！"]) == 0
+    tagged = json.loads(capsys.readouterr().out)
+    assert tagged["emotion"] == "anger" and tagged["signals"]
+
+
+def test_customer_show_export_forget(data_dir, tmp_path, capsys, monkeypatch):
+    db = Database(f"sqlite:///{data_dir / 'warmdesk.db'}")
+    db.migrate()
+    ConversationLog(db).record_exchange(
+        "telegram",
+        "tg-1001",
+        "tg-1001",
+        "Wang Fang",
+        LoggedMessage("in", "退款怎么还没到", language="zh", emotion_label="anxiety", emotion_intensity=0.6),
+        [LoggedMessage("out", "退款一般 3-5 个工作日到账。", language="zh")],
+    )
+    db.dispose()
+
+    assert run.main(["customer", "show", "wang"]) == 0
+    shown = capsys.readouterr().out
+    assert "Wang Fang" in shown and "telegram: tg-1001" in shown and "anxiety" in shown
+    assert "Emotion profile" in shown and "dominant: anxiety" in shown
+
+    assert run.main(["customer", "stats"]) == 0
+    assert "1 tagged messages in 1 conversations" in capsys.readouterr().out
+
+    exported = tmp_path / "me.json"
+    assert run.main(["customer", "export", "tg-1001", "--out", str(exported)]) == 0
+    assert json.loads(exported.read_text(encoding="utf-8"))["messages"][0]["text"] == "退款怎么还没到"
+
+    monkeypatch.setattr("builtins.input", lambda _prompt: "no")
+    assert run.main(["customer", "forget", "tg-1001"]) == 1
+    assert run.main(["customer", "forget", "tg-1001", "--yes"]) == 0
+    capsys.readouterr()
+    assert run.main(["customer", "show", "tg-1001"]) == 1
+    assert "no customer" in capsys.readouterr().err
+
+
+def test_a_damaged_database_gets_an_error_that_says_what_to_do(data_dir, capsys):
+    data_dir.mkdir(parents=True)
+    (data_dir / "warmdesk.db").write_bytes(b"this is not sqlite" * 100)
+    assert run.main(["kb", "list"]) == 3
+    err = capsys.readouterr().err
+    assert "damaged" in err and "WARMDESK_DATA_DIR" in err
+
+
+def test_a_data_dir_that_is_a_file_is_refused_clearly(tmp_path, monkeypatch, capsys):
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    assert run.main(["--data-dir", str(not_a_dir), "chat"]) == 3
+    assert "not a folder" in capsys.readouterr().err
