@@ -1,0 +1,169 @@
+"""The web agent console at /agent: a queue of handoffs with summaries; claim, reply, resolve, ask for help.
+
+Works with no Slack at all. Every request needs WARMDESK_AGENT_TOKEN, either once at the login form (which
+sets a signed, HttpOnly cookie naming the agent) or as `Authorization: Bearer <token>` with `X-Agent-Name`.
+Without a configured token the console refuses everything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
+from pydantic import BaseModel, Field
+
+from bot.handoff.desk import QuietDesk, Ticket
+from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
+from storage.handoffs import HandoffRepository
+
+DESK = "console"
+COOKIE = "warmdesk_agent"
+PAGE = Path(__file__).parent / "web" / "agent.html"
+NAME_PATTERN = r"^[\w .@-]{1,40}$"
+STATUS_FOR = {
+    Outcome.MISSING: 404,
+    Outcome.CUSTOMER_GONE: 410,
+    Outcome.CLOSED: 409,
+    Outcome.ALREADY_CLAIMED: 409,
+    Outcome.NOT_CLAIMED: 409,
+    Outcome.NOT_OWNER: 409,
+}
+LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warmdesk agents</title>
+<style>body{{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto}}input,button{{font:inherit;
+width:100%;margin:.3rem 0;padding:.5rem}}.error{{color:#b91c1c}}</style></head><body>
+<h1>Warmdesk agents</h1><p class="error">{error}</p>
+<form method="post" action="/agent/login"><label>Your name <input name="name" id="name" required></label>
+<label>Agent token <input name="token" id="token" type="password" required></label>
+<button type="submit" id="login">Sign in</button></form></body></html>"""
+
+
+class ConsoleDesk(QuietDesk):
+    """The console reads its queue from the database; it only records that it shows each handoff."""
+
+    name = DESK
+
+    def __init__(self, repository: HandoffRepository) -> None:
+        self._repository = repository
+
+    async def handoff_started(self, ticket: Ticket) -> None:
+        self._repository.save_thread(ticket.handoff_id, DESK, DESK, str(ticket.handoff_id))
+
+
+class ReplyBody(BaseModel):
+    text: str = Field(min_length=1, max_length=4000)
+    client_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class ResolveBody(BaseModel):
+    outcome: str = Field(default=ResolveOutcome.RESOLVED, pattern=r"^(resolved|returned_to_bot)$")
+
+
+def agent_console_router(service: HandoffService, token: str | None) -> APIRouter:
+    router = APIRouter()
+    page = PAGE.read_text(encoding="utf-8")
+    repository = service.repository
+
+    def signature(name: str) -> str:
+        return hmac.new((token or "").encode(), f"agent:{name}".encode(), hashlib.sha256).hexdigest()
+
+    def signed_in_agent(request: Request) -> str | None:
+        if not token:
+            return None
+        bearer = request.headers.get("authorization", "")
+        if bearer.startswith("Bearer ") and hmac.compare_digest(
+            bearer.removeprefix("Bearer ").encode(), token.encode()
+        ):
+            return request.headers.get("x-agent-name") or "token"
+        name, _, signed = request.cookies.get(COOKIE, "").rpartition("|")
+        if name and hmac.compare_digest(signed, signature(name)):
+            return name
+        return None
+
+    def agent(request: Request) -> str:
+        name = signed_in_agent(request)
+        if name is None:
+            detail = "the agent console is off: set WARMDESK_AGENT_TOKEN" if not token else "sign in at /agent"
+            raise HTTPException(status_code=401 if token else 503, detail=detail)
+        return f"{DESK}:{name}"
+
+    @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
+    async def console_page(request: Request) -> HTMLResponse:
+        if not token:
+            return HTMLResponse(LOGIN_PAGE.format(error="The console is off: set WARMDESK_AGENT_TOKEN."), 503)
+        if signed_in_agent(request) is None:
+            return HTMLResponse(LOGIN_PAGE.format(error=""), 401)
+        return HTMLResponse(page)
+
+    @router.post("/agent/login", include_in_schema=False)
+    async def login(name: str = Form(pattern=NAME_PATTERN), token_given: str = Form(alias="token")):
+        if not token or not hmac.compare_digest(token_given.encode(), token.encode()):
+            return HTMLResponse(LOGIN_PAGE.format(error=html.escape("Wrong token.")), 401)
+        response = RedirectResponse("/agent", status_code=303)
+        response.set_cookie(COOKIE, f"{name}|{signature(name)}", httponly=True, samesite="strict", path="/agent")
+        return response
+
+    @router.get("/agent/api/me")
+    async def me(who: str = Depends(agent)) -> dict[str, str]:
+        return {"agent": who}
+
+    @router.get("/agent/api/handoffs")
+    async def queue(who: str = Depends(agent)) -> dict[str, object]:
+        return {"agent": who, "handoffs": [_plain(h) for h in repository.queue()]}
+
+    @router.get("/agent/api/handoffs/{handoff_id}")
+    async def detail(handoff_id: int, _: str = Depends(agent)) -> dict[str, object]:
+        handoff = repository.get(handoff_id)
+        if handoff is None:
+            raise HTTPException(404, "no such handoff (the customer may have deleted their data)")
+        transcript = [
+            {"id": m.id, "direction": m.direction, "text": m.text, "decision": m.decision, "emotion": m.emotion_label}
+            for m in repository.transcript(handoff.conversation_id, limit=100)
+        ]
+        return {**_plain(handoff), "transcript": transcript}
+
+    @router.post("/agent/api/handoffs/{handoff_id}/claim")
+    async def claim(handoff_id: int, who: str = Depends(agent)) -> JSONResponse:
+        return _answer(await service.claim(handoff_id, who, DESK))
+
+    @router.post("/agent/api/handoffs/{handoff_id}/take-over")
+    async def take_over(handoff_id: int, who: str = Depends(agent)) -> JSONResponse:
+        return _answer(await service.claim(handoff_id, who, DESK, take_over=True))
+
+    @router.post("/agent/api/handoffs/{handoff_id}/reply")
+    async def reply(handoff_id: int, body: ReplyBody, who: str = Depends(agent)) -> JSONResponse:
+        return _answer(await service.reply(handoff_id, who, body.text, DESK, body.client_id))
+
+    @router.post("/agent/api/handoffs/{handoff_id}/resolve")
+    async def resolve(handoff_id: int, body: ResolveBody, who: str = Depends(agent)) -> JSONResponse:
+        return _answer(await service.resolve(handoff_id, who, DESK, body.outcome))
+
+    @router.post("/agent/api/handoffs/{handoff_id}/help")
+    async def ask_for_help(handoff_id: int, who: str = Depends(agent)) -> JSONResponse:
+        return _answer(await service.ask_for_help(handoff_id, who))
+
+    return router
+
+
+def _answer(result: ActionResult) -> JSONResponse:
+    body = {"ok": result.ok, "outcome": result.outcome.value, "message": result.message}
+    if result.handoff is not None:
+        body["handoff"] = _plain(result.handoff)
+    return JSONResponse(body, status_code=200 if result.ok else STATUS_FOR.get(result.outcome, 400))
+
+
+def _plain(handoff) -> dict[str, object]:
+    return {
+        "id": handoff.id,
+        "status": handoff.status,
+        "reason": handoff.reason,
+        "agent": handoff.agent,
+        "summary": handoff.summary,
+        "outcome": handoff.outcome,
+        "rating": handoff.rating,
+        "customer_id": handoff.customer_id,
+        "requested_at": handoff.requested_at.isoformat(),
+    }

@@ -1,0 +1,47 @@
+"""Mounting the handoff desks on the HTTP app: the web chat mailbox, the /agent console, Slack when configured."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+
+from fastapi import APIRouter
+
+from adapters.agent_console import ConsoleDesk, agent_console_router
+from adapters.slack_desk import slack_configured, slack_router
+from adapters.webchat import PLATFORM as WEB_PLATFORM
+from adapters.webchat_mailbox import WebChatMailbox
+from bot.runtime import Runtime
+
+log = logging.getLogger("warmdesk.handoff")
+
+
+@dataclass
+class HandoffDesks:
+    mailbox: WebChatMailbox
+    routers: list[APIRouter] = field(default_factory=list)
+    runtime: Runtime | None = None
+
+    @classmethod
+    def open(cls, runtime: Runtime) -> HandoffDesks:
+        mailbox = WebChatMailbox(runtime.db, WEB_PLATFORM)
+        runtime.outbox.add_sender(WEB_PLATFORM, mailbox.sender)
+        desks = cls(mailbox, runtime=runtime)
+        service, settings = runtime.handoff, runtime.settings
+        if service is None:
+            return desks
+        service.desks.add(ConsoleDesk(service.repository))
+        desks.routers.append(agent_console_router(service, settings.agent_token))
+        if slack_configured(settings):
+            router, slack = slack_router(service, runtime.customers, settings)
+            service.desks.add(slack)
+            desks.routers.append(router)
+        else:
+            log.info("Slack desk off: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_HANDOFF_CHANNEL to use it")
+        return desks
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Re-ping unclaimed handoffs until `stop` is set."""
+        if self.runtime is not None and self.runtime.handoff is not None:
+            await self.runtime.handoff.watch(stop)

@@ -1,0 +1,132 @@
+"""Block Kit for the Slack desk: the handoff card, thread notices and the staff /customer card.
+
+Everything a customer wrote is escaped, so "<!channel>" in a chat message can never ping a Slack channel.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.handoff.agent_texts import agent_say
+from bot.handoff.desk import Ticket, agent_label
+from bot.handoff.sparkline import emotion_sparkline
+from storage.customers import CustomerView
+from storage.handoffs import OPEN_STATUSES, HandoffStatus
+
+MAX_SECTION = 2900
+CLAIM, RETURN, RESOLVE, HELP, TAKE_OVER = (
+    "handoff_claim",
+    "handoff_return",
+    "handoff_resolve",
+    "handoff_help",
+    "handoff_take_over",
+)
+
+
+def escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def unescape(text: str) -> str:
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def summary_mrkdwn(summary: str) -> str:
+    """The plain-text summary as mrkdwn: customer quotes become real quotes, everything else escaped."""
+    lines = []
+    for line in summary.splitlines()[1:]:  # the first line is the card's header
+        stripped = line.strip()
+        lines.append("> " + escape(stripped[2:]) if stripped.startswith("> ") else escape(line))
+    text = "\n".join(lines)
+    return text if len(text) <= MAX_SECTION else text[: MAX_SECTION - 1] + "…"
+
+
+def handoff_card(ticket: Ticket, language: str) -> list[dict[str, Any]]:
+    title = (ticket.summary.splitlines() or [f"Handoff #{ticket.handoff_id}"])[0]
+    blocks: list[dict[str, Any]] = [
+        {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": summary_mrkdwn(ticket.summary) or " "}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": status_line(ticket, language)}]},
+    ]
+    if ticket.status in OPEN_STATUSES:
+        value = str(ticket.handoff_id)
+        buttons = [_button(CLAIM, "claim", value, language, style="primary")] if ticket.status == "requested" else []
+        if ticket.status == HandoffStatus.CLAIMED:
+            buttons.append(_button(RESOLVE, "resolve", value, language, style="primary"))
+        buttons += [_button(RETURN, "return_to_bot", value, language), _button(HELP, "ask_help", value, language)]
+        blocks.append({"type": "actions", "block_id": f"handoff-{ticket.handoff_id}", "elements": buttons})
+    return blocks
+
+
+def status_line(ticket: Ticket, language: str) -> str:
+    agent = agent_label(ticket.agent)
+    if ticket.status == HandoffStatus.REQUESTED:
+        return agent_say("status.requested", language)
+    if ticket.status == HandoffStatus.CLAIMED:
+        return agent_say("status.claimed", language, agent=agent)
+    return agent_say("status.resolved", language, agent=agent, outcome=ticket.outcome or "resolved")
+
+
+def take_over_prompt(handoff_id: int, text: str, ts: str, notice: str, language: str) -> list[dict[str, Any]]:
+    """Asked of someone replying in a thread they do not own: take over, and send the message they wrote?"""
+    value = json.dumps({"handoff": handoff_id, "ts": ts, "text": text[:1500]}, ensure_ascii=False)
+    return [
+        {"type": "section", "text": {"type": "mrkdwn", "text": escape(notice)}},
+        {"type": "actions", "elements": [_button(TAKE_OVER, "take_over", value, language, style="danger")]},
+    ]
+
+
+def customer_card(view: CustomerView, language: str, recent: int = 5) -> list[dict[str, Any]]:
+    customer = view.customer
+    said = [m for m in view.messages if m.direction == "in"]
+    identities = ", ".join(f"{i.platform}:{i.platform_user_id}" for i in view.identities) or "–"
+    trend = emotion_sparkline([(m.emotion_label, m.emotion_intensity) for m in said[-20:]]) or "–"
+    lines = [
+        f"*#{customer.id} {escape(customer.display_name or '–')}* · tier {escape(customer.tier)}",
+        f"Identities: {escape(identities)}",
+        f"Contact: {escape(customer.email or '–')} · {escape(customer.phone or '–')}",
+        f"Emotion trend: {trend}",
+        "*Last interactions:*",
+        *(f"> [{m.emotion_label or '–'}] {escape(m.text[:200])}" for m in said[-recent:]),
+    ]
+    open_handoffs = [h for h in view.handoffs if h.status in OPEN_STATUSES]
+    lines.append(
+        "*Open handoffs:* "
+        + (", ".join(f"#{h.id} {h.reason} ({h.status})" for h in open_handoffs) if open_handoffs else "none")
+    )
+    lines.append("*Notes:*")
+    lines += [f"• {escape(n.text[:200])} — {escape(agent_label(n.author))}" for n in view.notes[-5:]] or ["none"]
+    flags = risk_flags(view)
+    lines.append("*Risk flags:* " + (", ".join(flags) if flags else "none"))
+    text = "\n".join(lines)
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION]}}]
+
+
+def risk_flags(view: CustomerView) -> list[str]:
+    flags = []
+    said = [m for m in view.messages if m.direction == "in"][-5:]
+    if sum(1 for m in said if m.emotion_label in ("anger", "anxiety", "sadness")) >= 2:
+        flags.append("recent negative messages")
+    if any(m.emotion_label == "anger" and (m.emotion_intensity or 0) >= 0.6 for m in said):
+        flags.append("angry recently")
+    if len(view.handoffs) >= 2:
+        flags.append(f"{len(view.handoffs)} handoffs")
+    if any(h.reason == "sensitive_topic" for h in view.handoffs):
+        topics = {str((h.evidence or {}).get("topic")) for h in view.handoffs if h.reason == "sensitive_topic"}
+        flags.append("sensitive topic: " + ", ".join(sorted(topics)))
+    if any(h.rating is not None and h.rating <= 2 for h in view.handoffs):
+        flags.append("low rating")
+    return flags
+
+
+def _button(action_id: str, label_key: str, value: str, language: str, style: str | None = None) -> dict[str, Any]:
+    button: dict[str, Any] = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": agent_say(label_key, language)},
+        "value": value,
+    }
+    if style:
+        button["style"] = style
+    return button

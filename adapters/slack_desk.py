@@ -1,0 +1,275 @@
+"""The Slack desk: slack-bolt in HTTP mode on the app's own server at POST /slack/events.
+
+Each handoff is a Block Kit card in SLACK_HANDOFF_CHANNEL (Claim / Resolve / Return to bot / Ask for help);
+customer messages are mirrored into the card's thread and the claiming agent's thread replies go to the
+customer through the outbox. Bolt verifies the signing secret and refuses stale timestamps; an exact replay
+of a signed request inside the five-minute window is refused here too.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
+from slack_sdk.web.async_client import AsyncWebClient
+
+from adapters.slack_blocks import (
+    CLAIM,
+    HELP,
+    RESOLVE,
+    RETURN,
+    TAKE_OVER,
+    escape,
+    handoff_card,
+    take_over_prompt,
+    unescape,
+)
+from adapters.slack_staff import StaffCommands
+from bot.handoff.agent_texts import agent_say
+from bot.handoff.desk import Ticket, agent_label
+from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
+from bot.settings import Settings
+from storage.customers import CustomerRepository
+from storage.handoffs import HandoffRepository
+
+log = logging.getLogger("warmdesk.slack")
+
+DESK = "slack"
+REPLAY_WINDOW_SECONDS = 60 * 5
+
+
+def slack_configured(settings: Settings) -> bool:
+    return bool(settings.slack_bot_token and settings.slack_signing_secret and settings.slack_handoff_channel)
+
+
+class SlackDesk:
+    """The Desk protocol for Slack: cards, thread mirrors and notices through the Web API."""
+
+    name = DESK
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        channel: str,
+        repository: HandoffRepository,
+        language: str = "en",
+        supervisor_group: str | None = None,
+    ) -> None:
+        self.client = client
+        self.channel = channel
+        self._repository = repository
+        self._language = language
+        self._supervisors = f"<!subteam^{supervisor_group}>" if supervisor_group else "<!here>"
+
+    async def handoff_started(self, ticket: Ticket) -> None:
+        posted = await self.client.chat_postMessage(
+            channel=self.channel, text=self._fallback(ticket), blocks=handoff_card(ticket, self._language)
+        )
+        self._repository.save_thread(ticket.handoff_id, DESK, posted["channel"], posted["ts"])
+
+    async def agent_claimed(self, ticket: Ticket, agent: str, via: str) -> None:
+        await self._update_card(ticket)
+        await self._in_thread(ticket, agent_say("notice.claimed", self._language, agent=agent_label(agent)))
+
+    async def agent_message(self, ticket: Ticket, agent: str, text: str, via: str) -> None:
+        if via != DESK:  # Slack replies are already in the thread
+            line = agent_say(
+                "mirror.agent", self._language, agent=escape(agent_label(agent)), desk=via, text=escape(text)
+            )
+            await self._in_thread(ticket, line)
+
+    async def customer_message(self, ticket: Ticket, text: str) -> None:
+        await self._in_thread(ticket, agent_say("mirror.customer", self._language, text=escape(text)))
+
+    async def resolved(self, ticket: Ticket, agent: str | None, outcome: str) -> None:
+        await self._update_card(ticket)
+        label = agent_label(agent)
+        await self._in_thread(ticket, agent_say("notice.resolved", self._language, agent=label, outcome=outcome))
+
+    async def still_waiting(self, ticket: Ticket, minutes: int) -> None:
+        text = agent_say("notice.waiting", self._language, ping=self._supervisors, minutes=minutes)
+        await self._in_thread(ticket, text, broadcast=True)
+
+    async def help_requested(self, ticket: Ticket, agent: str) -> None:
+        text = agent_say("notice.help", self._language, ping=self._supervisors, agent=agent_label(agent))
+        await self._in_thread(ticket, text, broadcast=True)
+
+    async def rated(self, ticket: Ticket, rating: int) -> None:
+        await self._in_thread(ticket, agent_say("notice.rating", self._language, rating=rating))
+
+    async def _update_card(self, ticket: Ticket) -> None:
+        thread = self._repository.thread_for(ticket.handoff_id, DESK)
+        if thread is not None:
+            await self.client.chat_update(
+                channel=thread.channel,
+                ts=thread.thread_id,
+                text=self._fallback(ticket),
+                blocks=handoff_card(ticket, self._language),
+            )
+
+    async def _in_thread(self, ticket: Ticket, text: str, broadcast: bool = False) -> None:
+        thread = self._repository.thread_for(ticket.handoff_id, DESK)
+        if thread is not None:
+            await self.client.chat_postMessage(
+                channel=thread.channel, thread_ts=thread.thread_id, text=text, reply_broadcast=broadcast
+            )
+
+    def _fallback(self, ticket: Ticket) -> str:
+        return (ticket.summary.splitlines() or [f"Handoff #{ticket.handoff_id}"])[0]
+
+
+class ReplayGuard:
+    """Remembers the signatures of verified requests for the timestamp window; the same one twice is a replay."""
+
+    def __init__(self, window: float = REPLAY_WINDOW_SECONDS) -> None:
+        self._window = window
+        self._seen: dict[str, float] = {}
+
+    def first_time(self, signature: str, now: float | None = None) -> bool:
+        now = time.time() if now is None else now
+        self._seen = {sig: at for sig, at in self._seen.items() if now - at <= self._window}
+        if signature in self._seen:
+            return False
+        self._seen[signature] = now
+        return True
+
+
+def slack_router(
+    service: HandoffService, customers: CustomerRepository, settings: Settings
+) -> tuple[APIRouter, SlackDesk]:
+    """The /slack/events route and the desk to register with the handoff service."""
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=_with_slash(settings.slack_api_base_url))
+    app = AsyncApp(
+        client=client,  # carries the token; pointed at SLACK_API_BASE_URL
+        signing_secret=settings.slack_signing_secret,
+        process_before_response=True,  # listeners are short: finish them, then answer Slack
+    )
+    language = settings.handoff_agent_language
+    desk = SlackDesk(
+        client, settings.slack_handoff_channel, service.repository, language, settings.slack_supervisor_group
+    )
+    _register_handoff_listeners(app, service, language)
+    StaffCommands(customers, settings.slack_staff_ids, language).register(app)
+    handler = AsyncSlackRequestHandler(app)
+    verifier = SignatureVerifier(settings.slack_signing_secret)
+    replays = ReplayGuard()
+    router = APIRouter()
+
+    @router.post("/slack/events", include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        body = await request.body()
+        timestamp = request.headers.get("x-slack-request-timestamp")
+        signature = request.headers.get("x-slack-signature", "")
+        if verifier.is_valid(body, timestamp, signature) and not replays.first_time(signature):
+            return JSONResponse({"error": "replayed request"}, status_code=401)
+        return await handler.handle(request)
+
+    return router, desk
+
+
+def _register_handoff_listeners(app: AsyncApp, service: HandoffService, language: str) -> None:
+    async def tell(client: AsyncWebClient, body: dict[str, Any], result: ActionResult) -> None:
+        if result.ok or not result.message:
+            return
+        channel = (body.get("channel") or {}).get("id")
+        if channel:
+            await client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=result.message)
+
+    def target(body: dict[str, Any]) -> tuple[int | None, str]:
+        value = body["actions"][0].get("value", "")
+        return (int(value) if value.isdigit() else None), f"{DESK}:{body['user']['id']}"
+
+    async def unknown(client: AsyncWebClient, body: dict[str, Any]) -> None:
+        await tell(client, body, ActionResult(Outcome.MISSING, None, agent_say("error.unknown_action", language)))
+
+    @app.action(CLAIM)
+    async def claim(ack, body, client) -> None:
+        await ack()
+        handoff_id, agent = target(body)
+        if handoff_id is None:
+            return await unknown(client, body)
+        await tell(client, body, await service.claim(handoff_id, agent, DESK))
+
+    @app.action(RESOLVE)
+    async def resolve(ack, body, client) -> None:
+        await ack()
+        handoff_id, agent = target(body)
+        if handoff_id is None:
+            return await unknown(client, body)
+        await tell(client, body, await service.resolve(handoff_id, agent, DESK, ResolveOutcome.RESOLVED))
+
+    @app.action(RETURN)
+    async def return_to_bot(ack, body, client) -> None:
+        await ack()
+        handoff_id, agent = target(body)
+        if handoff_id is None:
+            return await unknown(client, body)
+        await tell(client, body, await service.resolve(handoff_id, agent, DESK, ResolveOutcome.RETURNED_TO_BOT))
+
+    @app.action(HELP)
+    async def ask_for_help(ack, body, client) -> None:
+        await ack()
+        handoff_id, agent = target(body)
+        if handoff_id is None:
+            return await unknown(client, body)
+        await tell(client, body, await service.ask_for_help(handoff_id, agent))
+
+    @app.action(TAKE_OVER)
+    async def take_over(ack, body, client) -> None:
+        await ack()
+        try:
+            pending = json.loads(body["actions"][0].get("value", ""))
+            handoff_id, ts, text = int(pending["handoff"]), str(pending["ts"]), str(pending["text"])
+        except (ValueError, KeyError, TypeError):
+            return await unknown(client, body)
+        agent = f"{DESK}:{body['user']['id']}"
+        claimed = await service.claim(handoff_id, agent, DESK, take_over=True)
+        if not claimed.ok:
+            return await tell(client, body, claimed)
+        await tell(client, body, await service.reply(handoff_id, agent, text, DESK, ts))
+
+    @app.action(re.compile(".*"))
+    async def unknown_action(ack, body, client) -> None:
+        await ack()
+        await unknown(client, body)
+
+    @app.event("message")
+    async def thread_reply(event, client) -> None:
+        if event.get("subtype") or event.get("bot_id") or not event.get("user"):
+            return
+        thread_ts = event.get("thread_ts")
+        if not thread_ts or thread_ts == event.get("ts"):
+            return
+        handoff_id = service.repository.handoff_for_thread(DESK, event["channel"], thread_ts)
+        if handoff_id is None:
+            return
+        agent, text = f"{DESK}:{event['user']}", unescape(event.get("text") or "")
+        result = await service.reply(handoff_id, agent, text, DESK, event["ts"])
+        if result.outcome in (Outcome.NOT_OWNER, Outcome.NOT_CLAIMED):
+            await client.chat_postEphemeral(
+                channel=event["channel"],
+                user=event["user"],
+                thread_ts=thread_ts,
+                text=result.message,
+                blocks=take_over_prompt(handoff_id, text, event["ts"], result.message, language),
+            )
+        elif not result.ok:
+            await client.chat_postEphemeral(
+                channel=event["channel"], user=event["user"], thread_ts=thread_ts, text=result.message
+            )
+
+    @app.event(re.compile(".*"))
+    async def other_events() -> None:
+        return None  # acknowledged so Slack does not retry; Warmdesk only reads thread replies
+
+
+def _with_slash(url: str) -> str:
+    return url if url.endswith("/") else url + "/"

@@ -1,0 +1,412 @@
+"""The handoff state machine: bot → waiting_agent → agent → bot, with every step guarded against doubles.
+
+The engine calls `step` (decide, before logging), `open` (after logging) and `announce` (tell the desks).
+Desks call `claim`, `reply`, `resolve` and `ask_for_help`. Everything the customer hears goes through the
+outbox; every state change is a conditional UPDATE, so two agents clicking Claim at once get one winner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot.emotion.base import EmotionTag
+from bot.handoff.agent_texts import agent_say
+from bot.handoff.desk import Desks, Ticket, agent_label
+from bot.handoff.hours import BusinessHours
+from bot.handoff.summary import CustomerFacts, TranscriptLine, build_summary
+from bot.handoff.triggers import EarlierTurn, TriggerHit, TriggerInput, Triggers
+from bot.messages import Choice, InboundMessage, OutboundMessage
+from bot.outbox import Outbox
+from bot.policy import Decision, PlannedReply
+from bot.texts import say
+from storage.conversations import ConversationSnapshot
+from storage.handoffs import HandoffRepository, HandoffStatus, Recipient
+from storage.models import Handoff, utcnow
+
+log = logging.getLogger("warmdesk.handoff")
+
+TALK_TO_PERSON = "handoff:person"
+RATING_PREFIX = "rating:"
+RATINGS = range(1, 6)
+
+
+class HandoffDecision:
+    STARTED = "handoff"
+    RATED = "rating"
+
+
+# What was logged around a handoff (by the engine, or for messages the agents and the desk sent).
+HANDOFF_DECISIONS = frozenset(
+    {
+        HandoffDecision.STARTED,
+        HandoffDecision.RATED,
+        Decision.HELD_FOR_AGENT,
+        "agent",
+        "agent_joined",
+        "handoff_wait",
+        "rating_request",
+        "back_to_bot",
+    }
+)
+
+
+class Outcome(StrEnum):
+    OK = "ok"
+    DUPLICATE = "duplicate"
+    MISSING = "missing"
+    CLOSED = "closed"
+    ALREADY_CLAIMED = "already_claimed"
+    NOT_CLAIMED = "not_claimed"
+    NOT_OWNER = "not_owner"
+    CUSTOMER_GONE = "customer_gone"
+
+
+class ResolveOutcome:
+    RESOLVED = "resolved"
+    RETURNED_TO_BOT = "returned_to_bot"
+
+
+@dataclass(frozen=True, slots=True)
+class ActionResult:
+    outcome: Outcome
+    handoff: Handoff | None = None
+    message: str = ""  # for the agent, in the agent-side language
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome in (Outcome.OK, Outcome.DUPLICATE)
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffSettings:
+    enabled: bool = True
+    agent_language: str = "en"
+    wait_minutes: float = 5.0
+    expected_wait_minutes: int = 10
+    hours: BusinessHours = field(default_factory=lambda: BusinessHours(()))
+    check_seconds: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffStep:
+    """What the handoff stage made of one customer message."""
+
+    plan: PlannedReply
+    trigger: TriggerHit | None = None
+    rated_handoff: int | None = None
+
+
+class HandoffService:
+    def __init__(
+        self,
+        repository: HandoffRepository,
+        outbox: Outbox,
+        triggers: Triggers | None = None,
+        settings: HandoffSettings | None = None,
+        desks: Desks | None = None,
+        faq_title: Callable[[str, str], str | None] = lambda faq_id, language: None,
+        clock: Callable[[], datetime] = utcnow,
+    ) -> None:
+        self.repository = repository
+        self.outbox = outbox
+        self.triggers = triggers or Triggers()
+        self.settings = settings or HandoffSettings()
+        self.desks = desks or Desks()
+        self.clock = clock
+        self._faq_title = faq_title
+
+    # -- the engine's side ----------------------------------------------------------------------------------
+
+    def step(
+        self,
+        message: InboundMessage,
+        text: str,
+        language: str,
+        snapshot: ConversationSnapshot,
+        emotion: EmotionTag,
+        plan: PlannedReply,
+    ) -> HandoffStep:
+        """Decide before the exchange is logged: a rating, a handoff, or the bot's own plan (plus a way out)."""
+        if plan.decision == Decision.HELD_FOR_AGENT:
+            return HandoffStep(plan)
+        if (rated := self._take_rating(message, text, snapshot)) is not None:
+            return HandoffStep(PlannedReply(HandoffDecision.RATED, say("rating_thanks", language)), rated_handoff=rated)
+        if not self.settings.enabled:
+            return HandoffStep(plan)
+        hit = self.triggers.check(
+            TriggerInput(
+                text=text,
+                emotion=emotion.label,
+                intensity=emotion.intensity,
+                decision=plan.decision,
+                earlier=tuple(
+                    EarlierTurn(t.text, t.emotion_label or "neutral", t.emotion_intensity or 0.0, t.bot_decision)
+                    for t in _since_last_handoff(snapshot.recent)
+                ),
+                tier=self.repository.tier(snapshot.customer_id),
+                chose_person=message.choice_id == TALK_TO_PERSON,
+            )
+        )
+        if hit is not None:
+            return HandoffStep(PlannedReply(HandoffDecision.STARTED, self._started_text(language)), trigger=hit)
+        return HandoffStep(_with_way_out(plan, language))
+
+    def open(self, customer_id: int, conversation_id: int, hit: TriggerHit) -> int | None:
+        """Store the handoff with its evidence and summary; None if this conversation already had one open."""
+        handoff, created = self.repository.start(conversation_id, customer_id, hit.reason, hit.evidence, self.clock())
+        if not created:
+            return None
+        summary = self._summarise(handoff)
+        if summary:
+            self.repository.set_summary(handoff.id, summary)
+        return handoff.id
+
+    async def announce(self, decision: str | None, handoff_id: int | None, conversation_id: int | None, text: str):
+        """After the customer got their reply: post the new handoff, mirror a held message, pass on a rating."""
+        if decision == HandoffDecision.STARTED and handoff_id:
+            ticket = self.ticket(handoff_id)
+            if ticket:
+                await self.desks.tell(lambda desk: desk.handoff_started(ticket), "handoff_started")
+        elif decision == Decision.HELD_FOR_AGENT and conversation_id:
+            handoff = self.repository.open_for_conversation(conversation_id)
+            if handoff:
+                ticket = _ticket(handoff)
+                await self.desks.tell(lambda desk: desk.customer_message(ticket, text), "customer_message")
+        elif decision == HandoffDecision.RATED and handoff_id:
+            ticket = self.ticket(handoff_id)
+            if ticket and ticket.rating:
+                await self.desks.tell(lambda desk: desk.rated(ticket, ticket.rating), "rated")
+
+    # -- the agents' side -----------------------------------------------------------------------------------
+
+    async def claim(self, handoff_id: int, agent: str, via: str, take_over: bool = False) -> ActionResult:
+        handoff = self.repository.get(handoff_id)
+        if problem := self._closed_or_missing(handoff_id, handoff):
+            return problem
+        if handoff.status == HandoffStatus.CLAIMED and handoff.agent == agent:
+            return ActionResult(Outcome.DUPLICATE, handoff)
+        if not self.repository.claim(handoff_id, agent, self.clock(), take_over=take_over):
+            current = self.repository.get(handoff_id)
+            if problem := self._closed_or_missing(handoff_id, current):
+                return problem
+            return ActionResult(
+                Outcome.ALREADY_CLAIMED,
+                current,
+                self._say("error.already_claimed", id=handoff_id, agent=agent_label(current.agent)),
+            )
+        recipient = self.repository.recipient(handoff.conversation_id)
+        if recipient is not None:
+            joined = say("agent_joined", recipient.language)
+            self._tell_customer(recipient, joined, f"handoff-{handoff_id}-joined", "agent_joined")
+        ticket = self.ticket(handoff_id)
+        await self.desks.tell(lambda desk: desk.agent_claimed(ticket, agent, via), "agent_claimed")
+        return ActionResult(Outcome.OK, self.repository.get(handoff_id))
+
+    async def reply(self, handoff_id: int, agent: str, text: str, via: str, key: str) -> ActionResult:
+        """An agent's message to the customer; the same `key` (e.g. a Slack message ts) is delivered once."""
+        handoff = self.repository.get(handoff_id)
+        if problem := self._closed_or_missing(handoff_id, handoff):
+            return problem
+        if handoff.status == HandoffStatus.REQUESTED:
+            return ActionResult(Outcome.NOT_CLAIMED, handoff, self._say("notice.not_claimed"))
+        if handoff.agent != agent:
+            return ActionResult(
+                Outcome.NOT_OWNER, handoff, self._say("notice.not_owner", owner=agent_label(handoff.agent))
+            )
+        recipient = self.repository.recipient(handoff.conversation_id)
+        if recipient is None:
+            return ActionResult(Outcome.CUSTOMER_GONE, handoff, self._say("error.customer_gone", id=handoff_id))
+        if not self._tell_customer(recipient, text, f"handoff-{handoff_id}-{via}-{key}", kind="agent"):
+            return ActionResult(Outcome.DUPLICATE, handoff)
+        ticket = _ticket(handoff)
+        await self.desks.tell(lambda desk: desk.agent_message(ticket, agent, text, via), "agent_message")
+        return ActionResult(Outcome.OK, handoff)
+
+    async def resolve(self, handoff_id: int, agent: str, via: str, outcome: str = ResolveOutcome.RESOLVED):
+        """Back to the bot; the customer is asked for a 1–5 rating when a person worked on it."""
+        handoff = self.repository.get(handoff_id)
+        if problem := self._closed_or_missing(handoff_id, handoff):
+            return problem
+        if handoff.status == HandoffStatus.CLAIMED and handoff.agent != agent:
+            return ActionResult(
+                Outcome.NOT_OWNER, handoff, self._say("notice.not_owner", owner=agent_label(handoff.agent))
+            )
+        if not self.repository.resolve(handoff_id, agent, outcome, self.clock()):
+            return ActionResult(Outcome.CLOSED, handoff, self._say("error.closed", id=handoff_id))
+        recipient = self.repository.recipient(handoff.conversation_id)
+        if recipient is not None:
+            if handoff.claimed_at is not None:
+                choices = [Choice(f"{RATING_PREFIX}{handoff_id}:{n}", str(n)) for n in RATINGS]
+                text = say("rating_request", recipient.language)
+                self._tell_customer(recipient, text, f"handoff-{handoff_id}-rating", "rating_request", choices)
+            else:
+                back = say("back_to_bot", recipient.language)
+                self._tell_customer(recipient, back, f"handoff-{handoff_id}-back", "back_to_bot")
+        ticket = self.ticket(handoff_id)
+        await self.desks.tell(lambda desk: desk.resolved(ticket, agent, outcome), "resolved")
+        return ActionResult(Outcome.OK, self.repository.get(handoff_id))
+
+    async def ask_for_help(self, handoff_id: int, agent: str) -> ActionResult:
+        handoff = self.repository.get(handoff_id)
+        if problem := self._closed_or_missing(handoff_id, handoff):
+            return problem
+        ticket = _ticket(handoff)
+        await self.desks.tell(lambda desk: desk.help_requested(ticket, agent), "help_requested")
+        return ActionResult(Outcome.OK, handoff)
+
+    # -- waiting --------------------------------------------------------------------------------------------
+
+    async def check_waiting(self) -> int:
+        """Tell customers unclaimed for `wait_minutes` the honest expected wait, once, and re-ping the desks."""
+        now = self.clock()
+        reminded = 0
+        for handoff in self.repository.unclaimed_since(now - timedelta(minutes=self.settings.wait_minutes)):
+            if not self.repository.mark_reminded(handoff.id, now):
+                continue
+            reminded += 1
+            recipient = self.repository.recipient(handoff.conversation_id)
+            if recipient is not None:
+                text = say("handoff_wait", recipient.language).format(
+                    minutes=self.settings.expected_wait_minutes, hours=self._hours_text(recipient.language)
+                )
+                self._tell_customer(recipient, text, f"handoff-{handoff.id}-wait", "handoff_wait")
+            minutes = int((now - handoff.requested_at).total_seconds() // 60)
+            ticket = _ticket(handoff)
+            await self.desks.tell(lambda desk, t=ticket, m=minutes: desk.still_waiting(t, m), "still_waiting")
+        return reminded
+
+    async def watch(self, stop: asyncio.Event) -> None:
+        """Run `check_waiting` every `check_seconds` until `stop` is set."""
+        while not stop.is_set():
+            try:
+                await self.check_waiting()
+            except Exception:
+                log.exception("checking unclaimed handoffs failed; trying again later")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.settings.check_seconds)
+
+    # -- helpers --------------------------------------------------------------------------------------------
+
+    def ticket(self, handoff_id: int) -> Ticket | None:
+        handoff = self.repository.get(handoff_id)
+        return _ticket(handoff) if handoff else None
+
+    def _take_rating(self, message: InboundMessage, text: str, snapshot: ConversationSnapshot) -> int | None:
+        if snapshot.customer_id is None:
+            return None
+        if message.choice_id and message.choice_id.startswith(RATING_PREFIX):
+            handoff_part, _, rating_part = message.choice_id.removeprefix(RATING_PREFIX).partition(":")
+            if not (handoff_part.isdigit() and rating_part.isdigit() and int(rating_part) in RATINGS):
+                return None
+            handoff_id = int(handoff_part)
+        elif text.strip() in {str(n) for n in RATINGS} and (
+            pending := self.repository.awaiting_rating(snapshot.customer_id)
+        ):
+            handoff_id, rating_part = pending.id, text.strip()
+        else:
+            return None
+        self.repository.record_rating(handoff_id, snapshot.customer_id, int(rating_part))
+        return handoff_id
+
+    def _started_text(self, language: str) -> str:
+        if self.settings.hours.is_open(self.clock()):
+            return say("handoff_started", language)
+        return say("handoff_after_hours", language).format(hours=self._hours_text(language))
+
+    def _hours_text(self, language: str) -> str:
+        hours = self.settings.hours
+        return say("always_open", language) if hours.always_open else f"{hours.text} ({hours.timezone})"
+
+    def _tell_customer(
+        self,
+        recipient: Recipient,
+        text: str,
+        key: str,
+        kind: str = "handoff",
+        choices: list[Choice] | None = None,
+    ) -> bool:
+        """Log and enqueue once per `key`; False when `key` was already sent."""
+        if not self.repository.log_agent_message(recipient, text, key, decision=kind):
+            return False
+        self.outbox.enqueue(
+            OutboundMessage(
+                platform=recipient.platform,
+                platform_user_id=recipient.platform_user_id,
+                chat_id=recipient.chat_id,
+                text=text,
+                language=recipient.language,
+                choices=list(choices or []),
+                kind=kind,
+            ),
+            customer_id=recipient.customer_id,
+            conversation_id=recipient.conversation_id,
+            dedup_key=key,
+        )
+        return True
+
+    def _closed_or_missing(self, handoff_id: int, handoff: Handoff | None) -> ActionResult | None:
+        if handoff is None and self.repository.was_shown(handoff_id):
+            return ActionResult(Outcome.CUSTOMER_GONE, None, self._say("error.customer_gone", id=handoff_id))
+        if handoff is None:
+            return ActionResult(Outcome.MISSING, None, self._say("error.unknown", id=handoff_id))
+        if handoff.status == HandoffStatus.RESOLVED:
+            return ActionResult(Outcome.CLOSED, handoff, self._say("error.closed", id=handoff_id))
+        return None
+
+    def _summarise(self, handoff: Handoff) -> str | None:
+        row = self.repository.customer_row(handoff.customer_id, handoff.conversation_id)
+        if row is None:
+            return None
+        language = self.settings.agent_language
+        transcript = [
+            TranscriptLine(m.direction, m.text, m.emotion_label, m.emotion_intensity, m.faq_id, m.decision)
+            for m in self.repository.transcript(handoff.conversation_id)
+        ]
+        summary = build_summary(
+            handoff.id,
+            CustomerFacts(row.customer_id, row.name, row.channel, row.tier, row.previous_handoffs),
+            transcript,
+            TriggerHit(handoff.reason, handoff.evidence or {}),
+            lambda faq_id: self._faq_title(faq_id, language),
+            language,
+        )
+        return summary.render()
+
+    def _say(self, key: str, **values: object) -> str:
+        return agent_say(key, self.settings.agent_language, **values)
+
+
+def _ticket(handoff: Handoff) -> Ticket:
+    return Ticket(
+        handoff_id=handoff.id,
+        customer_id=handoff.customer_id,
+        conversation_id=handoff.conversation_id,
+        status=handoff.status,
+        reason=handoff.reason,
+        summary=handoff.summary or "",
+        agent=handoff.agent,
+        outcome=handoff.outcome,
+        rating=handoff.rating,
+    )
+
+
+def _since_last_handoff(turns: tuple) -> tuple:
+    """Only what the customer said since a person last had the conversation counts towards the next handoff."""
+    for index in range(len(turns) - 1, -1, -1):
+        if turns[index].bot_decision in HANDOFF_DECISIONS:
+            return turns[index + 1 :]
+    return turns
+
+
+def _with_way_out(plan: PlannedReply, language: str) -> PlannedReply:
+    """After a failed answer the customer can always choose a person."""
+    if plan.decision != Decision.NO_ANSWER:
+        return plan
+    choices = [*plan.choices, Choice(TALK_TO_PERSON, say("talk_to_person", language))]
+    return PlannedReply(plan.decision, plan.text, plan.faq_id, plan.score, choices)

@@ -1,0 +1,73 @@
+"""Sensitive topics a person should handle, each a list of bilingual patterns; settings pick which are active."""
+
+from __future__ import annotations
+
+import re
+
+SENSITIVE_TOPICS: dict[str, tuple[str, ...]] = {
+    "refund_dispute": (
+        r"charge ?back",
+        r"dispute",
+        r"charged (me )?twice",
+        r"double charged",
+        r"refund (was )?(refused|denied|rejected)",
+        r"(still|never) (got|received|had) (my|the|a) refund",
+        r"拒绝退款",
+        r"不给退",
+        r"不退款",
+        r"退款.{0,6}(还没|没到|没收到|拖)",
+        r"扣了两次",
+        r"重复扣款",
+        r"拒付",
+    ),
+    "legal_threat": (
+        r"\blawyers?\b",
+        r"\bsue\b",
+        r"\bsuing\b",
+        r"legal action",
+        r"\bcourt\b",
+        r"consumer (protection|rights)",
+        r"trading standards",
+        r"report you to",
+        r"律师",
+        r"起诉",
+        r"告你们",
+        r"法院",
+        r"投诉到",
+        r"消协",
+        r"12315",
+        r"工商",
+    ),
+    "account_security": (
+        r"hack(ed|er)?",
+        r"someone (else )?(logged|got) into",
+        r"unauthori[sz]ed",
+        r"stolen",
+        r"fraud",
+        r"scam",
+        r"phishing",
+        r"被盗",
+        r"盗号",
+        r"被人登录",
+        r"异地登录",
+        r"诈骗",
+        r"盗刷",
+        r"不是我(本人)?(操作|买|下单)",
+    ),
+    "account_closure": (
+        r"(close|delete|cancel|deactivate) (my|the) account",
+        r"closing my account",
+        r"delete (all )?my data",
+        r"注销(账号|账户|帐号)?",
+        r"销户",
+        r"删除我的(数据|信息|账号)",
+    ),
+}
+
+
+def compile_topics(names: tuple[str, ...]) -> dict[str, re.Pattern[str]]:
+    """One case-insensitive pattern per active topic; unknown names are refused so typos do not pass silently."""
+    unknown = [name for name in names if name not in SENSITIVE_TOPICS]
+    if unknown:
+        raise ValueError(f"unknown sensitive topics {unknown}; known: {sorted(SENSITIVE_TOPICS)}")
+    return {name: re.compile("|".join(SENSITIVE_TOPICS[name]), re.IGNORECASE) for name in names}

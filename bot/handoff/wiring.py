@@ -1,0 +1,61 @@
+"""Settings → a ready HandoffService (triggers, business hours, agent language)."""
+
+from __future__ import annotations
+
+from bot.handoff.desk import Desks
+from bot.handoff.hours import parse_business_hours
+from bot.handoff.service import HandoffService, HandoffSettings
+from bot.handoff.triggers import DEFAULT_KEYWORDS, Triggers, TriggerSettings
+from bot.outbox import Outbox
+from bot.settings import Settings
+from storage.db import Database
+from storage.handoffs import HandoffRepository
+
+
+def trigger_settings(settings: Settings) -> TriggerSettings:
+    extra_keywords = tuple(_items(settings.handoff_keywords))
+    return TriggerSettings(
+        keywords=DEFAULT_KEYWORDS + extra_keywords,
+        anger_threshold=settings.handoff_anger_threshold,
+        negative_window=settings.handoff_negative_window,
+        negative_count=settings.handoff_negative_count,
+        negative_min_intensity=settings.handoff_negative_min_intensity,
+        failed_turns=settings.handoff_failed_turns,
+        repeat_similarity=settings.handoff_repeat_similarity,
+        sensitive_topics=tuple(_items(settings.handoff_sensitive_topics)),
+        complaint_threshold=settings.handoff_complaint_threshold,
+        vip_tiers=frozenset(item.lower() for item in _items(settings.handoff_vip_tiers)),
+        vip_discount=settings.handoff_vip_discount,
+    )
+
+
+def handoff_settings(settings: Settings) -> HandoffSettings:
+    return HandoffSettings(
+        enabled=settings.handoff_enabled,
+        agent_language=settings.handoff_agent_language,
+        wait_minutes=settings.handoff_wait_minutes,
+        expected_wait_minutes=settings.handoff_expected_wait_minutes,
+        hours=parse_business_hours(settings.handoff_business_hours, settings.handoff_timezone),
+        check_seconds=settings.handoff_check_seconds,
+    )
+
+
+def open_handoff_service(settings: Settings, db: Database, outbox: Outbox, knowledge) -> HandoffService:
+    """`knowledge` is a knowledge.base.KnowledgeBase; used for the titles of FAQs the bot already answered."""
+
+    def faq_title(faq_id: str, language: str) -> str | None:
+        entry = knowledge.entry(faq_id)
+        return entry.title(language) if entry else None
+
+    return HandoffService(
+        HandoffRepository(db),
+        outbox,
+        Triggers(trigger_settings(settings)),
+        handoff_settings(settings),
+        Desks(),
+        faq_title=faq_title,
+    )
+
+
+def _items(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip()]

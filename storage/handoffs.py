@@ -1,0 +1,319 @@
+"""Handoffs in the database: guarded state changes (one open handoff per conversation, one claim, one close),
+the desk threads that show them, and the facts a summary needs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from storage.db import Database
+from storage.models import (
+    Conversation,
+    ConversationState,
+    Customer,
+    DeskThread,
+    Handoff,
+    Identity,
+    Message,
+    utcnow,
+)
+
+
+class HandoffStatus:
+    REQUESTED = "requested"
+    CLAIMED = "claimed"
+    RESOLVED = "resolved"
+
+
+OPEN_STATUSES = (HandoffStatus.REQUESTED, HandoffStatus.CLAIMED)
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Where a message to the customer of a conversation goes."""
+
+    customer_id: int
+    conversation_id: int
+    platform: str
+    platform_user_id: str
+    chat_id: str | None
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerRow:
+    customer_id: int
+    name: str | None
+    tier: str
+    channel: str
+    previous_handoffs: int
+
+
+class HandoffRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- starting -------------------------------------------------------------------------------------------
+
+    def start(
+        self, conversation_id: int, customer_id: int, reason: str, evidence: dict, now: datetime | None = None
+    ) -> tuple[Handoff, bool]:
+        """Open a handoff and move the conversation bot → waiting_agent; an already open one is returned as is."""
+        with self._db.session() as session:
+            moved = session.exec(
+                update(Conversation)
+                .where(Conversation.id == conversation_id, Conversation.state == ConversationState.BOT)
+                .values(state=ConversationState.WAITING_AGENT, assigned_agent=None)
+            ).rowcount
+            if not moved:
+                existing = self._open_in(session, conversation_id)
+                if existing is not None:
+                    return existing, False
+            handoff = Handoff(
+                conversation_id=conversation_id,
+                customer_id=customer_id,
+                reason=reason,
+                evidence=evidence,
+                requested_at=now or utcnow(),
+            )
+            session.add(handoff)
+            session.flush()
+            return handoff, True
+
+    def set_summary(self, handoff_id: int, summary: str) -> None:
+        with self._db.session() as session:
+            session.exec(update(Handoff).where(Handoff.id == handoff_id).values(summary=summary))
+
+    # -- agents ---------------------------------------------------------------------------------------------
+
+    def claim(self, handoff_id: int, agent: str, now: datetime, take_over: bool = False) -> bool:
+        """Requested → claimed by `agent`; with `take_over`, also from another agent. False when it did not move."""
+        allowed = OPEN_STATUSES if take_over else (HandoffStatus.REQUESTED,)
+        with self._db.session() as session:
+            moved = session.exec(
+                update(Handoff)
+                .where(Handoff.id == handoff_id, Handoff.status.in_(allowed))
+                .values(status=HandoffStatus.CLAIMED, agent=agent, claimed_at=now)
+            ).rowcount
+            if moved:
+                handoff = session.get(Handoff, handoff_id)
+                session.exec(
+                    update(Conversation)
+                    .where(Conversation.id == handoff.conversation_id)
+                    .values(state=ConversationState.AGENT, assigned_agent=agent)
+                )
+            return bool(moved)
+
+    def resolve(self, handoff_id: int, agent: str | None, outcome: str, now: datetime) -> bool:
+        """Any open status → resolved; the conversation goes back to the bot. False when it was already closed."""
+        with self._db.session() as session:
+            handoff = session.get(Handoff, handoff_id)
+            if handoff is None:
+                return False
+            values = {"status": HandoffStatus.RESOLVED, "resolved_at": now, "outcome": outcome}
+            if handoff.agent is None and agent is not None:
+                values["agent"] = agent
+            moved = session.exec(
+                update(Handoff).where(Handoff.id == handoff_id, Handoff.status.in_(OPEN_STATUSES)).values(**values)
+            ).rowcount
+            if moved:
+                session.exec(
+                    update(Conversation)
+                    .where(Conversation.id == handoff.conversation_id)
+                    .values(state=ConversationState.BOT, assigned_agent=None)
+                )
+            return bool(moved)
+
+    def record_rating(self, handoff_id: int, customer_id: int, rating: int) -> bool:
+        """The customer's 1–5 rating of a closed handoff, once; False for someone else's or an unknown handoff."""
+        with self._db.session() as session:
+            return bool(
+                session.exec(
+                    update(Handoff)
+                    .where(
+                        Handoff.id == handoff_id,
+                        Handoff.customer_id == customer_id,
+                        Handoff.status == HandoffStatus.RESOLVED,
+                        Handoff.rating.is_(None),
+                    )
+                    .values(rating=rating)
+                ).rowcount
+            )
+
+    def awaiting_rating(self, customer_id: int) -> Handoff | None:
+        """The customer's latest closed handoff that a person worked on and that has no rating yet."""
+        with self._db.session() as session:
+            latest = session.exec(
+                select(Handoff)
+                .where(Handoff.customer_id == customer_id, Handoff.status == HandoffStatus.RESOLVED)
+                .order_by(Handoff.id.desc())
+            ).first()
+        if latest is None or latest.rating is not None or latest.claimed_at is None:
+            return None
+        return latest
+
+    def mark_reminded(self, handoff_id: int, now: datetime) -> bool:
+        with self._db.session() as session:
+            return bool(
+                session.exec(
+                    update(Handoff)
+                    .where(
+                        Handoff.id == handoff_id,
+                        Handoff.status == HandoffStatus.REQUESTED,
+                        Handoff.reminded_at.is_(None),
+                    )
+                    .values(reminded_at=now)
+                ).rowcount
+            )
+
+    # -- reading --------------------------------------------------------------------------------------------
+
+    def get(self, handoff_id: int) -> Handoff | None:
+        with self._db.session() as session:
+            return session.get(Handoff, handoff_id)
+
+    def open_for_conversation(self, conversation_id: int) -> Handoff | None:
+        with self._db.session() as session:
+            return self._open_in(session, conversation_id)
+
+    def queue(self, include_closed: int = 20) -> list[Handoff]:
+        """Open handoffs oldest first, then the most recently closed ones."""
+        with self._db.session() as session:
+            open_ones = session.exec(
+                select(Handoff).where(Handoff.status.in_(OPEN_STATUSES)).order_by(Handoff.id)
+            ).all()
+            closed = session.exec(
+                select(Handoff)
+                .where(Handoff.status == HandoffStatus.RESOLVED)
+                .order_by(Handoff.id.desc())
+                .limit(include_closed)
+            ).all()
+        return [*open_ones, *closed]
+
+    def unclaimed_since(self, before: datetime) -> list[Handoff]:
+        """Requested handoffs older than `before` whose customer has not been told about the wait yet."""
+        with self._db.session() as session:
+            return list(
+                session.exec(
+                    select(Handoff)
+                    .where(
+                        Handoff.status == HandoffStatus.REQUESTED,
+                        Handoff.reminded_at.is_(None),
+                        Handoff.requested_at <= before,
+                    )
+                    .order_by(Handoff.id)
+                ).all()
+            )
+
+    def recipient(self, conversation_id: int) -> Recipient | None:
+        """None when the customer (or the conversation) no longer exists, e.g. after they deleted their data."""
+        with self._db.session() as session:
+            conversation = session.get(Conversation, conversation_id)
+            if conversation is None:
+                return None
+            customer = session.get(Customer, conversation.customer_id)
+            identity = session.exec(
+                select(Identity).where(
+                    Identity.customer_id == conversation.customer_id, Identity.platform == conversation.platform
+                )
+            ).first()
+            if customer is None or identity is None:
+                return None
+            return Recipient(
+                customer.id,
+                conversation.id,
+                conversation.platform,
+                identity.platform_user_id,
+                conversation.chat_id,
+                customer.language or "en",
+            )
+
+    def customer_row(self, customer_id: int, conversation_id: int) -> CustomerRow | None:
+        with self._db.session() as session:
+            customer = session.get(Customer, customer_id)
+            conversation = session.get(Conversation, conversation_id)
+            if customer is None or conversation is None:
+                return None
+            earlier = session.exec(
+                select(func.count(Handoff.id)).where(
+                    Handoff.customer_id == customer_id, Handoff.conversation_id != conversation_id
+                )
+            ).one()
+            return CustomerRow(customer.id, customer.display_name, customer.tier, conversation.platform, earlier)
+
+    def tier(self, customer_id: int | None) -> str | None:
+        if customer_id is None:
+            return None
+        with self._db.session() as session:
+            customer = session.get(Customer, customer_id)
+            return customer.tier if customer else None
+
+    def transcript(self, conversation_id: int, limit: int = 40, after_id: int = 0) -> list[Message]:
+        with self._db.session() as session:
+            rows = session.exec(
+                select(Message)
+                .where(Message.conversation_id == conversation_id, Message.id > after_id)
+                .order_by(Message.id.desc())
+                .limit(limit)
+            ).all()
+        return list(reversed(rows))
+
+    def log_agent_message(self, recipient: Recipient, text: str, key: str, decision: str) -> bool:
+        """Write an agent's (or the desk's) message to the customer into the log; False if `key` was logged before."""
+        try:
+            with self._db.session() as session:
+                session.add(
+                    Message(
+                        conversation_id=recipient.conversation_id,
+                        customer_id=recipient.customer_id,
+                        direction="out",
+                        platform=recipient.platform,
+                        platform_message_id=key,
+                        text=text,
+                        language=recipient.language,
+                        decision=decision,
+                    )
+                )
+            return True
+        except IntegrityError:
+            return False
+
+    # -- desk threads ---------------------------------------------------------------------------------------
+
+    def save_thread(self, handoff_id: int, desk: str, channel: str, thread_id: str) -> None:
+        try:
+            with self._db.session() as session:
+                session.add(DeskThread(handoff_id=handoff_id, desk=desk, channel=channel, thread_id=thread_id))
+        except IntegrityError:
+            pass  # already known: a retried post
+
+    def thread_for(self, handoff_id: int, desk: str) -> DeskThread | None:
+        with self._db.session() as session:
+            return session.exec(
+                select(DeskThread).where(DeskThread.handoff_id == handoff_id, DeskThread.desk == desk)
+            ).first()
+
+    def handoff_for_thread(self, desk: str, channel: str, thread_id: str) -> int | None:
+        with self._db.session() as session:
+            return session.exec(
+                select(DeskThread.handoff_id).where(
+                    DeskThread.desk == desk, DeskThread.channel == channel, DeskThread.thread_id == thread_id
+                )
+            ).first()
+
+    def was_shown(self, handoff_id: int) -> bool:
+        """A desk showed this handoff: if the handoff itself is gone, its customer deleted their data."""
+        with self._db.session() as session:
+            return session.exec(select(DeskThread.id).where(DeskThread.handoff_id == handoff_id)).first() is not None
+
+    @staticmethod
+    def _open_in(session, conversation_id: int) -> Handoff | None:
+        return session.exec(
+            select(Handoff)
+            .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_STATUSES))
+            .order_by(Handoff.id.desc())
+        ).first()

@@ -1,0 +1,135 @@
+"""The web agent console at /agent: refused without the token, guarded actions over HTTP, and the whole loop
+once in a real headless Chromium (customer page and agent page side by side)."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from tests.adapters.conftest import LiveServer
+from tests.adapters.test_webchat_browser import CHROMIUM, FLAGS
+from tests.handoff.live import AGENT_TOKEN, WebCustomer, handoff_runtime
+
+ANGRY = "This is ridiculous!!! Three weeks and my parcel still hasn't arrived, nobody answers me. Terrible service!"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    runtime = handoff_runtime(tmp_path_factory.mktemp("console"))
+    live = LiveServer(runtime)
+    live.start()
+    yield live, runtime
+    live.stop()
+    runtime.close()
+
+
+def agent(base_url: str, name: str) -> httpx.Client:
+    headers = {"authorization": f"Bearer {AGENT_TOKEN}", "x-agent-name": name}
+    return httpx.Client(base_url=f"{base_url}/agent/api", headers=headers, timeout=30)
+
+
+def test_console_refuses_requests_without_a_valid_token(server):
+    live, _ = server
+    assert httpx.get(f"{live.url}/agent").status_code == 401
+    assert httpx.get(f"{live.url}/agent/api/handoffs").status_code == 401
+    wrong = {"authorization": "Bearer nope"}
+    assert httpx.get(f"{live.url}/agent/api/handoffs", headers=wrong).status_code == 401
+    login = httpx.post(f"{live.url}/agent/login", data={"name": "ann", "token": "nope"})
+    assert login.status_code == 401
+    forged = httpx.get(f"{live.url}/agent/api/handoffs", cookies={"warmdesk_agent": "ann|0000"})
+    assert forged.status_code == 401
+
+
+def test_claims_replies_and_closes_are_guarded(server):
+    live, runtime = server
+    customer = WebCustomer(live.url)
+    assert customer.say("I want to talk to a human")["replies"][0]["kind"] == "handoff"
+    handoff_id = runtime.handoff.repository.queue()[-1].id
+    ann, bob = agent(live.url, "ann"), agent(live.url, "bob")
+    queue = ann.get("/handoffs").json()["handoffs"]
+    assert any(h["id"] == handoff_id and "human" in h["summary"] for h in queue)
+
+    early = ann.post(f"/handoffs/{handoff_id}/reply", json={"text": "hi", "client_id": "c0"})
+    assert early.status_code == 409 and early.json()["outcome"] == "not_claimed"
+    assert ann.post(f"/handoffs/{handoff_id}/claim").json()["ok"]
+    taken = bob.post(f"/handoffs/{handoff_id}/claim")
+    assert taken.status_code == 409 and taken.json()["message"] == f"Handoff #{handoff_id} is already claimed by ann."
+    assert bob.post(f"/handoffs/{handoff_id}/reply", json={"text": "me", "client_id": "b1"}).status_code == 409
+    for _ in range(2):  # a double-clicked Send is delivered once
+        assert ann.post(f"/handoffs/{handoff_id}/reply", json={"text": "Hello from Ann", "client_id": "a1"}).json()[
+            "ok"
+        ]
+    assert [u["text"] for u in customer.wait_for_updates(2)] == [
+        "A person from our team has joined the conversation.",
+        "Hello from Ann",
+    ]
+    assert ann.post(f"/handoffs/{handoff_id}/resolve", json={"outcome": "resolved"}).json()["ok"]
+    assert ann.post(f"/handoffs/{handoff_id}/resolve", json={}).status_code == 409
+    assert ann.post("/handoffs/999999/claim").status_code == 404
+    assert ann.post(f"/handoffs/{handoff_id}/resolve", json={"outcome": "explode"}).status_code == 422
+
+
+def test_a_failed_answer_offers_a_person_and_the_choice_hands_off(server):
+    live, runtime = server
+    customer = WebCustomer(live.url)
+
+    failed = customer.say("What is the airspeed velocity of an unladen swallow?")["replies"][0]
+    assert failed["kind"] == "no_answer"
+    person = failed["choices"][-1]
+    assert (person["id"], person["label"]) == ("handoff:person", "Talk to a person")
+
+    handed = customer.say(person["label"], choice_id=person["id"])["replies"][0]
+    assert handed["kind"] == "handoff"
+    handoff = runtime.handoff.repository.queue()
+    assert any(h.reason == "customer_choice" and h.status == "requested" for h in handoff)
+
+
+@pytest.mark.browser
+def test_the_whole_loop_through_the_console_in_chromium(server):
+    live, runtime = server
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        customer = browser.new_page(locale="en-US")
+        customer.goto(live.url)
+        customer.fill("#text", ANGRY)
+        customer.press("#text", "Enter")
+        expect(customer.locator(".msg.bot").nth(1)).to_contain_text("colleague")
+        handoff_id = max(h.id for h in runtime.handoff.repository.queue() if h.status == "requested")
+
+        console = browser.new_context().new_page()
+        console.goto(f"{live.url}/agent")
+        console.fill("#name", "lena")
+        console.fill("#token", AGENT_TOKEN)
+        console.click("#login")
+        item = console.locator(f'.item[data-id="{handoff_id}"]')
+        expect(item).to_contain_text("requested")
+        item.click()
+        expect(console.locator("#summary")).to_contain_text("parcel still hasn't arrived")
+        console.click("#claim")
+        expect(console.locator("#status")).to_contain_text("claimed · console:lena")
+        expect(customer.locator(".msg.bot").last).to_contain_text("has joined the conversation")
+
+        customer.fill("#text", "How do I get an invoice?")
+        customer.press("#text", "Enter")
+        expect(console.locator("#transcript .line.in").last).to_contain_text("How do I get an invoice?")
+        bot_bubbles = customer.locator(".msg.bot").count()
+
+        console.fill("#reply", "Hi, Lena here. I have found your parcel and the invoice is on its way.")
+        console.press("#reply", "Enter")
+        expect(customer.locator(".msg.bot.agent").last).to_contain_text("Lena here")
+        assert customer.locator(".msg.bot").count() == bot_bubbles + 1  # only the agent spoke
+
+        console.click("#resolve")
+        ratings = customer.locator(".msg.bot").last.locator(".choices button")
+        expect(ratings).to_have_count(5)
+        ratings.nth(3).click()
+        expect(customer.locator(".msg.bot").last).to_contain_text("Thank you for your rating")
+
+        customer.fill("#text", "How long does a refund take to reach my card?")
+        customer.press("#text", "Enter")
+        expect(customer.locator(".msg.bot").last).to_contain_text("business days")
+        browser.close()
+
+    handoff = runtime.handoff.repository.get(handoff_id)
+    assert (handoff.status, handoff.rating, handoff.agent) == ("resolved", 4, "console:lena")

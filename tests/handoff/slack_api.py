@@ -1,0 +1,137 @@
+"""A local stand-in for the Slack Web API that records every call, and helpers to sign requests like Slack."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qsl, urlencode, urlparse
+
+SIGNING_SECRET = "test-signing-secret"
+BOT_USER = "UBOT"
+
+
+class SlackApiRecorder:
+    """Answers like Slack for the methods Warmdesk uses; `calls` holds (method, params) in arrival order."""
+
+    def __init__(self, usergroups: dict[str, list[str]] | None = None) -> None:
+        self.calls: list[tuple[str, dict]] = []
+        self.usergroups = usergroups or {}
+        self._ts = itertools.count(1)
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self._answer(dict(parse_qsl(urlparse(self.path).query)))
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("content-length") or 0)).decode()
+                if "json" in (self.headers.get("content-type") or ""):
+                    params = json.loads(raw or "{}")
+                else:
+                    params = dict(parse_qsl(raw))
+                self._answer(params)
+
+            def _answer(self, params: dict) -> None:
+                method = urlparse(self.path).path.rsplit("/", 1)[-1]
+                recorder.calls.append((method, params))
+                body = json.dumps(recorder.respond(method, params)).encode()
+                self.send_response(200)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/api/"
+
+    def start(self) -> SlackApiRecorder:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def respond(self, method: str, params: dict) -> dict:
+        if method == "auth.test":
+            return {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1", "user": "warmdesk"}
+        if method == "chat.postMessage":
+            return {"ok": True, "channel": params.get("channel"), "ts": f"{1700000000 + next(self._ts)}.000100"}
+        if method == "usergroups.users.list":
+            return {"ok": True, "users": self.usergroups.get(params.get("usergroup"), [])}
+        return {"ok": True}
+
+    def named(self, method: str) -> list[dict]:
+        return [params for name, params in self.calls if name == method]
+
+
+def signed(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
+    stamp = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"x-slack-request-timestamp": stamp, "x-slack-signature": f"v0={digest}"}
+
+
+def action_body(action_id: str, value: str, user: str = "U1", channel: str = "C1") -> str:
+    payload = {
+        "type": "block_actions",
+        "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+        "team": {"id": "T1", "domain": "test"},
+        "api_app_id": "A1",
+        "token": "legacy",
+        "container": {"type": "message", "channel_id": channel, "message_ts": "1.0"},
+        "channel": {"id": channel, "name": "handoffs"},
+        "trigger_id": "trigger",
+        "actions": [{"type": "button", "action_id": action_id, "block_id": "b", "value": value, "action_ts": "1"}],
+    }
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def thread_reply_body(text: str, user: str, channel: str, thread_ts: str, ts: str, event_id: str) -> str:
+    return json.dumps(
+        {
+            "token": "legacy",
+            "team_id": "T1",
+            "api_app_id": "A1",
+            "type": "event_callback",
+            "event_id": event_id,
+            "event_time": int(time.time()),
+            "authorizations": [{"team_id": "T1", "user_id": BOT_USER, "is_bot": True}],
+            "event": {
+                "type": "message",
+                "channel": channel,
+                "channel_type": "channel",
+                "user": user,
+                "text": text,
+                "ts": ts,
+                "thread_ts": thread_ts,
+            },
+        }
+    )
+
+
+def command_body(command: str, text: str, user: str) -> str:
+    return urlencode(
+        {
+            "token": "legacy",
+            "team_id": "T1",
+            "channel_id": "C1",
+            "user_id": user,
+            "command": command,
+            "text": text,
+            "response_url": "http://127.0.0.1:9/unused",
+            "trigger_id": "trigger",
+            "api_app_id": "A1",
+        }
+    )
