@@ -1,0 +1,150 @@
+"""WeChat Official Account: `GET /wechat` (URL verification) and `POST /wechat` (messages and events).
+
+Answers passively when the engine is done within the budget, otherwise replies `success` at once and the answer
+goes out through the outbox as a customer-service message. See adapters/passive_window.py for the retry rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from adapters.passive_window import PassiveWindow
+from adapters.wechat_api import OfficialAccountClient, WeChatSender
+from adapters.wechat_crypto import BadSignature, CallbackCrypto
+from adapters.wechat_messages import (
+    PLATFORM,
+    MissingField,
+    inbound_from_fields,
+    message_key,
+    render_text,
+    required,
+)
+from adapters.wechat_xml import BadXml, text_reply_xml
+from bot.engine import Engine, EngineReply
+from bot.outbox import Outbox
+from bot.settings import Settings
+from bot.texts import say
+from storage.conversations import ConversationLog, LoggedMessage
+
+log = logging.getLogger("warmdesk.wechat")
+
+SUCCESS = "success"  # tells WeChat "received, no passive reply"; it then neither retries nor shows an error
+MAX_BODY_BYTES = 64 * 1024
+WELCOME_LANGUAGE = "zh"  # WeChat sends no language with a subscribe event
+PASSIVE_BUDGET_SECONDS = 4.0  # WeChat gives up after 5 s
+
+
+class WeChatChannel:
+    def __init__(
+        self,
+        crypto: CallbackCrypto,
+        engine: Engine,
+        outbox: Outbox,
+        conversations: ConversationLog,
+        sender: WeChatSender | None = None,
+        window: PassiveWindow[EngineReply] | None = None,
+    ) -> None:
+        self._crypto = crypto
+        self._engine = engine
+        self._outbox = outbox
+        self._conversations = conversations
+        self.window = window or PassiveWindow(PASSIVE_BUDGET_SECONDS)
+        if sender is not None:
+            outbox.add_sender(PLATFORM, sender)
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, engine: Engine, outbox: Outbox, conversations: ConversationLog
+    ) -> WeChatChannel | None:
+        if not settings.wechat_token:
+            return None
+        crypto = CallbackCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
+        sender = None
+        if settings.wechat_app_id and settings.wechat_app_secret:
+            client = OfficialAccountClient(
+                settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_base_url
+            )
+            sender = WeChatSender(client)
+        else:
+            log.warning("WECHAT_APP_ID/WECHAT_APP_SECRET unset: slow answers and agent replies cannot reach WeChat")
+        return cls(crypto, engine, outbox, conversations, sender)
+
+    def router(self) -> APIRouter:
+        router = APIRouter()
+
+        @router.get("/wechat", include_in_schema=False)
+        async def verify_url(signature: str = "", timestamp: str = "", nonce: str = "", echostr: str = "") -> Response:
+            try:
+                self._crypto.verify(signature, timestamp, nonce)
+            except BadSignature:
+                return Response(status_code=403)
+            return PlainTextResponse(echostr)
+
+        @router.post("/wechat", include_in_schema=False)
+        async def callback(request: Request) -> Response:
+            body = await request.body()
+            if len(body) > MAX_BODY_BYTES:
+                return PlainTextResponse("body too large", status_code=413)
+            query = dict(request.query_params)
+            try:
+                fields, encrypted = self._crypto.open(body, query)
+                content = await self.respond(fields)
+            except BadSignature:
+                return Response(status_code=403)
+            except (BadXml, MissingField) as error:
+                return PlainTextResponse(f"bad request: {error}", status_code=400)
+            if content is None:
+                return PlainTextResponse(SUCCESS)
+            reply = text_reply_xml(
+                to_user=fields["FromUserName"], from_user=fields.get("ToUserName", ""), content=content
+            )
+            if encrypted:
+                reply = self._crypto.seal(reply, query.get("nonce", ""))
+            return Response(reply, media_type="application/xml")
+
+        return router
+
+    async def respond(self, fields: dict[str, str]) -> str | None:
+        """The passive reply's text, or None to answer `success`."""
+        if required(fields, "MsgType").lower() == "event":
+            return await self._event(fields)
+        inbound = inbound_from_fields(fields)
+        key = message_key(fields)
+        reply = await self.window.answer(key, lambda: self._engine.handle(inbound), lambda r: self._later(r, key))
+        if reply is None or not reply.replies:
+            return None
+        return "\n\n".join(render_text(r) for r in reply.replies)
+
+    def _later(self, reply: EngineReply, key: str) -> None:
+        for index, outbound in enumerate(reply.replies):
+            self._outbox.enqueue(
+                outbound,
+                customer_id=reply.customer_id,
+                conversation_id=reply.conversation_id,
+                dedup_key=f"{PLATFORM}:{key}:{index}",
+            )
+
+    async def _event(self, fields: dict[str, str]) -> str | None:
+        event = fields.get("Event", "").lower()
+        openid = required(fields, "FromUserName")
+        if event not in ("subscribe", "unsubscribe"):
+            return None
+        welcome = (
+            [self._engine.welcome(WELCOME_LANGUAGE), say("privacy_notice", WELCOME_LANGUAGE)]
+            if event == "subscribe"
+            else []
+        )
+        await asyncio.to_thread(
+            self._conversations.record_exchange,
+            PLATFORM,
+            openid,
+            openid,
+            None,
+            LoggedMessage("in", f"[{event}]", platform_message_id=f"event:{message_key(fields)}", decision=event),
+            [LoggedMessage("out", text, language=WELCOME_LANGUAGE, decision=event) for text in welcome],
+        )
+        return "\n\n".join(welcome) or None
