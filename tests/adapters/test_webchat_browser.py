@@ -32,7 +32,7 @@ def browser():
 
 def ambiguous_question(runtime) -> str:
     """A short question the knowledge base answers with choices (which one depends on retrieval tuning)."""
-    for text in ("points", "invoice", "account", "refund", "order", "shipping", "payment", "password"):
+    for text in ("points", "invoice", "积分", "发票", "account", "refund", "order", "shipping", "payment"):
         if runtime.knowledge.search(text).decision == "clarify":
             return text
     raise AssertionError("no one-word question makes the demo knowledge base offer choices")
