@@ -1,4 +1,5 @@
-"""FAQ retrieval benchmark: every <name>_kb.jsonl / <name>_queries.jsonl pair in the bench folder.
+"""FAQ retrieval benchmark: every <name>_kb.jsonl / <name>_queries.jsonl pair in the bench folder, plus
+"demo" (knowledge/demo_kb.jsonl with the written queries in benchmarks/demo_queries.jsonl).
 
     .venv/bin/python -m benchmarks.faq_bench [--bench ../shared/bench] [--only banking77,clinc150]
 
@@ -30,6 +31,24 @@ from knowledge.embedder import shared_embedder  # noqa: E402
 from knowledge.io import load_entries  # noqa: E402
 
 DEFAULT_BENCH = REPO.parent / "shared" / "bench"
+DEMO = "demo"
+DEMO_FILES = (REPO / "knowledge" / "demo_kb.jsonl", REPO / "benchmarks" / "demo_queries.jsonl")
+
+
+def dataset_files(name: str, bench: Path) -> tuple[Path, Path]:
+    """(KB file, queries file) of a dataset."""
+    if name == DEMO:
+        return DEMO_FILES
+    return bench / f"{name}_kb.jsonl", bench / f"{name}_queries.jsonl"
+
+
+def load_dataset(name: str, bench: Path) -> tuple[list, list[dict]]:
+    kb_path, queries_path = dataset_files(name, bench)
+    loaded = load_entries(kb_path)
+    if loaded.errors:
+        raise SystemExit(f"{name}: {len(loaded.errors)} bad KB rows, first: {loaded.errors[0]}")
+    queries = [json.loads(line) for line in queries_path.open(encoding="utf-8") if line.strip()]
+    return loaded.entries, queries
 
 
 @dataclass(slots=True)
@@ -94,12 +113,9 @@ def latency_sample(kb: KnowledgeBase, texts: list[str], size: int) -> tuple[floa
 
 def run_dataset(name: str, bench: Path, settings: RetrievalSettings, latency_queries: int) -> list[Scores]:
     embedder = CachedEmbedder(shared_embedder())
-    loaded = load_entries(bench / f"{name}_kb.jsonl")
-    if loaded.errors:
-        raise SystemExit(f"{name}: {len(loaded.errors)} bad KB rows, first: {loaded.errors[0]}")
-    queries = [json.loads(line) for line in (bench / f"{name}_queries.jsonl").open(encoding="utf-8")]
+    entries, queries = load_dataset(name, bench)
     started = time.perf_counter()
-    kb = KnowledgeBase.in_memory(loaded.entries, embedder, settings)
+    kb = KnowledgeBase.in_memory(entries, embedder, settings)
     kb.warm_up()
     build_s = time.perf_counter() - started
     embedder.queries([q["text"] for q in queries])  # fill the cache in one batched call
@@ -114,7 +130,7 @@ def run_dataset(name: str, bench: Path, settings: RetrievalSettings, latency_que
     ours = score(expected, [r["faq_id"] for r in results], [r["decision"] for r in results])
     p50, p95 = latency_sample(kb, [q["text"] for q in queries], latency_queries)
 
-    baseline_answers = nearest_neighbour_baseline(loaded.entries, queries, embedder)
+    baseline_answers = nearest_neighbour_baseline(entries, queries, embedder)
     embedder.save()
     baseline = score(expected, baseline_answers, [])
     print(f"  {name}: {len(kb)} entries, index built in {build_s:.1f}s", file=sys.stderr)
@@ -146,11 +162,12 @@ def markdown_table(rows: list[Scores]) -> str:
 
 
 def dataset_names(bench: Path) -> list[str]:
-    return sorted(
+    found = sorted(
         path.name.removesuffix("_kb.jsonl")
         for path in bench.glob("*_kb.jsonl")
         if (bench / path.name.replace("_kb.jsonl", "_queries.jsonl")).exists()
     )
+    return [*found, DEMO]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -161,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     names = dataset_names(args.bench)
     if args.only:
-        names = [n for n in names if n in set(args.only.split(","))]
+        names = [n for n in args.only.split(",") if n in names]
     rows: list[Scores] = []
     for name in names:
         rows.extend(run_dataset(name, args.bench, RetrievalSettings(), args.latency_queries))

@@ -5,8 +5,13 @@
 - uss_escalation.jsonl: for each user turn, from the dialogue prefix only, hand off now or not; scored per
   turn against `handoff_turn` (turns after it are not scored: the conversation would have been handed off),
   and per dialogue (first hand-off at, before, or after the annotated turn; false alarms).
+- benchmarks/demo_queries.jsonl (the project's own demo FAQ questions): how many would hand off on their
+  own, as a single answered message? They are ordinary questions, so the lower the better.
 
-    .venv/bin/python -m benchmarks.handoff_bench [--bench-dir ../shared/bench] [--tagger shipped|none]
+    .venv/bin/python -m benchmarks.handoff_bench [--bench-dir ../shared/bench] [--tagger shipped|none] [--no-vector]
+
+`--no-vector` keeps the shipped tagger but withholds the query vector from the triggers, so the complaint
+trigger falls back to its cue rule (the behaviour before the complaint classifier).
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
 from bot.emotion.base import EmotionTag
 from bot.handoff.triggers import EarlierTurn, TriggerInput, Triggers
 
@@ -30,7 +37,8 @@ SYSTEM_FAILED = re.compile(
     re.IGNORECASE,
 )
 
-Tag = Callable[[list[str]], list[EmotionTag]]
+Tagged = tuple[EmotionTag, np.ndarray | None]  # the emotion tag and the query vector the engine would pass on
+Tag = Callable[[list[str]], list[Tagged]]
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -51,11 +59,11 @@ def scores(tp: int, fp: int, fn: int) -> dict[str, float]:
     }
 
 
-def neutral_tagger(texts: list[str]) -> list[EmotionTag]:
-    return [EmotionTag("neutral", 0.0) for _ in texts]
+def neutral_tagger(texts: list[str]) -> list[Tagged]:
+    return [(EmotionTag("neutral", 0.0), None) for _ in texts]
 
 
-def shipped_tagger() -> Tag:
+def shipped_tagger(with_vector: bool = True) -> Tag:
     from benchmarks.faq_embedding_cache import CachedEmbedder
     from bot.emotion import default_tagger
     from knowledge.embedder import shared_embedder
@@ -63,21 +71,44 @@ def shipped_tagger() -> Tag:
     embedder = CachedEmbedder(shared_embedder())
     tagger = default_tagger()
 
-    def tag(texts: list[str]) -> list[EmotionTag]:
+    def tag(texts: list[str]) -> list[Tagged]:
         vectors = embedder.queries(texts)
         embedder.save()
-        return [tagger.tag(text, vector) for text, vector in zip(texts, vectors, strict=True)]
+        return [
+            (tagger.tag(text, vector), vector if with_vector else None)
+            for text, vector in zip(texts, vectors, strict=True)
+        ]
 
     return tag
 
 
-def complaints(rows: list[dict], tag: Tag, triggers: Triggers) -> dict:
+def answered(_text: str, _vector) -> str:
+    """The harshest assumption: the bot had a confident answer for every message."""
+    return "answer"
+
+
+def demo_kb_decider():
+    """What the bot really decides for a message, with the demo store's knowledge base."""
+    from benchmarks.faq_embedding_cache import CachedEmbedder
+    from knowledge.base import KnowledgeBase
+    from knowledge.embedder import shared_embedder
+    from knowledge.io import load_entries
+
+    embedder = CachedEmbedder(shared_embedder())
+    kb = KnowledgeBase.in_memory(load_entries(REPO / "knowledge" / "demo_kb.jsonl").entries, embedder)
+    embedder.save()
+    return lambda text, vector: kb.search(text, vector).decision
+
+
+def complaints(rows: list[dict], tag: Tag, triggers: Triggers, decide=answered) -> dict:
     texts = [row["text"] for row in rows]
     tags = tag(texts)
     tp = fp = fn = 0
     reasons: Counter[str] = Counter()
-    for row, emotion in zip(rows, tags, strict=True):
-        hit = triggers.check(TriggerInput(row["text"], emotion.label, emotion.intensity, decision="answer"))
+    for row, (emotion, vector) in zip(rows, tags, strict=True):
+        decision = decide(row["text"], vector)
+        given = TriggerInput(row["text"], emotion.label, emotion.intensity, decision=decision, vector=vector)
+        hit = triggers.check(given)
         if hit:
             reasons[hit.reason] += 1
         predicted, gold = hit is not None, bool(row["complaint"])
@@ -114,12 +145,14 @@ def uss(dialogues: list[dict], tag: Tag, triggers: Triggers) -> dict:
         for index, current in enumerate(turns):
             if current["role"] != "user":
                 continue
-            emotion = next(tags)
+            emotion, vector = next(tags)
             reply = next((t["text"] for t in turns[index + 1 :] if t["role"] == "system"), None)
             decision = system_decision(reply)
             if gold is None or index <= gold:
                 hit = triggers.check(
-                    TriggerInput(current["text"], emotion.label, emotion.intensity, decision, tuple(earlier[-6:]))
+                    TriggerInput(
+                        current["text"], emotion.label, emotion.intensity, decision, tuple(earlier[-6:]), vector=vector
+                    )
                 )
                 fired, positive = hit is not None, index == gold
                 turn["tp"] += fired and positive
@@ -145,18 +178,54 @@ def uss(dialogues: list[dict], tag: Tag, triggers: Triggers) -> dict:
     }
 
 
+def demo(rows: list[dict], tag: Tag, triggers: Triggers, decide=answered) -> dict:
+    """Each demo FAQ question alone: which would hand off, and why (in-scope counted apart)."""
+    fired: list[dict] = []
+    reasons: Counter[str] = Counter()
+    fired_in_scope = 0
+    for row, (emotion, vector) in zip(rows, tag([r["text"] for r in rows]), strict=True):
+        decision = decide(row["text"], vector)
+        hit = triggers.check(TriggerInput(row["text"], emotion.label, emotion.intensity, decision, vector=vector))
+        if hit:
+            reasons[hit.reason] += 1
+            fired_in_scope += bool(row.get("expected"))
+            fired.append({"text": row["text"], "reason": hit.reason, "score": hit.evidence.get("score")})
+    in_scope = sum(1 for r in rows if r.get("expected"))
+    return {
+        "n": len(rows),
+        "in_scope": in_scope,
+        "handed_off": len(fired),
+        "handoff_rate": round(len(fired) / len(rows), 3) if rows else 0.0,
+        "in_scope_handoff_rate": round(fired_in_scope / in_scope, 3) if in_scope else 0.0,
+        "fired": dict(reasons),
+        "texts": fired,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bench-dir", type=Path, default=REPO.parent / "shared" / "bench")
     parser.add_argument("--tagger", choices=["shipped", "none"], default="shipped")
+    parser.add_argument("--no-vector", action="store_true", help="complaint trigger without the query vector")
+    parser.add_argument("--demo", type=Path, default=REPO / "benchmarks" / "demo_queries.jsonl")
+    parser.add_argument(
+        "--decisions",
+        choices=["answered", "demo-kb"],
+        default="answered",
+        help="the bot's decision for each message: always a confident answer (default), or what the demo KB decides",
+    )
     args = parser.parse_args()
-    tag = shipped_tagger() if args.tagger == "shipped" else neutral_tagger
+    decide = demo_kb_decider() if args.decisions == "demo-kb" else answered
+    tag = shipped_tagger(with_vector=not args.no_vector) if args.tagger == "shipped" else neutral_tagger
     triggers = Triggers()
     started = time.perf_counter()
     result = {
         "tagger": args.tagger,
-        "complaints": complaints(read_jsonl(args.bench_dir / "complaints_escalation.jsonl"), tag, triggers),
+        "complaint_vector": args.tagger == "shipped" and not args.no_vector,
+        "decisions": args.decisions,
+        "complaints": complaints(read_jsonl(args.bench_dir / "complaints_escalation.jsonl"), tag, triggers, decide),
         "uss": uss(read_jsonl(args.bench_dir / "uss_escalation.jsonl"), tag, triggers),
+        "demo_queries": demo(read_jsonl(args.demo), tag, triggers, decide),
     }
     result["seconds"] = round(time.perf_counter() - started, 1)
     print(json.dumps(result, indent=2, ensure_ascii=False))

@@ -108,7 +108,7 @@ class Engine:
         if snapshot.duplicate:
             return EngineReply([], language, duplicate=True, customer_id=snapshot.customer_id)
 
-        emotion, plan = NEUTRAL, None
+        emotion, plan, vector = NEUTRAL, None, None
         if message.content_type != "text":
             plan = PlannedReply(Decision.NON_TEXT, say("non_text", language))
         elif message.choice_id:
@@ -134,7 +134,7 @@ class Engine:
             t3 = time.perf_counter()
             timings = {"embed": (t1 - t0) * 1e3, "emotion": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
 
-        handoff = self.handoff.step(message, text, language, snapshot, emotion, plan) if self.handoff else None
+        handoff = self.handoff.step(message, text, language, snapshot, emotion, plan, vector) if self.handoff else None
         plan = handoff.plan if handoff else plan
         replies = [] if plan.decision == Decision.HELD_FOR_AGENT else [_outbound(message, plan, language)]
         deliveries = [

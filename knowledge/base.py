@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from knowledge.calibration import AnswerRule, fit_answer_rule
 from knowledge.decision import Candidate, Retrieval, RetrievalSettings, decide
 from knowledge.entry import FaqEntry
 from knowledge.lexical import TOKENIZER_VERSION, tokenize
@@ -33,6 +34,13 @@ ProgressCallback = Callable[[int, int], None]  # (entries embedded so far, entri
 _EMBED_BATCH = 64
 
 
+@dataclass(frozen=True, slots=True)
+class _SearchState:
+    entry_ids: list[str]
+    ranker: Ranker
+    rule: AnswerRule | None
+
+
 @dataclass(slots=True)
 class SyncReport:
     added: int = 0
@@ -48,17 +56,29 @@ class SyncReport:
 
 
 class KnowledgeBase:
-    """Entries + their question vectors, kept equal to Chroma; searches are pure numpy."""
+    """Entries + their question vectors, kept equal to Chroma; searches are pure numpy.
+
+    Questions are embedded with the "query:" prefix (what searches compare against). While the KB is in the
+    size range that trains a classifier, each question also gets a "passage:" view, kept in a second
+    collection: extra training points for the classifier, never compared against at search time.
+    """
 
     def __init__(self, client, embedder, settings: RetrievalSettings | None = None, collection: str = "faq") -> None:
         self.settings = settings or RetrievalSettings()
         self._embedder = embedder
         self._store = ChromaQuestionStore(client, collection, _stored_tokenizer_version())
+        self._passage_store = ChromaQuestionStore(client, f"{collection}-passage", _stored_tokenizer_version())
         self._lock = threading.Lock()
         self._indexed: dict[str, IndexedEntry] = self._store.load()
         self._store.forget_unreadable(set(self._indexed))
+        self._passages: dict[str, IndexedEntry] = {
+            faq_id: item
+            for faq_id, item in self._passage_store.load().items()
+            if faq_id in self._indexed and item.content_hash == self._indexed[faq_id].content_hash
+        }
+        self._passage_store.forget_unreadable(set(self._passages))
         self._retokenize_stale()
-        self._ranker: tuple[list[str], Ranker] | None = None
+        self._ranker: _SearchState | None = None
 
     @classmethod
     def in_memory(cls, entries: list[FaqEntry], embedder, settings: RetrievalSettings | None = None) -> KnowledgeBase:
@@ -104,13 +124,20 @@ class KnowledgeBase:
             report.removed = len(removed)
             if removed:
                 self._store.delete(removed)
+                self._forget_passages(removed)
                 for faq_id in removed:
                     del self._indexed[faq_id]
+            with_passages = self._wants_passages(wanted.values())
             for start in range(0, len(changed), _EMBED_BATCH):
                 batch = changed[start : start + _EMBED_BATCH]
-                report.questions_embedded += self._index(batch)
+                report.questions_embedded += self._index(batch, with_passages)
                 if progress:
                     progress(min(start + _EMBED_BATCH, len(changed)), len(changed))
+            if with_passages:
+                missing = [item.entry for faq_id, item in self._indexed.items() if faq_id not in self._passages]
+                if missing:  # an index from before passage views, or a KB that just became small enough
+                    report.questions_embedded += self._index_passages(missing)
+                    self._ranker = None
             if report.changed:
                 self._ranker = None
         return report
@@ -122,56 +149,70 @@ class KnowledgeBase:
             current = self._indexed.get(entry.id)
             if current is not None and current.content_hash == _stored_hash(entry):
                 return
-            self._index([entry])
+            entries = [*(item.entry for faq_id, item in self._indexed.items() if faq_id != entry.id), entry]
+            self._index([entry], self._wants_passages(entries))
             self._ranker = None
 
     def remove(self, faq_id: str) -> None:
         with self._lock:
             if self._indexed.pop(faq_id, None) is not None:
                 self._store.delete([faq_id])
+                self._forget_passages([faq_id])
                 self._ranker = None
 
     # --- search -------------------------------------------------------------------------------------
 
     def search(self, text: str, query_vector: np.ndarray | None = None) -> Retrieval:
-        entry_ids, ranker = self._current_ranker()
-        if not entry_ids:
+        state = self._current_state()
+        if not state.entry_ids:
             return Retrieval.nothing()
         if query_vector is None:
             query_vector = self._embedder.query(text or "")
-        scores = ranker.score(tokenize(text or ""), query_vector)
-        return decide(scores, entry_ids, self.settings)
+        scores = state.ranker.score(tokenize(text or ""), query_vector)
+        return decide(scores, state.entry_ids, self.settings, state.rule)
 
     def warm_up(self) -> None:
         """Build the ranking state now (it is otherwise built by the first search after a change)."""
-        self._current_ranker()
+        self._current_state()
 
     def _current_ranker(self) -> tuple[list[str], Ranker]:
-        ranker = self._ranker
-        if ranker is None:
+        """(entry ids, ranker) of the current KB version; for benchmarks."""
+        state = self._current_state()
+        return state.entry_ids, state.ranker
+
+    def _current_state(self) -> _SearchState:
+        state = self._ranker
+        if state is None:
             with self._lock:
                 if self._ranker is None:
-                    self._ranker = self._build_ranker()
-                ranker = self._ranker
-        return ranker
+                    self._ranker = self._build_state()
+                state = self._ranker
+        return state
 
-    def _build_ranker(self) -> tuple[list[str], Ranker]:
+    def _build_state(self) -> _SearchState:
         indexed = list(self._indexed.values())
         entry_ids = [item.entry.id for item in indexed]
         counts = [len(item.entry.questions) for item in indexed]
         owner = np.repeat(np.arange(len(indexed)), counts)
-        vectors = (
-            np.concatenate([item.vectors for item in indexed])
-            if indexed
-            else np.zeros((0, self._embedder.dim), np.float32)
-        )
+        dim = self._embedder.dim
+        vectors = np.concatenate([item.vectors for item in indexed]) if indexed else np.zeros((0, dim), np.float32)
+        passages = np.full_like(vectors, np.nan)
+        starts = np.cumsum([0, *counts])[:-1]
+        for start, item in zip(starts, indexed, strict=True):
+            passage = self._passages.get(item.entry.id)
+            if passage is not None and passage.content_hash == item.content_hash:
+                passages[start : start + len(passage.vectors)] = passage.vectors
         tokens = [question_tokens for item in indexed for question_tokens in item.tokens]
-        ranker = Ranker(vectors, tokens, owner, len(indexed), self.settings.ranking_weights())
-        return entry_ids, ranker
+        weights = self.settings.ranking_weights()
+        ranker = Ranker(vectors, tokens, owner, len(indexed), weights, passages)
+        rule = None
+        if ranker.has_classifier:
+            rule = fit_answer_rule(vectors, tokens, owner, len(indexed), weights, passages)
+        return _SearchState(entry_ids, ranker, rule)
 
     # --- indexing -----------------------------------------------------------------------------------
 
-    def _index(self, entries: list[FaqEntry]) -> int:
+    def _index(self, entries: list[FaqEntry], with_passages: bool) -> int:
         """Embed and store `entries`; a question whose text did not change keeps its vector."""
         to_embed: list[str] = []
         for entry in entries:
@@ -188,7 +229,45 @@ class KnowledgeBase:
         self._store.put(items)
         for item in items:
             self._indexed[item.entry.id] = item
+        if with_passages:
+            return len(unique) + self._index_passages(entries)
+        self._forget_passages([entry.id for entry in entries])
         return len(unique)
+
+    def _wants_passages(self, entries: Iterable[FaqEntry]) -> bool:
+        entries = list(entries)
+        n_questions = sum(len(entry.questions) for entry in entries)
+        return self.settings.ranking_weights().wants_classifier(n_questions, len(entries))
+
+    def _index_passages(self, entries: list[FaqEntry]) -> int:
+        """Embed and store the "passage:" view of `entries` (already in the main index)."""
+        to_embed: list[str] = []
+        for entry in entries:
+            reusable = self._reusable_passages(entry.id)
+            to_embed.extend(q for q in entry.questions if q not in reusable)
+        unique = list(dict.fromkeys(to_embed))
+        fresh = dict(zip(unique, _embed_passages(self._embedder, unique), strict=True))
+        items = []
+        for entry in entries:
+            reusable = self._reusable_passages(entry.id)
+            indexed = self._indexed[entry.id]
+            vectors = np.stack([reusable.get(q, fresh.get(q)) for q in entry.questions])
+            items.append(IndexedEntry(indexed.entry, indexed.content_hash, vectors, indexed.tokens))
+        self._passage_store.put(items)
+        for item in items:
+            self._passages[item.entry.id] = item
+        return len(unique)
+
+    def _reusable_passages(self, faq_id: str) -> dict[str, np.ndarray]:
+        current = self._passages.get(faq_id)
+        if current is None:
+            return {}
+        return dict(zip(current.entry.questions, current.vectors, strict=True))
+
+    def _forget_passages(self, faq_ids: list[str]) -> None:
+        gone = [faq_id for faq_id in faq_ids if self._passages.pop(faq_id, None) is not None]
+        if gone:
+            self._passage_store.delete(gone)
 
     def _reusable_vectors(self, faq_id: str) -> dict[str, np.ndarray]:
         current = self._indexed.get(faq_id)
@@ -208,6 +287,10 @@ def _embed_questions(embedder, questions: list[str]) -> list[np.ndarray]:
     # KB questions are embedded like customer text ("query:" prefix): FAQ matching is question-to-question,
     # the symmetric case e5 recommends the query prefix for; it also scored better on the dev sets.
     return list(embedder.queries(questions))
+
+
+def _embed_passages(embedder, questions: list[str]) -> list[np.ndarray]:
+    return list(embedder.passages(questions)) if questions else []
 
 
 def _stored_hash(entry: FaqEntry) -> str:

@@ -8,6 +8,7 @@ from typing import Literal
 
 import numpy as np
 
+from knowledge.calibration import AnswerRule, answer_features
 from knowledge.ranking import EntryScores, RankingWeights
 
 Decision = Literal["answer", "clarify", "no_answer"]
@@ -15,18 +16,23 @@ Decision = Literal["answer", "clarify", "no_answer"]
 
 @dataclass(frozen=True, slots=True)
 class RetrievalSettings:
-    """Every knob of retrieval. The defaults were chosen on the English dev sets (banking77, clinc150)."""
+    """Every knob of retrieval. The defaults were chosen on the English dev sets (banking77, clinc150,
+    banking77_oos) with benchmarks/faq_bench.py and benchmarks/faq_tune.py."""
 
     # fusion of the per-entry scores
-    vector_weight: float = 10.0
-    lexical_weight: float = 2.0
-    classifier_weight: float = 1.0
+    vector_weight: float = 5.0  # best centred cosine over the entry's questions
+    vector_mean_weight: float = 6.0  # average centred cosine over the entry's questions
+    lexical_weight: float = 3.0
+    classifier_weight: float = 2.0  # times the classifier's log-probability
     classifier_c: float = 1.0
     classifier_max_questions: int = 8000  # above this the KB is too big to refit on every edit
     classifier_min_questions_per_entry: float = 1.5  # one question per entry leaves nothing to learn
-    # confidence = sigmoid(bias + share_weight * share + similarity_weight * (similarity - 0.85))
-    # where share = softmax(fused / temperature)[top] and similarity = best raw cosine of the top entry.
-    # Chosen with benchmarks/faq_tune.py: answer iff share + 4 * (similarity - 1.09) >= 0.
+    # KBs with a classifier: confidence = sigmoid(rule logit + answer_bias), the rule being fitted on the
+    # KB's own held-out questions (knowledge/calibration.py). Higher bias = answer more often.
+    answer_bias: float = 0.45
+    # KBs without one (tiny or huge): confidence = sigmoid(bias + share_weight * share
+    # + similarity_weight * (similarity - 0.85)), share = softmax(fused / temperature)[top] and
+    # similarity = best raw cosine of the top entry.
     temperature: float = 1.0
     confidence_bias: float = -5.76
     confidence_share_weight: float = 6.0
@@ -35,13 +41,17 @@ class RetrievalSettings:
     answer_threshold: float = 0.5
     clarify_threshold: float = 0.25
     clarify_share_ratio: float = 0.35  # a runner-up this close to the top (in share) is offered too
-    ambiguous_share_ratio: float = 0.6  # a runner-up this close means "ask which one", even if confident
+    ambiguous_share_ratio: float = 0.9  # a runner-up this close means "ask which one", even if confident
+    # A one-word question ("points", "发票") that every candidate within this much of the top one's BM25
+    # match contains equally well does not say which of them is meant: ask.
+    one_word_lexical_tie: float = 0.2
     max_clarify_candidates: int = 3
     candidates: int = 5
 
     def ranking_weights(self) -> RankingWeights:
         return RankingWeights(
             vector=self.vector_weight,
+            vector_mean=self.vector_mean_weight,
             lexical=self.lexical_weight,
             classifier=self.classifier_weight,
             classifier_max_questions=self.classifier_max_questions,
@@ -69,46 +79,74 @@ class Retrieval:
         return cls(decision="no_answer", faq_id=None, top=None, score=0.0, candidates=[])
 
 
-def decide(scores: EntryScores, entry_ids: list[str], settings: RetrievalSettings) -> Retrieval:
+def decide(
+    scores: EntryScores, entry_ids: list[str], settings: RetrievalSettings, rule: AnswerRule | None = None
+) -> Retrieval:
     if not entry_ids:
         return Retrieval.nothing()
     count = min(settings.candidates, len(entry_ids))
     best = np.argpartition(-scores.fused, count - 1)[:count] if count < len(entry_ids) else np.arange(count)
     best = best[np.argsort(-scores.fused[best], kind="stable")]
-    shares = _shares(scores.fused, best, settings.temperature)
-    confidences = [
-        _confidence(float(share), float(scores.similarity[index]), settings)
-        for share, index in zip(shares, best, strict=True)
+    confidence = _Confidence(scores, settings, rule)
+    shares = confidence.shares(best)
+    candidates = [
+        Candidate(entry_ids[index], round(confidence.of(best[position : position + 1]), 4))
+        for position, index in enumerate(best)
     ]
-    candidates = [Candidate(entry_ids[index], round(conf, 4)) for index, conf in zip(best, confidences, strict=True)]
     top = candidates[0]
+    same_word = _one_word_matched_by_several(scores, best, settings)
+    if len(same_word) >= 2 and confidence.of(best[same_word]) >= settings.answer_threshold:
+        return Retrieval("clarify", None, top.faq_id, top.score, [candidates[position] for position in same_word])
     ambiguous = len(shares) > 1 and shares[1] >= settings.ambiguous_share_ratio * shares[0]
     if top.score >= settings.answer_threshold and not ambiguous:
         return Retrieval("answer", top.faq_id, top.faq_id, top.score, candidates)
-    close = [
-        candidate
-        for candidate, share in zip(candidates, shares, strict=True)
-        if share >= settings.clarify_share_ratio * shares[0]
-    ][: settings.max_clarify_candidates]
-    # Clarify only when the runners-up would have been confident answers had the top one not existed.
-    group_confidence = _confidence(float(sum(shares[: len(close)])), float(scores.similarity[best[0]]), settings)
+    close_enough = shares >= settings.clarify_share_ratio * shares[0]
+    close = np.flatnonzero(close_enough)[: settings.max_clarify_candidates]
+    # Clarify only when the close candidates together would have been a confident answer.
+    group_confidence = confidence.of(best[close])
     if len(close) >= 2 and group_confidence >= settings.answer_threshold and top.score >= settings.clarify_threshold:
-        return Retrieval("clarify", None, top.faq_id, top.score, close)
+        return Retrieval("clarify", None, top.faq_id, top.score, [candidates[position] for position in close])
     return Retrieval("no_answer", None, top.faq_id, top.score, candidates)
 
 
-def _shares(fused: np.ndarray, best: np.ndarray, temperature: float) -> np.ndarray:
-    """Softmax share of each of `best` among all entries (computed stably over the full vector)."""
-    scaled = fused / max(temperature, 1e-6)
-    peak = scaled[best[0]]
-    total = float(np.exp(scaled - peak).sum())
-    return np.exp(scaled[best] - peak) / total
+def _one_word_matched_by_several(scores: EntryScores, best: np.ndarray, settings: RetrievalSettings) -> np.ndarray:
+    """Positions in `best` of the entries a one-word query matches as well as the top entry."""
+    lexical = scores.lexical[best]
+    if scores.query_words != 1 or lexical[0] < 0.5:
+        return np.zeros(0, dtype=int)
+    return np.flatnonzero(lexical >= lexical[0] - settings.one_word_lexical_tie)[: settings.max_clarify_candidates]
 
 
-def _confidence(share: float, similarity: float, settings: RetrievalSettings) -> float:
-    logit = (
-        settings.confidence_bias
-        + settings.confidence_share_weight * share
-        + settings.confidence_similarity_weight * (similarity - 0.85)
-    )
+class _Confidence:
+    """Confidence that the answer is among a group of entries (one entry = the usual case)."""
+
+    def __init__(self, scores: EntryScores, settings: RetrievalSettings, rule: AnswerRule | None) -> None:
+        self._scores = scores
+        self._settings = settings
+        self._rule = rule if scores.probability is not None else None
+        if self._rule is None:
+            scaled = scores.fused / max(settings.temperature, 1e-6)
+            weights = np.exp(scaled - scaled.max())
+            self._share = weights / weights.sum()
+        else:
+            self._share = scores.probability
+
+    def shares(self, best: np.ndarray) -> np.ndarray:
+        """How the evidence splits between the candidates (classifier probability when there is one)."""
+        return np.asarray(self._share[best], dtype=np.float64)
+
+    def of(self, group: np.ndarray) -> float:
+        settings = self._settings
+        if self._rule is not None:
+            logit = self._rule.logit(answer_features(self._scores, group)) + settings.answer_bias
+        else:
+            logit = (
+                settings.confidence_bias
+                + settings.confidence_share_weight * float(self._share[group].sum())
+                + settings.confidence_similarity_weight * (float(self._scores.similarity[group].max()) - 0.85)
+            )
+        return _sigmoid(logit)
+
+
+def _sigmoid(logit: float) -> float:
     return 1.0 / (1.0 + math.exp(-max(min(logit, 50.0), -50.0)))

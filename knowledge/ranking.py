@@ -15,16 +15,26 @@ from knowledge.lexical import Bm25Index
 
 _MIN_QUESTIONS_TO_CENTER = 50
 _MIN_ENTRIES_FOR_CLASSIFIER = 10
+_BIGRAM_MARK = "#"  # knowledge.lexical marks CJK character-bigram tokens with this prefix
 
 
 @dataclass(frozen=True, slots=True)
 class RankingWeights:
-    vector: float
+    vector: float  # best centred cosine over the entry's questions
+    vector_mean: float  # average centred cosine over the entry's questions
     lexical: float
     classifier: float
     classifier_max_questions: int
     classifier_min_questions_per_entry: float
     classifier_c: float
+
+    def wants_classifier(self, n_questions: int, n_entries: int) -> bool:
+        return (
+            self.classifier > 0
+            and n_entries >= _MIN_ENTRIES_FOR_CLASSIFIER
+            and n_questions <= self.classifier_max_questions
+            and n_questions >= self.classifier_min_questions_per_entry * n_entries
+        )
 
 
 @dataclass(slots=True)
@@ -32,6 +42,9 @@ class EntryScores:
     fused: np.ndarray  # (n_entries,) higher is better
     similarity: np.ndarray  # (n_entries,) best raw cosine between the query and the entry's questions
     lexical: np.ndarray  # (n_entries,) best normalised BM25 (≈1 = every query term matched)
+    logits: np.ndarray | None = None  # (n_entries,) classifier logits, when the KB has a classifier
+    probability: np.ndarray | None = None  # (n_entries,) classifier softmax
+    query_words: int = 0  # distinct words in the query (CJK bigrams not counted), stop words left out
 
 
 class Ranker:
@@ -42,13 +55,18 @@ class Ranker:
         owner: np.ndarray,
         n_entries: int,
         weights: RankingWeights,
+        passage_vectors: np.ndarray | None = None,
+        with_classifier: bool | None = None,
     ) -> None:
         """`vectors`/`tokens` hold one row per question; `owner` maps each row to its entry index and
-        must be sorted (questions of an entry are contiguous)."""
+        must be sorted (questions of an entry are contiguous). `passage_vectors` (rows with a
+        finite first value, aligned with `vectors`) are the questions' "passage:" views: extra training
+        points for the classifier only. `with_classifier` overrides the weights' size rule."""
         self.n_entries = n_entries
         self._weights = weights
         self._owner = owner
         self._starts = np.flatnonzero(np.r_[True, owner[1:] != owner[:-1]]) if len(owner) else owner
+        self._counts = np.bincount(owner, minlength=n_entries).astype(np.float32)
         self._raw = np.ascontiguousarray(vectors, dtype=np.float32)
         # e5 vectors share a large common direction; removing the KB mean spreads them out. A tiny KB's
         # mean is mostly its own topic, and removing it would exaggerate small differences.
@@ -56,59 +74,65 @@ class Ranker:
         self._mean = self._raw.mean(axis=0) if big_enough else np.zeros(vectors.shape[1], np.float32)
         self._centered = _unit_rows(self._raw - self._mean)
         self._bm25 = Bm25Index(tokens)
-        self._classifier = self._fit_classifier() if self._classifier_wanted() else None
+        self._coef: np.ndarray | None = None
+        if with_classifier if with_classifier is not None else weights.wants_classifier(len(owner), n_entries):
+            self._fit_classifier(passage_vectors)
 
     @property
     def has_classifier(self) -> bool:
-        return self._classifier is not None
+        return self._coef is not None
 
     def score(self, query_tokens: list[str], query_vector: np.ndarray) -> EntryScores:
         query_vector = np.asarray(query_vector, dtype=np.float32)
         raw_similarity = self._per_entry_max(self._raw @ query_vector)
         centered_query = _unit_rows((query_vector - self._mean)[None, :])[0]
-        centered_similarity = self._per_entry_max(self._centered @ centered_query)
+        centered = self._centered @ centered_query
         lexical = self._per_entry_max(self._bm25.scores(query_tokens) / max(self._bm25.max_score(query_tokens), 1e-6))
         weights = self._weights
-        fused = weights.vector * centered_similarity + weights.lexical * lexical
-        if self._classifier is not None:
-            fused = fused + weights.classifier * self._classifier_log_proba(centered_query)
-        return EntryScores(fused=fused, similarity=raw_similarity, lexical=lexical)
+        query_words = len({token for token in query_tokens if not token.startswith(_BIGRAM_MARK)})
+        fused = (
+            weights.vector * self._per_entry_max(centered)
+            + weights.vector_mean * self._per_entry_mean(centered)
+            + weights.lexical * lexical
+        )
+        if self._coef is None:
+            return EntryScores(fused, raw_similarity, lexical, query_words=query_words)
+        logits = self._coef @ (centered_query / self._scale) + self._intercept
+        shifted = logits - logits.max()
+        log_proba = shifted - np.log(np.exp(shifted).sum())
+        fused = fused + weights.classifier * log_proba
+        return EntryScores(fused, raw_similarity, lexical, logits.astype(np.float32), np.exp(log_proba), query_words)
 
     def _per_entry_max(self, per_question: np.ndarray) -> np.ndarray:
         if not len(per_question):
             return np.zeros(self.n_entries, dtype=np.float32)
         return np.maximum.reduceat(per_question, self._starts).astype(np.float32, copy=False)
 
-    def _classifier_wanted(self) -> bool:
-        weights = self._weights
-        n_questions = len(self._owner)
-        return (
-            weights.classifier > 0
-            and self.n_entries >= _MIN_ENTRIES_FOR_CLASSIFIER
-            and n_questions <= weights.classifier_max_questions
-            and n_questions >= weights.classifier_min_questions_per_entry * self.n_entries
-        )
+    def _per_entry_mean(self, per_question: np.ndarray) -> np.ndarray:
+        if not len(per_question):
+            return np.zeros(self.n_entries, dtype=np.float32)
+        return (np.add.reduceat(per_question, self._starts) / self._counts).astype(np.float32, copy=False)
 
-    def _fit_classifier(self):
+    def _fit_classifier(self, passage_vectors: np.ndarray | None) -> None:
+        """Softmax regression on the standardised centred vectors of every question view."""
         from sklearn.exceptions import ConvergenceWarning
         from sklearn.linear_model import LogisticRegression
 
+        features, labels = self._centered, self._owner
+        if passage_vectors is not None and len(passage_vectors):
+            present = np.isfinite(passage_vectors[:, 0])
+            passage = _unit_rows(passage_vectors[present] - self._mean)
+            features, labels = np.vstack([features, passage]), np.r_[labels, self._owner[present]]
         self._scale = self._centered.std(axis=0) + 1e-6
         model = LogisticRegression(C=self._weights.classifier_c, max_iter=200)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ConvergenceWarning)
-            model.fit(self._centered / self._scale, self._owner)
-        self._coef = model.coef_.astype(np.float32)
-        self._intercept = model.intercept_.astype(np.float32)
-        if self._coef.shape[0] == 1:  # binary case: sklearn keeps one row
-            self._coef = np.vstack([-self._coef, self._coef]) / 2
-            self._intercept = np.r_[-self._intercept, self._intercept] / 2
-        return model
-
-    def _classifier_log_proba(self, centered_query: np.ndarray) -> np.ndarray:
-        logits = self._coef @ (centered_query / self._scale) + self._intercept
-        logits = logits - logits.max()
-        return (logits - np.log(np.exp(logits).sum())).astype(np.float32)
+            model.fit(features / self._scale, labels)
+        coef = model.coef_.astype(np.float32)
+        intercept = model.intercept_.astype(np.float32)
+        if coef.shape[0] == 1:  # binary case: sklearn keeps one row
+            coef, intercept = np.vstack([-coef, coef]) / 2, np.r_[-intercept, intercept] / 2
+        self._coef, self._intercept = coef, intercept
 
 
 def _unit_rows(matrix: np.ndarray) -> np.ndarray:

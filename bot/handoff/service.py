@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+import numpy as np
+
 from bot.emotion.base import EmotionTag
 from bot.handoff.agent_texts import agent_say
 from bot.handoff.desk import Desks, Ticket, agent_label
@@ -131,6 +133,7 @@ class HandoffService:
         snapshot: ConversationSnapshot,
         emotion: EmotionTag,
         plan: PlannedReply,
+        vector: np.ndarray | None = None,
     ) -> HandoffStep:
         """Decide before the exchange is logged: a rating, a handoff, or the bot's own plan (plus a way out)."""
         if plan.decision == Decision.HELD_FOR_AGENT:
@@ -151,6 +154,7 @@ class HandoffService:
                 ),
                 tier=self.repository.tier(snapshot.customer_id),
                 chose_person=message.choice_id == TALK_TO_PERSON,
+                vector=None if message.choice_id else vector,  # a pressed button is not the customer's words
             )
         )
         if hit is not None:

@@ -6,6 +6,8 @@ import re
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
+
 from bot.handoff.complaint import NEGATIVE_LABELS, complaint_score
 from bot.handoff.similarity import text_similarity
 from bot.handoff.topics import compile_topics
@@ -97,6 +99,7 @@ class TriggerInput:
     earlier: tuple[EarlierTurn, ...] = ()
     tier: str | None = None
     chose_person: bool = False
+    vector: np.ndarray | None = field(default=None, compare=False, repr=False)  # the engine's query embedding
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +158,9 @@ class Triggers:
         return None
 
     def _complaint(self, given: TriggerInput, settings: TriggerSettings) -> TriggerHit | None:
-        result = complaint_score(given.text, given.emotion, given.intensity)
+        result = complaint_score(given.text, given.emotion, given.intensity, given.vector)
+        if result.source == "model" and not _corroborated(given, result.cues):
+            return None
         if result.score >= settings.complaint_threshold:
             return TriggerHit(
                 Reason.COMPLAINT,
@@ -165,6 +170,7 @@ class Triggers:
                     "threshold": settings.complaint_threshold,
                     "cues": result.cues,
                     "emotion": given.emotion,
+                    "scored_by": result.source,
                 },
             )
         return None
@@ -229,3 +235,9 @@ def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
         escaped = re.escape(keyword)
         parts.append(escaped if not keyword.isascii() else rf"\b{escaped}\b")
     return re.compile("|".join(parts), re.IGNORECASE) if parts else None
+
+
+def _corroborated(given: TriggerInput, cues: dict[str, str]) -> bool:
+    """The classifier reads a problem report as a complaint; a problem the bot has a confident answer for,
+    told calmly and without grievance words ("the colour is wrong, can I exchange it?"), is answered instead."""
+    return given.emotion in NEGATIVE_LABELS or bool(cues) or given.decision != "answer"

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from knowledge.embedder import shared_embedder
@@ -7,29 +8,49 @@ from knowledge.entry import FaqEntry
 
 
 class CountingEmbedder:
-    """The real embedder, counting how many KB questions it was asked to embed."""
+    """The real embedder, counting how many KB questions it was asked to embed.
+
+    Vectors are memoised for the whole test session (by prefix and text), so that the many small KBs the
+    tests build cost one model call per distinct text; the counting still sees every request.
+    """
 
     dim = 384
 
-    def __init__(self) -> None:
+    def __init__(self, memo: dict[tuple[str, str], np.ndarray]) -> None:
         self._inner = shared_embedder()
+        self._memo = memo
         self.embedded: list[str] = []
 
     def query(self, text):
-        return self._inner.query(text)
+        return self._lookup("query", [text])[0]
 
     def queries(self, texts):
         self.embedded.extend(texts)
-        return self._inner.queries(texts)
+        return self._lookup("query", texts)
 
     def passages(self, texts):
         self.embedded.extend(texts)
-        return self._inner.passages(texts)
+        return self._lookup("passage", texts)
+
+    def _lookup(self, kind: str, texts) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if (kind, t) not in self._memo))
+        if missing:
+            compute = self._inner.queries if kind == "query" else self._inner.passages
+            for text, vector in zip(missing, compute(missing), strict=True):
+                self._memo[(kind, text)] = vector
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        return np.stack([self._memo[(kind, t)] for t in texts])
+
+
+@pytest.fixture(scope="session")
+def vector_memo() -> dict[tuple[str, str], np.ndarray]:
+    return {}
 
 
 @pytest.fixture
-def embedder() -> CountingEmbedder:
-    return CountingEmbedder()
+def embedder(vector_memo) -> CountingEmbedder:
+    return CountingEmbedder(vector_memo)
 
 
 @pytest.fixture

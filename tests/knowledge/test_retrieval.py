@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from knowledge.base import KnowledgeBase, open_chroma_client
 from knowledge.entry import FaqEntry
+from knowledge.io import load_entries
+from tests.knowledge.conftest import CountingEmbedder
 
 
 @pytest.fixture
@@ -113,3 +117,64 @@ def test_empty_kb_says_no_answer(embedder):
     kb = KnowledgeBase.in_memory([], embedder)
     result = kb.search("hello")
     assert result.decision == "no_answer" and result.top is None and len(kb) == 0
+
+
+DEMO_KB = Path(__file__).resolve().parents[2] / "knowledge" / "demo_kb.jsonl"
+
+
+@pytest.fixture(scope="module")
+def demo_kb(vector_memo) -> KnowledgeBase:
+    return KnowledgeBase.in_memory(load_entries(DEMO_KB).entries, CountingEmbedder(vector_memo))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("points", {"points_earn", "points_redeem", "points_expiry"}),
+        ("invoice", {"invoice_request", "invoice_company_vat", "invoice_change"}),
+        ("积分", {"points_earn", "points_redeem", "points_expiry"}),
+    ],
+)
+def test_one_word_question_shared_by_several_entries_asks_which(demo_kb, text, expected):
+    result = demo_kb.search(text)
+    assert result.decision == "clarify", result
+    candidates = {c.faq_id for c in result.candidates}
+    assert len(candidates) >= 2 and candidates <= expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("what can I use my points for?", "points_redeem"),
+        ("积分怎么用", "points_redeem"),
+        ("how do I get an invoice", "invoice_request"),
+        ("I want to talk to a real person", "human_agent"),
+    ],
+)
+def test_demo_paraphrases_answer(demo_kb, text, expected):
+    result = demo_kb.search(text)
+    assert (result.decision, result.faq_id) == ("answer", expected), result
+
+
+def test_classifier_kb_is_calibrated_on_its_own_questions(demo_kb):
+    state = demo_kb._current_state()
+    assert state.ranker.has_classifier and state.rule is not None
+    result = demo_kb.search("What is the capital of Mongolia and how tall is its tallest mountain?")
+    assert result.decision == "no_answer"
+
+
+def test_passage_views_survive_a_restart(tmp_path, embedder):
+    entries = load_entries(DEMO_KB).entries[:12]
+    first = KnowledgeBase(open_chroma_client(tmp_path, None), embedder)
+    first.sync(entries)
+    questions = [q for entry in entries for q in entry.questions]
+    assert sorted(embedder.embedded) == sorted(questions * 2)  # a "query:" and a "passage:" view each
+    del first
+
+    embedder.embedded.clear()
+    restarted = KnowledgeBase(open_chroma_client(tmp_path, None), embedder)
+    assert not restarted.sync(entries).changed and embedder.embedded == []
+    assert restarted._current_state().rule is not None
+    edited = FaqEntry(**{**entries[0].to_dict(), "questions": [*entries[0].questions, "Where's my stuff?"]})
+    restarted.upsert(edited)
+    assert embedder.embedded == ["Where's my stuff?", "Where's my stuff?"]
