@@ -37,8 +37,8 @@ class FaqEntry:
 
     def content_hash(self) -> str:
         """Changes when anything retrieval or answering depends on changes."""
-        payload = json.dumps(asdict(self), ensure_ascii=False, sort_keys=True)
-        return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+        fields = (self.id, self.questions, self.answer, self.answer_zh, self.answer_en, self.tags)
+        return hashlib.sha1(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def _is_chinese(text: str) -> bool:

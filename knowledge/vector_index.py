@@ -19,6 +19,7 @@ from urllib.parse import urlparse
 import numpy as np
 
 from knowledge.entry import FaqEntry
+from knowledge.index_snapshot import IndexSnapshot
 
 _GET_PAGE = 5000
 
@@ -72,9 +73,28 @@ class ChromaQuestionStore:
             self._max_batch = int(client.get_max_batch_size())
         except Exception:  # older servers do not expose it
             self._max_batch = 1000
+        settings = client.get_settings()
+        self._snapshot = IndexSnapshot(Path(settings.persist_directory), collection) if settings.is_persistent else None
 
     def load(self) -> dict[str, IndexedEntry]:
         """Every entry in the collection, with vectors; entries missing a part are skipped (re-synced)."""
+        if self._snapshot is None:
+            return self._load_from_chroma()
+        generation = self._snapshot.generation()
+        items = self._snapshot.read(generation)
+        if items is not None and sum(len(entry.questions) for entry, *_ in items) == self._collection.count():
+            loaded = {entry.id: IndexedEntry(entry, h, v, t) for entry, h, v, t in items}
+            self._question_counts = {faq_id: len(item.entry.questions) for faq_id, item in loaded.items()}
+            return loaded
+        loaded = self._load_from_chroma()
+        self._snapshot.write(generation, [(i.entry, i.content_hash, i.vectors, i.tokens) for i in loaded.values()])
+        return loaded
+
+    def _changed(self) -> None:
+        if self._snapshot is not None:
+            self._snapshot.bump()
+
+    def _load_from_chroma(self) -> dict[str, IndexedEntry]:
         parts: dict[str, dict[int, tuple[str, np.ndarray, dict]]] = {}
         offset = 0
         while True:
@@ -153,12 +173,15 @@ class ChromaQuestionStore:
                 documents=documents[start:stop],
                 metadatas=metadatas[start:stop],
             )
+        self._changed()  # after the write: a snapshot taken during it carries the old generation
 
     def delete(self, faq_ids: Iterable[str]) -> None:
         known = [f for f in faq_ids if f in self._question_counts]
         record_ids = [_record_id(f, i) for f in known for i in range(self._question_counts.pop(f))]
         for start in range(0, len(record_ids), self._max_batch):
             self._collection.delete(ids=record_ids[start : start + self._max_batch])
+        if record_ids:
+            self._changed()
 
     def forget_unreadable(self, readable: set[str]) -> None:
         """Drop records of entries `load()` could not assemble (half-written, old layout)."""

@@ -40,8 +40,10 @@ class FaqRepository:
         self._db = db
 
     def all(self) -> list[FaqEntry]:
-        with self._db.session() as session:
-            return [_to_entry(r) for r in session.exec(select(FaqRecord).order_by(FaqRecord.id))]
+        columns = (FaqRecord.id, FaqRecord.questions, FaqRecord.answer, FaqRecord.answer_zh, FaqRecord.answer_en)
+        with self._db.session() as session:  # plain rows, not ORM objects: 20,000 entries load in a fraction
+            rows = session.exec(select(*columns, FaqRecord.tags).order_by(FaqRecord.id)).all()
+        return [FaqEntry(i, list(q), a, zh, en, list(tags or [])) for i, q, a, zh, en, tags in rows]
 
     def get(self, faq_id: str) -> FaqEntry | None:
         with self._db.session() as session:

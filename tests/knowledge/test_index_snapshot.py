@@ -1,0 +1,41 @@
+"""A restart reads the index from its snapshot, and never misses a change another process made."""
+
+from __future__ import annotations
+
+from knowledge.base import KnowledgeBase, open_chroma_client
+from knowledge.entry import FaqEntry
+
+
+def open_kb(data_dir, embedder) -> KnowledgeBase:
+    return KnowledgeBase(open_chroma_client(data_dir), embedder)
+
+
+def test_restart_uses_the_snapshot_and_sees_edits_made_by_another_process(tmp_path, embedder, faq):
+    first = open_kb(tmp_path, embedder)
+    first.sync(faq)
+    assert open_kb(tmp_path, embedder).entries() == first.entries()  # written by the first load
+    snapshot = tmp_path / "chroma" / "faq.snapshot.npz"
+    assert snapshot.exists()
+
+    restarted = open_kb(tmp_path, embedder)
+    assert sorted(e.id for e in restarted.entries()) == sorted(e.id for e in faq)
+
+    editor = open_kb(tmp_path, embedder)  # e.g. `run.py kb ...` while the server runs
+    edited = FaqEntry(faq[0].id, [*faq[0].questions, "a brand-new way to ask"], answer_en="changed")
+    editor.upsert(edited)
+    editor.remove(faq[1].id)
+
+    after_edit = open_kb(tmp_path, embedder)
+    assert after_edit.entry(faq[0].id).answer_en == "changed"
+    assert after_edit.entry(faq[1].id) is None
+    embedder.embedded.clear()
+    report = after_edit.sync([edited, *faq[2:]])
+    assert (report.added, report.updated, report.removed) == (0, 0, 0) and embedder.embedded == []
+
+
+def test_a_damaged_snapshot_is_ignored(tmp_path, embedder, faq):
+    open_kb(tmp_path, embedder).sync(faq)
+    open_kb(tmp_path, embedder)
+    (tmp_path / "chroma" / "faq.snapshot.npz").write_bytes(b"not a snapshot")
+
+    assert sorted(e.id for e in open_kb(tmp_path, embedder).entries()) == sorted(e.id for e in faq)
