@@ -1,7 +1,10 @@
 """FAQ retrieval benchmark: every <name>_kb.jsonl / <name>_queries.jsonl pair in the bench folder, plus
-"demo" (knowledge/demo_kb.jsonl with the written queries in benchmarks/demo_queries.jsonl).
+"demo" (knowledge/demo_kb.jsonl with the written queries in benchmarks/demo_queries.jsonl), plus
+"atec_oos": the ATEC dev files with the README's held-out null rule applied on the fly (entries with
+int(md5(id + ":oos"), 16) % 10 == 0 leave the KB and their queries expect null; nothing is written).
 
     .venv/bin/python -m benchmarks.faq_bench [--bench ../shared/bench] [--only banking77,clinc150]
+        [--margin-sweep 0.3,0.5,0.7]   # also score other `margin_oos_quantile` values on the same index
 
 Accuracy runs through `knowledge.batch.ask_batch` (the code path of `kb ask --batch`) with vectors from
 the disk cache in .cache/faq_embeddings (filled on first use). Latency is measured separately, after
@@ -11,6 +14,8 @@ warm-up, on a sample of queries with the real embedder (so it includes embedding
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import hashlib
 import json
 import sys
 import tempfile
@@ -27,12 +32,20 @@ if str(REPO) not in sys.path:
 from benchmarks.faq_embedding_cache import CachedEmbedder  # noqa: E402
 from knowledge.base import KnowledgeBase, RetrievalSettings  # noqa: E402
 from knowledge.batch import ask_batch  # noqa: E402
+from knowledge.decision import decide  # noqa: E402
 from knowledge.embedder import shared_embedder  # noqa: E402
 from knowledge.io import load_entries  # noqa: E402
+from knowledge.lexical import tokenize  # noqa: E402
 
 DEFAULT_BENCH = REPO.parent / "shared" / "bench"
 DEMO = "demo"
 DEMO_FILES = (REPO / "knowledge" / "demo_kb.jsonl", REPO / "benchmarks" / "demo_queries.jsonl")
+DERIVED_OOS = {"atec_oos": "atec"}  # built from the dev files with the README's held-out null rule
+
+
+def held_out_as_null(entry_id: str) -> bool:
+    """The README's rule for the ATEC held-out nulls: ~10 % of the entries leave the KB."""
+    return int(hashlib.md5(f"{entry_id}:oos".encode()).hexdigest(), 16) % 10 == 0
 
 
 def dataset_files(name: str, bench: Path) -> tuple[Path, Path]:
@@ -43,6 +56,11 @@ def dataset_files(name: str, bench: Path) -> tuple[Path, Path]:
 
 
 def load_dataset(name: str, bench: Path) -> tuple[list, list[dict]]:
+    if name in DERIVED_OOS:
+        entries, queries = load_dataset(DERIVED_OOS[name], bench)
+        removed = {entry.id for entry in entries if held_out_as_null(entry.id)}
+        kept = [entry for entry in entries if entry.id not in removed]
+        return kept, [{**q, "expected": None if q["expected"] in removed else q["expected"]} for q in queries]
     kb_path, queries_path = dataset_files(name, bench)
     loaded = load_entries(kb_path)
     if loaded.errors:
@@ -111,15 +129,33 @@ def latency_sample(kb: KnowledgeBase, texts: list[str], size: int) -> tuple[floa
     return float(np.percentile(timings, 50)), float(np.percentile(timings, 95))
 
 
-def run_dataset(name: str, bench: Path, settings: RetrievalSettings, latency_queries: int) -> list[Scores]:
+def margin_sweep(kb: KnowledgeBase, queries: list[dict], vectors: np.ndarray, quantiles: list[float]) -> list[dict]:
+    """The decision at other `margin_oos_quantile` values, on the same index and the same per-entry scores."""
+    state = kb._current_state()
+    all_scores = [state.ranker.score(tokenize(q["text"]), v) for q, v in zip(queries, vectors, strict=True)]
+    expected = [q["expected"] for q in queries]
+    rows = []
+    for quantile in quantiles:
+        settings = dataclasses.replace(kb.settings, margin_oos_quantile=quantile)
+        retrievals = [decide(s, state.entry_ids, settings, state.rule) for s in all_scores]
+        result = score(expected, [r.faq_id for r in retrievals], [r.decision for r in retrievals])
+        rows.append({"margin_oos_quantile": quantile, **result})
+    return rows
+
+
+def run_dataset(
+    name: str, bench: Path, settings: RetrievalSettings, latency_queries: int, sweep: list[float] | None = None
+) -> list[Scores]:
     embedder = CachedEmbedder(shared_embedder())
     entries, queries = load_dataset(name, bench)
     started = time.perf_counter()
     kb = KnowledgeBase.in_memory(entries, embedder, settings)
     kb.warm_up()
     build_s = time.perf_counter() - started
-    embedder.queries([q["text"] for q in queries])  # fill the cache in one batched call
+    query_vectors = embedder.queries([q["text"] for q in queries])  # fill the cache in one batched call
     embedder.save()
+    for row in margin_sweep(kb, queries, query_vectors, sweep or []):
+        print(f"  {name} sweep: {json.dumps(row)}", file=sys.stderr)
 
     results: list[dict] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -167,7 +203,8 @@ def dataset_names(bench: Path) -> list[str]:
         for path in bench.glob("*_kb.jsonl")
         if (bench / path.name.replace("_kb.jsonl", "_queries.jsonl")).exists()
     )
-    return [*found, DEMO]
+    derived = [name for name, source in DERIVED_OOS.items() if source in found]
+    return [*found, *derived, DEMO]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -175,13 +212,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bench", type=Path, default=DEFAULT_BENCH)
     parser.add_argument("--only", default="", help="comma-separated dataset names")
     parser.add_argument("--latency-queries", type=int, default=300)
+    parser.add_argument("--margin-sweep", default="", help="comma-separated margin_oos_quantile values to score")
     args = parser.parse_args(argv)
     names = dataset_names(args.bench)
     if args.only:
         names = [n for n in args.only.split(",") if n in names]
     rows: list[Scores] = []
     for name in names:
-        rows.extend(run_dataset(name, args.bench, RetrievalSettings(), args.latency_queries))
+        sweep = [float(value) for value in args.margin_sweep.split(",") if value]
+        rows.extend(run_dataset(name, args.bench, RetrievalSettings(), args.latency_queries, sweep))
     print(markdown_table(rows))
 
 

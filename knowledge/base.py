@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from knowledge.calibration import AnswerRule, fit_answer_rule
+from knowledge.calibration import AnswerRule, MarginRule, fit_answer_rule, fit_margin_rule
 from knowledge.decision import Candidate, Retrieval, RetrievalSettings, decide
 from knowledge.entry import FaqEntry
 from knowledge.lexical import TOKENIZER_VERSION, tokenize
@@ -38,7 +38,7 @@ _EMBED_BATCH = 64
 class _SearchState:
     entry_ids: list[str]
     ranker: Ranker
-    rule: AnswerRule | None
+    rule: AnswerRule | MarginRule | None
 
 
 @dataclass(slots=True)
@@ -205,9 +205,11 @@ class KnowledgeBase:
         tokens = [question_tokens for item in indexed for question_tokens in item.tokens]
         weights = self.settings.ranking_weights()
         ranker = Ranker(vectors, tokens, owner, len(indexed), weights, passages)
-        rule = None
+        rule: AnswerRule | MarginRule | None = None
         if ranker.has_classifier:
             rule = fit_answer_rule(vectors, tokens, owner, len(indexed), weights, passages)
+        else:
+            rule = fit_margin_rule(ranker, vectors, tokens, owner, self.settings.max_clarify_candidates)
         return _SearchState(entry_ids, ranker, rule)
 
     # --- indexing -----------------------------------------------------------------------------------

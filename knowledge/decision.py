@@ -8,7 +8,7 @@ from typing import Literal
 
 import numpy as np
 
-from knowledge.calibration import AnswerRule, answer_features
+from knowledge.calibration import AnswerRule, MarginRule, answer_features
 from knowledge.ranking import EntryScores, RankingWeights
 
 Decision = Literal["answer", "clarify", "no_answer"]
@@ -30,9 +30,14 @@ class RetrievalSettings:
     # KBs with a classifier: confidence = sigmoid(rule logit + answer_bias), the rule being fitted on the
     # KB's own held-out questions (knowledge/calibration.py). Higher bias = answer more often.
     answer_bias: float = 0.45
-    # KBs without one (tiny or huge): confidence = sigmoid(bias + share_weight * share
-    # + similarity_weight * (similarity - 0.85)), share = softmax(fused / temperature)[top] and
-    # similarity = best raw cosine of the top entry.
+    # KBs without one but with >= 50 entries (huge, or one question per entry): the KB's MarginRule
+    # (knowledge/calibration.py) ranks the top entry's fused-score lead over the runner-up among the leads
+    # of simulated out-of-scope questions; confidence is 0.5 where that rank equals this quantile (so at
+    # the default threshold: answer when the lead beats this share of out-of-scope leads). Chosen on the
+    # ATEC dev files with the README's held-out null rule applied (docs/benchmarks-faq.md).
+    margin_oos_quantile: float = 0.5
+    # Tiny KBs: confidence = sigmoid(bias + share_weight * share + similarity_weight * (similarity - 0.85)),
+    # share = softmax(fused / temperature)[top] and similarity = best raw cosine of the top entry.
     temperature: float = 1.0
     confidence_bias: float = -5.76
     confidence_share_weight: float = 6.0
@@ -80,14 +85,17 @@ class Retrieval:
 
 
 def decide(
-    scores: EntryScores, entry_ids: list[str], settings: RetrievalSettings, rule: AnswerRule | None = None
+    scores: EntryScores,
+    entry_ids: list[str],
+    settings: RetrievalSettings,
+    rule: AnswerRule | MarginRule | None = None,
 ) -> Retrieval:
     if not entry_ids:
         return Retrieval.nothing()
     count = min(settings.candidates, len(entry_ids))
     best = np.argpartition(-scores.fused, count - 1)[:count] if count < len(entry_ids) else np.arange(count)
     best = best[np.argsort(-scores.fused[best], kind="stable")]
-    confidence = _Confidence(scores, settings, rule)
+    confidence = _Confidence(scores, settings, rule, best)
     shares = confidence.shares(best)
     candidates = [
         Candidate(entry_ids[index], round(confidence.of(best[position : position + 1]), 4))
@@ -120,10 +128,14 @@ def _one_word_matched_by_several(scores: EntryScores, best: np.ndarray, settings
 class _Confidence:
     """Confidence that the answer is among a group of entries (one entry = the usual case)."""
 
-    def __init__(self, scores: EntryScores, settings: RetrievalSettings, rule: AnswerRule | None) -> None:
+    def __init__(
+        self, scores: EntryScores, settings: RetrievalSettings, rule: AnswerRule | MarginRule | None, best: np.ndarray
+    ) -> None:
         self._scores = scores
         self._settings = settings
-        self._rule = rule if scores.probability is not None else None
+        self._best = best
+        self._margin = rule if isinstance(rule, MarginRule) and scores.probability is None else None
+        self._rule = rule if isinstance(rule, AnswerRule) and scores.probability is not None else None
         if self._rule is None:
             scaled = scores.fused / max(settings.temperature, 1e-6)
             weights = np.exp(scaled - scaled.max())
@@ -139,6 +151,8 @@ class _Confidence:
         settings = self._settings
         if self._rule is not None:
             logit = self._rule.logit(answer_features(self._scores, group)) + settings.answer_bias
+        elif self._margin is not None:
+            return self._margin_confidence(group)
         else:
             logit = (
                 settings.confidence_bias
@@ -146,6 +160,18 @@ class _Confidence:
                 + settings.confidence_similarity_weight * (float(self._scores.similarity[group].max()) - 0.85)
             )
         return _sigmoid(logit)
+
+    def _margin_confidence(self, group: np.ndarray) -> float:
+        """Piecewise-linear in the out-of-scope rank of the group's lead: 0.5 at `margin_oos_quantile`."""
+        assert self._margin is not None
+        fused = self._scores.fused
+        outside = [index for index in self._best if index not in group]
+        lead = float(fused[group].max() - fused[outside[0]]) if outside else math.inf
+        rank = self._margin.out_of_scope_rank(len(group), lead)
+        quantile = min(max(self._settings.margin_oos_quantile, 1e-6), 1 - 1e-6)
+        if rank <= quantile:
+            return 0.5 * rank / quantile
+        return 0.5 + 0.5 * (rank - quantile) / (1 - quantile)
 
 
 def _sigmoid(logit: float) -> float:
