@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     answer_threshold: float | None = _env("WARMDESK_ANSWER_THRESHOLD", default=None)
     clarify_threshold: float | None = _env("WARMDESK_CLARIFY_THRESHOLD", default=None)
 
-    # Channels: a channel whose settings are absent is off (see docs/channels.md).
+    # Channels: a channel whose settings are absent is off (see the README, "Channels").
     telegram_bot_token: str | None = _env("TELEGRAM_BOT_TOKEN", default=None)
     telegram_webhook_secret: str | None = _env("TELEGRAM_WEBHOOK_SECRET", default=None)
     telegram_api_base_url: str = _env("TELEGRAM_API_BASE_URL", default="https://api.telegram.org")

@@ -34,7 +34,7 @@ class RetrievalSettings:
     # (knowledge/calibration.py) ranks the top entry's fused-score lead over the runner-up among the leads
     # of simulated out-of-scope questions; confidence is 0.5 where that rank equals this quantile (so at
     # the default threshold: answer when the lead beats this share of out-of-scope leads). Chosen on the
-    # ATEC dev files with the README's held-out null rule applied (docs/benchmarks-faq.md).
+    # ATEC dev files with the README's held-out null rule applied (docs/benchmarks.md).
     margin_oos_quantile: float = 0.5
     # Tiny KBs: confidence = sigmoid(bias + share_weight * share + similarity_weight * (similarity - 0.85)),
     # share = softmax(fused / temperature)[top] and similarity = best raw cosine of the top entry.
