@@ -62,6 +62,10 @@ class Runtime:
         embedder = shared_embedder()
         knowledge = _open_knowledge(data_dir, settings, embedder)
         knowledge.sync(faqs.all(), progress=progress)
+        # Ready means answering at full speed: build the ranking state and load jieba's dictionary now,
+        # not while the first customer waits.
+        knowledge.warm_up()
+        knowledge.search("warm-up 预热")
         tagger = default_tagger()
         conversations = ConversationLog(db)
         outbox = Outbox(db)  # platform adapters add their senders when they are configured

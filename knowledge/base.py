@@ -13,6 +13,7 @@ from knowledge.decision import Candidate, Retrieval, RetrievalSettings, decide
 from knowledge.entry import FaqEntry
 from knowledge.lexical import TOKENIZER_VERSION, tokenize
 from knowledge.ranking import Ranker
+from knowledge.state_cache import StateCache
 from knowledge.vector_index import (
     ChromaQuestionStore,
     IndexedEntry,
@@ -79,6 +80,7 @@ class KnowledgeBase:
         self._passage_store.forget_unreadable(set(self._passages))
         self._retokenize_stale()
         self._ranker: _SearchState | None = None
+        self._state_cache = StateCache(client, collection)
 
     @classmethod
     def in_memory(cls, entries: list[FaqEntry], embedder, settings: RetrievalSettings | None = None) -> KnowledgeBase:
@@ -190,6 +192,19 @@ class KnowledgeBase:
         return state
 
     def _build_state(self) -> _SearchState:
+        key = self._state_cache.key(self._state_contents(), (self.settings, self._embedder.dim))
+        state = self._state_cache.load(key)
+        if state is None:
+            state = self._fit_state()
+            self._state_cache.save(key, state)
+        return state
+
+    def _state_contents(self) -> Iterable[str]:
+        for faq_id, item in self._indexed.items():
+            passage = self._passages.get(faq_id)
+            yield f"{faq_id}\t{item.content_hash}\t{passage.content_hash if passage else '-'}"
+
+    def _fit_state(self) -> _SearchState:
         indexed = list(self._indexed.values())
         entry_ids = [item.entry.id for item in indexed]
         counts = [len(item.entry.questions) for item in indexed]

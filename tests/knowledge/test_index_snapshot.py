@@ -39,3 +39,21 @@ def test_a_damaged_snapshot_is_ignored(tmp_path, embedder, faq):
     (tmp_path / "chroma" / "faq.snapshot.npz").write_bytes(b"not a snapshot")
 
     assert sorted(e.id for e in open_kb(tmp_path, embedder).entries()) == sorted(e.id for e in faq)
+
+
+def test_a_restart_reuses_the_fitted_search_state_until_the_knowledge_changes(tmp_path, embedder, faq, monkeypatch):
+    first = open_kb(tmp_path, embedder)
+    first.sync(faq)
+    expected = first.search("how do I reset my password").top
+
+    fits = []
+    original = KnowledgeBase._fit_state
+    monkeypatch.setattr(KnowledgeBase, "_fit_state", lambda self: fits.append(1) or original(self))
+
+    assert open_kb(tmp_path, embedder).search("how do I reset my password").top == expected
+    assert fits == []
+
+    editor = open_kb(tmp_path, embedder)
+    editor.upsert(FaqEntry("opening-hours", ["When are you open?", "营业时间"], answer="9-21"))
+    assert open_kb(tmp_path, embedder).search("what are your opening hours").top == "opening-hours"
+    assert fits
