@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 
 @dataclass(slots=True)
@@ -28,17 +28,28 @@ class FaqEntry:
                 return question
         return self.questions[0] if self.questions else self.id
 
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        return {key: value for key, value in data.items() if value not in (None, [])} | {
+    def fields(self) -> dict:
+        """Every field, None included: what `FaqEntry(**fields)` rebuilds exactly."""
+        return {
             "id": self.id,
             "questions": list(self.questions),
+            "answer": self.answer,
+            "answer_zh": self.answer_zh,
+            "answer_en": self.answer_en,
+            "tags": list(self.tags),
         }
+
+    def to_dict(self) -> dict:
+        """The fields that hold something (id and questions always): what an export writes."""
+        return {key: value for key, value in self.fields().items() if value not in (None, []) or key in _ALWAYS}
 
     def content_hash(self) -> str:
         """Changes when anything retrieval or answering depends on changes."""
         fields = (self.id, self.questions, self.answer, self.answer_zh, self.answer_en, self.tags)
         return hashlib.sha1(json.dumps(fields, ensure_ascii=False).encode("utf-8")).hexdigest()
+
+
+_ALWAYS = ("id", "questions")
 
 
 def _is_chinese(text: str) -> bool:

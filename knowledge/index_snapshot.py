@@ -51,7 +51,7 @@ class IndexSnapshot:
         return items
 
     def write(self, generation: str, items: list[tuple[FaqEntry, str, np.ndarray, list[list[str]]]]) -> None:
-        header = [[_fields(entry), content_hash, tokens] for entry, content_hash, _, tokens in items]
+        header = [[entry.fields(), content_hash, tokens] for entry, content_hash, _, tokens in items]
         vectors = [v for _, _, v, _ in items]
         dim = vectors[0].shape[1] if vectors else 0
         buffer = self._file.with_suffix(".tmp.npz")
@@ -62,17 +62,6 @@ class IndexSnapshot:
             header=np.frombuffer(json.dumps(header, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
         )
         os.replace(buffer, self._file)
-
-
-def _fields(entry: FaqEntry) -> dict:
-    return {
-        "id": entry.id,
-        "questions": list(entry.questions),
-        "answer": entry.answer,
-        "answer_zh": entry.answer_zh,
-        "answer_en": entry.answer_en,
-        "tags": list(entry.tags),
-    }
 
 
 def _write_atomically(path: Path, data: bytes) -> None:

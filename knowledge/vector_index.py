@@ -159,7 +159,7 @@ class ChromaQuestionStore:
                     "tokens": " ".join(item.tokens[position]),
                 }
                 if position == 0:
-                    metadata["entry"] = json.dumps(_entry_fields(entry), ensure_ascii=False)
+                    metadata["entry"] = json.dumps(entry.fields(), ensure_ascii=False)
                 ids.append(_record_id(entry.id, position))
                 vectors.append(item.vectors[position])
                 documents.append(question)
@@ -193,17 +193,6 @@ class ChromaQuestionStore:
 
 def _record_id(faq_id: str, position: int) -> str:
     return f"{faq_id}\u241f{position}"
-
-
-def _entry_fields(entry: FaqEntry) -> dict:
-    return {
-        "id": entry.id,
-        "questions": list(entry.questions),
-        "answer": entry.answer,
-        "answer_zh": entry.answer_zh,
-        "answer_en": entry.answer_en,
-        "tags": list(entry.tags),
-    }
 
 
 def _split_tokens(joined: object) -> list[str]:
