@@ -5,7 +5,6 @@ to a local recorder; requests to /slack/events are signed like Slack signs them.
 from __future__ import annotations
 
 import json
-import time
 
 import httpx
 import pytest
@@ -46,12 +45,9 @@ def test_customer_to_slack_agent_and_back_to_the_bot(server, slack_api):
     customer = WebCustomer(live.url)
     assert customer.say("How do I get an invoice?")["replies"][0]["kind"] == "answer"
 
-    sent = time.perf_counter()
-    handed = customer.say(ANGRY)
-    card_seconds = time.perf_counter() - sent
+    handed = customer.say(ANGRY)  # how fast the card is posted: benchmarks/handoff_card_bench.py
     assert handed["replies"][0]["kind"] == "handoff" and "colleague" in handed["replies"][0]["text"]
     card = slack_api.named("chat.postMessage")[-1]
-    assert card_seconds <= 1.0, f"card posted after {card_seconds:.2f}s"
     handoff_id = int(next(b for b in card["blocks"] if b["type"] == "actions")["elements"][0]["value"])
     handoff = runtime.handoff.repository.get(handoff_id)
     assert handoff.reason in {"anger", "complaint", "negative_trend"} and handoff.evidence["message"] == ANGRY
