@@ -61,7 +61,7 @@ class Runtime:
             log.info("seeded the demo knowledge base (%d entries)", len(result.entries))
         embedder = shared_embedder(settings.embed_threads)
         knowledge = _open_knowledge(data_dir, settings, embedder)
-        knowledge.sync(faqs.all(), progress=progress)
+        _sync_knowledge(knowledge, faqs, data_dir, progress)
         # Ready means answering at full speed: build the ranking state and load jieba's dictionary now,
         # not while the first customer waits.
         knowledge.warm_up()
@@ -127,6 +127,19 @@ def _open_knowledge(data_dir: Path, settings: Settings, embedder: Embedder) -> K
         shutil.rmtree(data_dir / "chroma", ignore_errors=True)
         client = open_chroma_client(data_dir, None)
         return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
+
+
+def _sync_knowledge(
+    knowledge: KnowledgeBase, faqs: FaqRepository, data_dir: Path, progress: Callable[[int, int], None] | None
+) -> None:
+    """Make the index match the database, skipping the full comparison when nothing changed since the last
+    start (every FAQ change moves `faqs.version()`); saves reading 20,000 entries on a restart."""
+    marker = data_dir / "knowledge.synced"
+    version = f"{faqs.version()}:{faqs.count()}"
+    if len(knowledge) == faqs.count() and marker.is_file() and marker.read_text(encoding="utf-8") == version:
+        return
+    knowledge.sync(faqs.all(), progress=progress)
+    marker.write_text(version, encoding="utf-8")
 
 
 def _knowledge_refresher(faqs: FaqRepository, knowledge: KnowledgeBase, every: float) -> Callable[[], None]:

@@ -1,0 +1,26 @@
+from __future__ import annotations
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+from knowledge.entry import FaqEntry
+from storage.faqs import FaqRepository
+
+
+def test_a_restart_skips_the_full_knowledge_sync_unless_the_faq_changed(tmp_path, monkeypatch):
+    settings = Settings(data_dir=tmp_path)
+    Runtime.open(settings).close()
+
+    reads = []
+    original = FaqRepository.all
+    monkeypatch.setattr(FaqRepository, "all", lambda self: reads.append(1) or original(self))
+    Runtime.open(settings).close()
+    assert reads == []
+
+    runtime = Runtime.open(settings)
+    runtime.faqs.save(
+        FaqEntry("gift_wrap", ["Do you offer gift wrapping?", "可以礼品包装吗"], answer_en="Yes, for ¥5."), "test"
+    )
+    runtime.close()
+    restarted = Runtime.open(settings)
+    assert reads and restarted.knowledge.search("can you gift wrap my order").top == "gift_wrap"
+    restarted.close()
