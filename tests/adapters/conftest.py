@@ -41,6 +41,13 @@ class AppServer:
         self.server.should_exit = True
         self.thread.join(timeout=10)
 
+    def __enter__(self) -> AppServer:
+        self.start()
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
 
 class LiveServer(AppServer):
     """The real app on a real loopback port, in a thread of the test process."""

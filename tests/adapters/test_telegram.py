@@ -34,11 +34,9 @@ from tests.bot.test_outbox import Clock
 @pytest.fixture(scope="module")
 def fake_telegram() -> Iterator[FakeTelegram]:
     fake = FakeTelegram()
-    server = AppServer(fake.app)
-    server.start()
-    fake.url = server.url
-    yield fake
-    server.stop()
+    with AppServer(fake.app) as server:
+        fake.url = server.url
+        yield fake
 
 
 @pytest.fixture(scope="module")

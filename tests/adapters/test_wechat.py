@@ -56,11 +56,9 @@ BILLION_LAUGHS = (
 @pytest.fixture(scope="module")
 def fake_api() -> Iterator[FakeWeChatApi]:
     fake = FakeWeChatApi()
-    server = AppServer(fake.app)
-    server.start()
-    fake.url = server.url
-    yield fake
-    server.stop()
+    with AppServer(fake.app) as server:
+        fake.url = server.url
+        yield fake
 
 
 @pytest.fixture(scope="module")
