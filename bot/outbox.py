@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
@@ -43,6 +44,7 @@ class RetryPolicy:
     max_attempts: int = 8
     first_delay: float = 1.0
     max_delay: float = 300.0
+    claim_seconds: float = 120.0  # how long one attempt may hold a row before another process may retry it
 
     def delay(self, attempts: int) -> float:
         return min(self.max_delay, self.first_delay * 2 ** max(0, attempts - 1))
@@ -103,8 +105,26 @@ class Outbox:
             ).all()
         delivered = 0
         for row in due:
-            delivered += await self._attempt(row)
+            if self._claim(row.id, now):
+                delivered += await self._attempt(row)
         return delivered
+
+    def _claim(self, row_id: int, now: datetime) -> bool:
+        """Take a row for one attempt, so that several server processes never send it twice at once.
+
+        The claim is a lease: a process that dies mid-send leaves the row to be retried after it expires.
+        """
+        with self._db.session() as session:
+            claimed = session.exec(
+                update(OutboxMessage)
+                .where(
+                    OutboxMessage.id == row_id,
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.next_attempt_at <= now,
+                )
+                .values(next_attempt_at=now + timedelta(seconds=self._retry.claim_seconds))
+            )
+            return claimed.rowcount == 1
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
         """Deliver until `stop` is set; wakes at once when something is enqueued."""

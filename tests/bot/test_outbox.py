@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 from bot.messages import Choice, OutboundMessage
@@ -122,3 +123,33 @@ async def test_forgetting_a_customer_drops_their_undelivered_messages(database):
     CustomerRepository(database).forget(customer, actor="test")
 
     assert await outbox.deliver_due() == 0 and sender.sent == []
+
+
+class SlowSender(ScriptedSender):
+    """Gives way to other work while "on the network", as a real HTTP send does."""
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        await asyncio.sleep(0)
+        return await super().send(message)
+
+
+async def test_two_server_processes_sharing_a_database_send_each_message_once(database):
+    sender = SlowSender()
+    first, second = Outbox(database, {"telegram": sender}), Outbox(database, {"telegram": sender})
+    for n in range(5):
+        first.enqueue(outbound(f"message {n}"))
+
+    await asyncio.gather(first.deliver_due(), second.deliver_due())
+
+    assert sorted(m.text for m in sender.sent) == [f"message {n}" for n in range(5)]
+
+
+async def test_a_row_claimed_by_a_process_that_died_is_retried_after_the_lease(database):
+    clock, sender = Clock(), ScriptedSender()
+    outbox = Outbox(database, {"telegram": sender}, RetryPolicy(claim_seconds=60), clock=clock)
+    row_id = outbox.enqueue(outbound())
+    assert outbox._claim(row_id, clock())  # a process took it, then died before sending
+
+    assert await outbox.deliver_due() == 0
+    clock.advance(60)
+    assert await outbox.deliver_due() == 1 and len(sender.sent) == 1
