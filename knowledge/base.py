@@ -231,25 +231,20 @@ class KnowledgeBase:
 
     def _index(self, entries: list[FaqEntry], with_passages: bool) -> int:
         """Embed and store `entries`; a question whose text did not change keeps its vector."""
-        to_embed: list[str] = []
-        for entry in entries:
-            reusable = self._reusable_vectors(entry.id)
-            to_embed.extend(q for q in entry.questions if q not in reusable)
-        unique = list(dict.fromkeys(to_embed))
-        fresh = dict(zip(unique, _embed_questions(self._embedder, unique), strict=True))
-        items = []
-        for entry in entries:
-            reusable = self._reusable_vectors(entry.id)
-            vectors = np.stack([reusable.get(q, fresh.get(q)) for q in entry.questions])
-            tokens = [tokenize(q) for q in entry.questions]
-            items.append(IndexedEntry(_copy(entry), _stored_hash(entry), vectors, tokens))
+        all_vectors, embedded = _vectors_reusing(
+            entries, self._indexed, lambda texts: _embed_questions(self._embedder, texts)
+        )
+        items = [
+            IndexedEntry(_copy(entry), _stored_hash(entry), vectors, [tokenize(q) for q in entry.questions])
+            for entry, vectors in zip(entries, all_vectors, strict=True)
+        ]
         self._store.put(items)
         for item in items:
             self._indexed[item.entry.id] = item
         if with_passages:
-            return len(unique) + self._index_passages(entries)
+            return embedded + self._index_passages(entries)
         self._forget_passages([entry.id for entry in entries])
-        return len(unique)
+        return embedded
 
     def _wants_passages(self, entries: Iterable[FaqEntry]) -> bool:
         entries = list(entries)
@@ -258,39 +253,22 @@ class KnowledgeBase:
 
     def _index_passages(self, entries: list[FaqEntry]) -> int:
         """Embed and store the "passage:" view of `entries` (already in the main index)."""
-        to_embed: list[str] = []
-        for entry in entries:
-            reusable = self._reusable_passages(entry.id)
-            to_embed.extend(q for q in entry.questions if q not in reusable)
-        unique = list(dict.fromkeys(to_embed))
-        fresh = dict(zip(unique, _embed_passages(self._embedder, unique), strict=True))
+        all_vectors, embedded = _vectors_reusing(
+            entries, self._passages, lambda texts: _embed_passages(self._embedder, texts)
+        )
         items = []
-        for entry in entries:
-            reusable = self._reusable_passages(entry.id)
+        for entry, vectors in zip(entries, all_vectors, strict=True):
             indexed = self._indexed[entry.id]
-            vectors = np.stack([reusable.get(q, fresh.get(q)) for q in entry.questions])
             items.append(IndexedEntry(indexed.entry, indexed.content_hash, vectors, indexed.tokens))
         self._passage_store.put(items)
         for item in items:
             self._passages[item.entry.id] = item
-        return len(unique)
-
-    def _reusable_passages(self, faq_id: str) -> dict[str, np.ndarray]:
-        current = self._passages.get(faq_id)
-        if current is None:
-            return {}
-        return dict(zip(current.entry.questions, current.vectors, strict=True))
+        return embedded
 
     def _forget_passages(self, faq_ids: list[str]) -> None:
         gone = [faq_id for faq_id in faq_ids if self._passages.pop(faq_id, None) is not None]
         if gone:
             self._passage_store.delete(gone)
-
-    def _reusable_vectors(self, faq_id: str) -> dict[str, np.ndarray]:
-        current = self._indexed.get(faq_id)
-        if current is None:
-            return {}
-        return dict(zip(current.entry.questions, current.vectors, strict=True))
 
     def _retokenize_stale(self) -> None:
         for item in self._indexed.values():
@@ -320,3 +298,18 @@ def _stored_tokenizer_version() -> str:
 
 def _copy(entry: FaqEntry) -> FaqEntry:
     return FaqEntry(entry.id, list(entry.questions), entry.answer, entry.answer_zh, entry.answer_en, list(entry.tags))
+
+
+def _vectors_reusing(
+    entries: list[FaqEntry], known: dict[str, IndexedEntry], embed: Callable[[list[str]], np.ndarray]
+) -> tuple[list[np.ndarray], int]:
+    """Each entry's question vectors, reusing those of questions whose text did not change; and how many
+    distinct texts had to be embedded."""
+    reusable = {}
+    for entry in entries:
+        current = known.get(entry.id)
+        reusable[entry.id] = dict(zip(current.entry.questions, current.vectors, strict=True)) if current else {}
+    unique = list(dict.fromkeys(q for e in entries for q in e.questions if q not in reusable[e.id]))
+    fresh = dict(zip(unique, embed(unique), strict=True))
+    vectors = [np.stack([reusable[e.id].get(q, fresh.get(q)) for q in e.questions]) for e in entries]
+    return vectors, len(unique)
