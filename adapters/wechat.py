@@ -17,6 +17,7 @@ from adapters.wechat_api import OfficialAccountClient, WeChatSender
 from adapters.wechat_crypto import BadSignature, CallbackCrypto
 from adapters.wechat_messages import (
     PLATFORM,
+    TEXT_LIMIT_BYTES,
     MissingField,
     inbound_from_fields,
     message_key,
@@ -117,7 +118,11 @@ class WeChatChannel:
         reply = await self.window.answer(key, lambda: self._engine.handle(inbound), lambda r: self._later(r, key))
         if reply is None or not reply.replies:
             return None
-        return "\n\n".join(render_text(r) for r in reply.replies)
+        passive = "\n\n".join(render_text(r) for r in reply.replies)
+        if len(passive.encode("utf-8")) > TEXT_LIMIT_BYTES:  # too long for one reply: sent in parts instead
+            self._later(reply, key)
+            return None
+        return passive
 
     def _later(self, reply: EngineReply, key: str) -> None:
         for index, outbound in enumerate(reply.replies):

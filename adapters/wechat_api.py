@@ -12,7 +12,7 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_expo
 from wechatpy import WeChatClient
 from wechatpy.exceptions import WeChatClientException
 
-from adapters.wechat_messages import render_text
+from adapters.wechat_messages import render_text, split_text
 from bot.messages import OutboundMessage
 from bot.outbox import DeliveryError
 
@@ -73,7 +73,13 @@ class WeChatSender:
         self._lock = threading.Lock()  # one token refresh at a time
 
     async def send(self, message: OutboundMessage) -> str | None:
-        return await asyncio.to_thread(self._send_blocking, message.platform_user_id, render_text(message))
+        """One customer-service message, or several in order when the text is over WeChat's size limit (a retry
+        after a later part failed sends the earlier parts again: the outbox retries whole messages)."""
+        ids = [
+            await asyncio.to_thread(self._send_blocking, message.platform_user_id, part)
+            for part in split_text(render_text(message))
+        ]
+        return ids[0]
 
     def _send_blocking(self, openid: str, text: str) -> str | None:
         try:

@@ -9,6 +9,8 @@ from bot.messages import InboundMessage, OutboundMessage
 
 PLATFORM = "wechat"
 MENU_ID = re.compile(r"^[A-Za-z0-9:_.-]{1,64}$")
+TEXT_LIMIT_BYTES = 2048  # WeChat refuses longer text in passive replies and customer-service messages
+_BREAKS = ("\n\n", "\n", "。", "！", "？", ". ", "! ", "? ", "；", "，", ", ", " ")
 
 
 class MissingField(ValueError):
@@ -54,3 +56,19 @@ def render_text(message: OutboundMessage) -> str:
         label = html.escape(choice.label, quote=True)
         lines.append(f'<a href="weixin://bizmsgmenu?msgmenucontent={label}&msgmenuid={choice.id}">{label}</a>')
     return "\n".join(lines)
+
+
+def split_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
+    """`text` in parts of at most `limit` UTF-8 bytes, each cut at the strongest break (paragraph, line, sentence,
+    clause, word) in its second half; a cut between two characters only when there is none."""
+    parts = []
+    while len(text.encode("utf-8")) > limit:
+        head = text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
+        cut = next(
+            (head.rfind(mark) + len(mark) for mark in _BREAKS if head.rfind(mark) >= len(head) // 2), len(head)
+        )
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if not parts:
+        return [text]
+    return [*parts, text.rstrip()] if text.strip() else parts

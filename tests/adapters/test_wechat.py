@@ -14,12 +14,14 @@ from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_none
 from wechatpy.crypto import WeChatCrypto
 
 from adapters.wechat_api import OfficialAccountClient, WeChatSender, _transient
+from adapters.wechat_messages import TEXT_LIMIT_BYTES, split_text
 from adapters.wechat_xml import parse_flat_xml
 from bot.messages import Choice, InboundMessage, OutboundMessage
 from bot.outbox import Outbox
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.texts import say
+from knowledge.entry import FaqEntry
 from storage.models import Message, OutboxStatus
 from tests.adapters.conftest import AppServer, LiveServer
 from tests.adapters.wechat_fake import (
@@ -152,6 +154,32 @@ def test_a_plaintext_message_is_answered_passively(server, runtime):
     reply = parse_flat_xml(response.content)
     assert reply["ToUserName"] == "o-plain" and "运费" in reply["Content"]
     assert len(logged(runtime, "1001")) == 1
+
+
+def test_an_answer_too_long_for_a_passive_reply_arrives_in_parts_as_customer_service_messages(
+    server, runtime, fake_api
+):
+    answer = "".join(f"第{i}条：积分在确认收货后到账，每消费一元得一分，积分可在结算时抵扣现金。" for i in range(1, 61))
+    assert len(answer.encode()) > 2 * TEXT_LIMIT_BYTES
+    entry = FaqEntry("points_rules_full", ["积分规则的完整条款是什么"], answer_zh=answer)
+    runtime.faqs.save_many([entry], author="test")
+
+    response = post(server, text_xml("积分规则的完整条款是什么", "o-long", msg_id="1011"))
+
+    assert (response.status_code, response.text) == (200, "success")  # WeChat would refuse it passively
+    parts = [m["text"]["content"] for m in fake_api.wait_for_sent(3)]
+    assert all(len(part.encode()) <= TEXT_LIMIT_BYTES for part in parts)
+    assert "".join(parts) == answer
+    assert [m.direction for m in logged(runtime, "1011")] == ["in"] and logged(runtime, "1011")[0].faq_id
+
+
+def test_split_text_keeps_every_character_and_cuts_at_sentence_ends():
+    text = "Refunds take five days, sometimes more. " * 80
+    parts = split_text(text, 512)
+    assert " ".join(parts) == text.strip()
+    assert all(len(part.encode()) <= 512 and part.endswith(".") for part in parts)
+    assert split_text("短消息") == ["短消息"]
+    assert [len(p) for p in split_text("啊" * 1000, 300)] == [100] * 10  # no break at all: cut between characters
 
 
 def test_a_safe_mode_message_is_answered_encrypted(server, runtime):
