@@ -10,10 +10,12 @@ Chroma never embeds anything itself: vectors always come from our Embedder.
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import urlparse
 
 import numpy as np
@@ -25,26 +27,60 @@ _GET_PAGE = 5000
 
 
 def open_chroma_client(data_dir: Path, chroma_url: str | None = None):
-    """A PersistentClient under data_dir/"chroma", or an HttpClient for CHROMA_URL; telemetry off."""
-    import chromadb
-    from chromadb.config import Settings
-
-    settings = Settings(anonymized_telemetry=False)
+    """The embedded Chroma of data_dir/"chroma" (opened on first use), or an HttpClient for CHROMA_URL."""
     if chroma_url:
+        import chromadb
+
         parsed = urlparse(chroma_url if "://" in chroma_url else f"http://{chroma_url}")
         ssl = parsed.scheme == "https"
         port = parsed.port or (443 if ssl else 8000)
-        return chromadb.HttpClient(host=parsed.hostname or "localhost", port=port, ssl=ssl, settings=settings)
+        return chromadb.HttpClient(host=parsed.hostname or "localhost", port=port, ssl=ssl, settings=_no_telemetry())
     path = Path(data_dir) / "chroma"
     path.mkdir(parents=True, exist_ok=True)
-    return chromadb.PersistentClient(path=str(path), settings=settings)
+    return LazyPersistentClient(path)
+
+
+class LazyPersistentClient:
+    """A chromadb PersistentClient that imports and opens chromadb only when something needs it.
+
+    A restart whose index snapshot is current never does (importing chromadb alone takes about a second
+    of the start-up); the first write, or a start without a usable snapshot, opens it.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self._path = path
+        self._client = None
+        self._lock = threading.Lock()
+
+    @property
+    def opened(self) -> bool:
+        return self._client is not None
+
+    def get_settings(self) -> SimpleNamespace:
+        return SimpleNamespace(persist_directory=str(self._path), is_persistent=True)
+
+    def __getattr__(self, name: str):
+        return getattr(self._opened(), name)
+
+    def _opened(self):
+        with self._lock:
+            if self._client is None:
+                import chromadb
+
+                self._client = chromadb.PersistentClient(path=str(self._path), settings=_no_telemetry())
+            return self._client
+
+
+def _no_telemetry():
+    from chromadb.config import Settings
+
+    return Settings(anonymized_telemetry=False)
 
 
 def ephemeral_chroma_client():
     import chromadb
-    from chromadb.config import Settings
 
-    return chromadb.EphemeralClient(settings=Settings(anonymized_telemetry=False))
+    return chromadb.EphemeralClient(settings=_no_telemetry())
 
 
 def unique_collection_name(prefix: str = "faq-tmp") -> str:
@@ -64,17 +100,30 @@ class ChromaQuestionStore:
     """Reads and writes `IndexedEntry`s in one Chroma collection."""
 
     def __init__(self, client, collection: str, tokenizer_version: str) -> None:
-        self._collection = client.get_or_create_collection(
-            name=collection, embedding_function=None, metadata={"hnsw:space": "cosine"}
-        )
+        self._client = client
+        self._name = collection
+        self._opened_collection = None
+        self._max_batch = 0
         self._tokenizer_version = tokenizer_version
         self._question_counts: dict[str, int] = {}
-        try:
-            self._max_batch = int(client.get_max_batch_size())
-        except Exception:  # older servers do not expose it
-            self._max_batch = 1000
         settings = client.get_settings()
         self._snapshot = IndexSnapshot(Path(settings.persist_directory), collection) if settings.is_persistent else None
+        if self._snapshot is None:
+            self._open()  # a Chroma server: fail now, not on the first search
+
+    @property
+    def _collection(self):
+        return self._open() if self._opened_collection is None else self._opened_collection
+
+    def _open(self):
+        self._opened_collection = self._client.get_or_create_collection(
+            name=self._name, embedding_function=None, metadata={"hnsw:space": "cosine"}
+        )
+        try:
+            self._max_batch = int(self._client.get_max_batch_size())
+        except Exception:  # older servers do not expose it
+            self._max_batch = 1000
+        return self._opened_collection
 
     def load(self) -> dict[str, IndexedEntry]:
         """Every entry in the collection, with vectors; entries missing a part are skipped (re-synced)."""
@@ -82,7 +131,7 @@ class ChromaQuestionStore:
             return self._load_from_chroma()
         generation = self._snapshot.generation()
         items = self._snapshot.read(generation)
-        if items is not None and sum(len(entry.questions) for entry, *_ in items) == self._collection.count():
+        if items is not None:  # every write moves the generation before and after it, see `_changing`
             loaded = {entry.id: IndexedEntry(entry, h, v, t) for entry, h, v, t in items}
             self._question_counts = {faq_id: len(item.entry.questions) for faq_id, item in loaded.items()}
             return loaded
@@ -90,7 +139,9 @@ class ChromaQuestionStore:
         self._snapshot.write(generation, [(i.entry, i.content_hash, i.vectors, i.tokens) for i in loaded.values()])
         return loaded
 
-    def _changed(self) -> None:
+    def _changing(self) -> None:
+        """Called before and after every write: a snapshot taken during the write, or left behind by a process
+        that died in the middle of one, never matches the generation that follows."""
         if self._snapshot is not None:
             self._snapshot.bump()
 
@@ -143,6 +194,7 @@ class ChromaQuestionStore:
     def put(self, items: Iterable[IndexedEntry]) -> None:
         """Write entries, replacing whatever was stored under their ids."""
         items = list(items)
+        self._changing()
         self.delete([item.entry.id for item in items])
         ids: list[str] = []
         vectors: list[np.ndarray] = []
@@ -165,23 +217,27 @@ class ChromaQuestionStore:
                 documents.append(question)
                 metadatas.append(metadata)
             self._question_counts[entry.id] = len(entry.questions)
+        collection = self._collection
         for start in range(0, len(ids), self._max_batch):
             stop = start + self._max_batch
-            self._collection.add(
+            collection.add(
                 ids=ids[start:stop],
                 embeddings=np.asarray(vectors[start:stop], dtype=np.float32),
                 documents=documents[start:stop],
                 metadatas=metadatas[start:stop],
             )
-        self._changed()  # after the write: a snapshot taken during it carries the old generation
+        self._changing()
 
     def delete(self, faq_ids: Iterable[str]) -> None:
         known = [f for f in faq_ids if f in self._question_counts]
         record_ids = [_record_id(f, i) for f in known for i in range(self._question_counts.pop(f))]
+        if not record_ids:
+            return
+        self._changing()
+        collection = self._collection
         for start in range(0, len(record_ids), self._max_batch):
-            self._collection.delete(ids=record_ids[start : start + self._max_batch])
-        if record_ids:
-            self._changed()
+            collection.delete(ids=record_ids[start : start + self._max_batch])
+        self._changing()
 
     def forget_unreadable(self, readable: set[str]) -> None:
         """Drop records of entries `load()` could not assemble (half-written, old layout)."""

@@ -33,6 +33,20 @@ def test_restart_uses_the_snapshot_and_sees_edits_made_by_another_process(tmp_pa
     assert (report.added, report.updated, report.removed) == (0, 0, 0) and embedder.embedded == []
 
 
+def test_a_restart_from_a_current_snapshot_answers_without_opening_chroma(tmp_path, embedder, faq):
+    open_kb(tmp_path, embedder).sync(faq)
+    open_kb(tmp_path, embedder)  # the first restart reads Chroma and writes the snapshot
+
+    client = open_chroma_client(tmp_path)
+    restarted = KnowledgeBase(client, embedder)
+    assert restarted.search(faq[0].questions[0]).top == faq[0].id
+    assert not client.opened  # importing and opening chromadb is a second of start-up
+
+    restarted.upsert(FaqEntry("new", ["a new question"], answer="new answer"))
+    assert client.opened
+    assert open_kb(tmp_path, embedder).entry("new").answer == "new answer"
+
+
 def test_a_damaged_snapshot_is_ignored(tmp_path, embedder, faq):
     open_kb(tmp_path, embedder).sync(faq)
     open_kb(tmp_path, embedder)
