@@ -24,7 +24,7 @@ class Channels:
         settings = runtime.settings
         return cls(
             telegram=TelegramChannel.from_settings(settings, runtime.engine, runtime.outbox),
-            wechat=WeChatChannel.from_settings(settings, runtime.engine, runtime.outbox, runtime.conversations),
+            wechat=WeChatChannel.from_settings(settings, runtime.engine, runtime.outbox),
         )
 
     def routers(self) -> list[APIRouter]:

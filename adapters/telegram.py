@@ -15,10 +15,8 @@ from telegram.error import TelegramError
 from adapters.telegram_messages import PLATFORM, inbound_from_update, is_start_command
 from adapters.telegram_sender import TelegramSender
 from bot.engine import Engine
-from bot.messages import InboundMessage, OutboundMessage
 from bot.outbox import Outbox
 from bot.settings import Settings
-from bot.texts import say
 
 log = logging.getLogger("warmdesk.telegram")
 
@@ -55,7 +53,7 @@ class TelegramChannel:
         if inbound is None:
             return
         if is_start_command(inbound):
-            self._welcome(inbound, update.update_id)
+            await self._engine.chat_event(inbound, "start", queue_replies=True)
             return
         await self._engine.handle(inbound, queue_replies=True)
 
@@ -109,14 +107,6 @@ class TelegramChannel:
             task.cancel()
         with contextlib.suppress(Exception):
             await self.bot.shutdown()
-
-    def _welcome(self, inbound: InboundMessage, update_id: int) -> None:
-        language = inbound.language_hint or "en"
-        for key, text in (("welcome", self._engine.welcome(language)), ("privacy", say("privacy_notice", language))):
-            self._outbox.enqueue(
-                OutboundMessage(PLATFORM, inbound.platform_user_id, text, language, chat_id=inbound.chat_id, kind=key),
-                dedup_key=f"{PLATFORM}:{update_id}:{key}",
-            )
 
     async def _acknowledge(self, callback_query_id: str) -> None:
         """Stops the spinner on the pressed button; the answer itself goes through the outbox."""

@@ -6,7 +6,6 @@ goes out through the outbox as a customer-service message. See adapters/passive_
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from fastapi import APIRouter, Request, Response
@@ -26,10 +25,9 @@ from adapters.wechat_messages import (
 )
 from adapters.wechat_xml import BadXml, text_reply_xml
 from bot.engine import Engine, EngineReply
+from bot.messages import InboundMessage
 from bot.outbox import Outbox
 from bot.settings import Settings
-from bot.texts import say
-from storage.conversations import ConversationLog, LoggedMessage
 
 log = logging.getLogger("warmdesk.wechat")
 
@@ -45,22 +43,18 @@ class WeChatChannel:
         crypto: CallbackCrypto,
         engine: Engine,
         outbox: Outbox,
-        conversations: ConversationLog,
         sender: WeChatSender | None = None,
         window: PassiveWindow[EngineReply] | None = None,
     ) -> None:
         self._crypto = crypto
         self._engine = engine
         self._outbox = outbox
-        self._conversations = conversations
         self.window = window or PassiveWindow(PASSIVE_BUDGET_SECONDS)
         if sender is not None:
             outbox.add_sender(PLATFORM, sender)
 
     @classmethod
-    def from_settings(
-        cls, settings: Settings, engine: Engine, outbox: Outbox, conversations: ConversationLog
-    ) -> WeChatChannel | None:
+    def from_settings(cls, settings: Settings, engine: Engine, outbox: Outbox) -> WeChatChannel | None:
         if not settings.wechat_token:
             return None
         crypto = CallbackCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
@@ -72,7 +66,7 @@ class WeChatChannel:
             sender = WeChatSender(client)
         else:
             log.warning("WECHAT_APP_ID/WECHAT_APP_SECRET unset: slow answers and agent replies cannot reach WeChat")
-        return cls(crypto, engine, outbox, conversations, sender)
+        return cls(crypto, engine, outbox, sender)
 
     def router(self) -> APIRouter:
         router = APIRouter()
@@ -138,18 +132,14 @@ class WeChatChannel:
         openid = required(fields, "FromUserName")
         if event not in ("subscribe", "unsubscribe"):
             return None
-        welcome = (
-            [self._engine.welcome(WELCOME_LANGUAGE), say("privacy_notice", WELCOME_LANGUAGE)]
-            if event == "subscribe"
-            else []
-        )
-        await asyncio.to_thread(
-            self._conversations.record_exchange,
+        opened = InboundMessage(
             PLATFORM,
             openid,
-            openid,
-            None,
-            LoggedMessage("in", f"[{event}]", platform_message_id=f"event:{message_key(fields)}", decision=event),
-            [LoggedMessage("out", text, language=WELCOME_LANGUAGE, decision=event) for text in welcome],
+            "",
+            chat_id=openid,
+            message_id=f"event:{message_key(fields)}",
+            language_hint=WELCOME_LANGUAGE,
+            content_type="event",
         )
-        return "\n\n".join(welcome) or None
+        reply = await self._engine.chat_event(opened, event)
+        return "\n\n".join(r.text for r in reply.replies) or None

@@ -29,7 +29,6 @@ from adapters.wechat_crypto import CallbackCrypto
 from bot.engine import EngineReply
 from bot.messages import InboundMessage, OutboundMessage
 from bot.outbox import Outbox
-from storage.conversations import ConversationLog
 from storage.db import Database
 from tests.adapters.telegram_fake import text_update
 from tests.adapters.wechat_fake import (
@@ -62,7 +61,7 @@ def build_app(db: Database) -> FastAPI:
     engine, outbox = InstantEngine(), Outbox(db)
     telegram = TelegramChannel(Bot("123:bench", base_url="http://127.0.0.1:9/bot"), engine, outbox, SECRET)
     crypto = CallbackCrypto(SAMPLE_TOKEN, SAMPLE_AES_KEY, SAMPLE_APP_ID)
-    wechat = WeChatChannel(crypto, engine, outbox, ConversationLog(db))
+    wechat = WeChatChannel(crypto, engine, outbox)
     app = FastAPI()
     app.add_middleware(BodySizeLimit, max_bytes=256 * 1024)
     app.include_router(telegram.router())

@@ -25,6 +25,7 @@ from storage.conversations import ConversationLog, ConversationSnapshot, LoggedM
 from storage.models import ConversationState, utcnow
 
 NEUTRAL = EmotionTag("neutral", 0.0)
+OPENING_EVENTS = ("start", "subscribe")
 
 
 class Interceptor(Protocol):
@@ -81,6 +82,48 @@ class Engine:
 
     def welcome(self, language: str | None = None) -> str:
         return say("greeting", language or self._default_language)
+
+    async def chat_event(self, message: InboundMessage, event: str, *, queue_replies: bool = False) -> EngineReply:
+        """The platform says a customer opened a chat with the bot (Telegram /start, WeChat subscribe) or left it
+        (unsubscribe): logged like a message; an opening is answered with the greeting and the privacy notice."""
+        async with self._locks.hold((message.platform, message.platform_user_id)):
+            reply = await asyncio.to_thread(self._chat_event_sync, message, event, queue_replies)
+            if queue_replies and reply.replies and self.outbox:
+                self.outbox.wake()
+            return reply
+
+    def _chat_event_sync(self, message: InboundMessage, event: str, queue_replies: bool) -> EngineReply:
+        language = message.language_hint or self._default_language
+        texts = [self.welcome(language), say("privacy_notice", language)] if event in OPENING_EVENTS else []
+        replies = [
+            OutboundMessage(
+                message.platform, message.platform_user_id, text, language, chat_id=message.chat_id, kind=kind
+            )
+            for kind, text in zip(("welcome", "privacy"), texts, strict=False)
+        ]
+        exchange = self._log.record_exchange(
+            message.platform,
+            message.platform_user_id,
+            message.chat_id,
+            message.display_name,
+            inbound=LoggedMessage(
+                "in", message.text or f"[{event}]", platform_message_id=message.message_id, decision=event
+            ),
+            replies=[LoggedMessage("out", r.text, language=language, decision=event) for r in replies],
+            deliveries=[
+                outbox_row(r, f"{event}:{message.platform}:{message.message_id}:{i}" if message.message_id else None)
+                for i, r in enumerate(replies)
+                if queue_replies
+            ],
+        )
+        return EngineReply(
+            [] if exchange.duplicate else replies,
+            language,
+            decision=event,
+            customer_id=exchange.customer_id,
+            conversation_id=exchange.conversation_id,
+            duplicate=exchange.duplicate,
+        )
 
     async def handle(self, message: InboundMessage, *, queue_replies: bool = False) -> EngineReply:
         """Answer one customer message; messages of one customer are handled in arrival order.

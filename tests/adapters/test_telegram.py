@@ -116,11 +116,18 @@ def test_the_same_update_three_times_gives_one_message_and_one_answer(server, ru
     assert len(fake_telegram.sent) == 1
 
 
-def test_start_sends_the_welcome_and_privacy_notice_in_the_users_language(server, fake_telegram):
-    assert post_update(server, text_update("/start", user_id=104, language_code="zh-hans")).status_code == 200
+def test_start_sends_the_welcome_and_privacy_notice_in_the_users_language(server, runtime, fake_telegram):
+    update = text_update("/start", user_id=104, language_code="zh-hans")
+    assert post_update(server, update).status_code == 200
+    assert post_update(server, update).status_code == 200  # Telegram's retry
 
     texts = [m["text"] for m in fake_telegram.wait_for_sent(2)]
     assert texts == [say("greeting", "zh"), say("privacy_notice", "zh")]
+    [opened] = logged(runtime, update["update_id"])
+    assert (opened.text, opened.decision) == ("/start", "start")  # in the customer's history like any message
+    with runtime.db.session() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.platform_user_id == "104")).all()
+    assert len(rows) == 2
 
 
 def test_a_photo_gets_the_text_only_notice_and_is_logged(server, runtime, fake_telegram):
