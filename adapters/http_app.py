@@ -31,6 +31,8 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
             yield
         finally:
             stop.set()
+            if runtime.handoff is not None:
+                await runtime.handoff.settle()  # announcements still on their way to Slack
             await delivery
             await handoff_watch
             await channels.stop()

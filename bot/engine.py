@@ -135,9 +135,9 @@ class Engine:
             reply = await asyncio.to_thread(self.handle_sync, message, queue_replies)
             if queue_replies and reply.replies and self.outbox:
                 self.outbox.wake()
-            if self.handoff and not reply.duplicate:
+            if self.handoff and not reply.duplicate:  # the desks hear of it after the customer has the reply
                 text = message.text or f"[{message.content_type}]"
-                await self.handoff.announce(reply.decision, reply.handoff_id, reply.conversation_id, text)
+                self.handoff.announce_soon(reply.decision, reply.handoff_id, reply.conversation_id, text)
             return reply
 
     def handle_sync(self, message: InboundMessage, queue_replies: bool = False) -> EngineReply:

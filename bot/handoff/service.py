@@ -122,6 +122,7 @@ class HandoffService:
         self.desks = desks or Desks()
         self.clock = clock
         self._faq_title = faq_title
+        self._telling: dict[int | None, asyncio.Task] = {}  # the newest announcement per conversation
 
     # -- the engine's side ----------------------------------------------------------------------------------
 
@@ -170,6 +171,32 @@ class HandoffService:
         if summary:
             self.repository.set_summary(handoff.id, summary)
         return handoff.id
+
+    def announce_soon(self, decision: str | None, handoff_id: int | None, conversation_id: int | None, text: str):
+        """`announce` without keeping the customer waiting for Slack; one conversation's events stay in order."""
+        if not _announces(decision, handoff_id, conversation_id):
+            return
+        earlier = self._telling.get(conversation_id)
+        task = asyncio.create_task(self._announce_after(earlier, decision, handoff_id, conversation_id, text))
+        self._telling[conversation_id] = task
+        task.add_done_callback(lambda done: self._forget(conversation_id, done))
+
+    def _forget(self, conversation_id: int | None, done: asyncio.Task) -> None:
+        if self._telling.get(conversation_id) is done:
+            del self._telling[conversation_id]
+
+    async def settle(self) -> None:
+        """Wait until every announcement started so far has been told (shutdown, tests)."""
+        while self._telling:
+            await asyncio.gather(*list(self._telling.values()), return_exceptions=True)
+
+    async def _announce_after(self, earlier: asyncio.Task | None, *announcement) -> None:
+        if earlier is not None:
+            await asyncio.wait([earlier])
+        try:
+            await self.announce(*announcement)
+        except Exception:
+            log.exception("telling the desks about conversation %s failed", announcement[2])
 
     async def announce(self, decision: str | None, handoff_id: int | None, conversation_id: int | None, text: str):
         """After the customer got their reply: post the new handoff, mirror a held message, pass on a rating."""
@@ -384,6 +411,12 @@ class HandoffService:
 
     def _say(self, key: str, **values: object) -> str:
         return agent_say(key, self.settings.agent_language, **values)
+
+
+def _announces(decision: str | None, handoff_id: int | None, conversation_id: int | None) -> bool:
+    if decision in (HandoffDecision.STARTED, HandoffDecision.RATED):
+        return handoff_id is not None
+    return decision == Decision.HELD_FOR_AGENT and conversation_id is not None
 
 
 def _ticket(handoff: Handoff) -> Ticket:

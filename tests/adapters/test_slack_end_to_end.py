@@ -47,7 +47,7 @@ def test_customer_to_slack_agent_and_back_to_the_bot(server, slack_api):
 
     handed = customer.say(ANGRY)  # how fast the card is posted: benchmarks/handoff_card_bench.py
     assert handed["replies"][0]["kind"] == "handoff" and "colleague" in handed["replies"][0]["text"]
-    card = slack_api.named("chat.postMessage")[-1]
+    card = slack_api.wait_for("chat.postMessage", lambda params: "handoff_claim" in str(params.get("blocks")))
     handoff_id = int(next(b for b in card["blocks"] if b["type"] == "actions")["elements"][0]["value"])
     handoff = runtime.handoff.repository.get(handoff_id)
     assert handoff.reason in {"anger", "complaint", "negative_trend"} and handoff.evidence["message"] == ANGRY
@@ -55,7 +55,7 @@ def test_customer_to_slack_agent_and_back_to_the_bot(server, slack_api):
 
     # while waiting and while the agent owns the conversation, the bot stays silent (and mirrors to the thread)
     assert customer.say("How do I get an invoice?")["replies"] == []
-    assert slack_api.named("chat.postMessage")[-1]["text"] == "Customer: How do I get an invoice?"
+    slack_api.wait_for("chat.postMessage", lambda params: params["text"] == "Customer: How do I get an invoice?")
 
     assert slack_post(live.url, action_body("handoff_claim", str(handoff_id), "U1"), FORM).status_code == 200
     (joined,) = customer.wait_for_updates()
@@ -80,7 +80,7 @@ def test_customer_to_slack_agent_and_back_to_the_bot(server, slack_api):
 
     handoff = runtime.handoff.repository.get(handoff_id)
     assert (handoff.status, handoff.outcome, handoff.rating, handoff.agent) == ("resolved", "resolved", 5, "slack:U1")
-    assert "rated the help 5/5" in slack_api.named("chat.postMessage")[-1]["text"]
+    slack_api.wait_for("chat.postMessage", lambda params: "rated the help 5/5" in params["text"])
     with runtime.db.session() as session:
         held = session.exec(
             select(Message).where(Message.conversation_id == handoff.conversation_id).order_by(Message.id)

@@ -76,6 +76,15 @@ class SlackApiRecorder:
     def named(self, method: str) -> list[dict]:
         return [params for name, params in self.calls if name == method]
 
+    def wait_for(self, method: str, matching=lambda params: True, timeout: float = 10.0) -> dict:
+        """The newest `method` call that matches, once it has arrived (the desks are told in the background)."""
+        deadline = time.monotonic() + timeout
+        while not (found := [params for params in self.named(method) if matching(params)]):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no matching {method} call; got {self.calls}")
+            time.sleep(0.01)
+        return found[-1]
+
 
 def signed(body: str, timestamp: int | None = None, secret: str = SIGNING_SECRET) -> dict[str, str]:
     stamp = str(int(time.time()) if timestamp is None else timestamp)

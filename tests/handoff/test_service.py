@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 
 import pytest
@@ -194,3 +195,31 @@ async def test_reply_to_a_customer_who_deleted_their_data_is_refused_clearly(wor
     assert result.outcome == Outcome.CUSTOMER_GONE and "deleted their data" in result.message
     assert outbox_rows(database, customer_id) == []
     assert (await service.claim(handoff_id + 100, "console:ann", "console")).outcome == Outcome.MISSING
+
+
+class SlowDesk(RecordingDesk):
+    """Slack taking its time: the card is posted only when the test lets it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.go = asyncio.Event()
+
+    async def handoff_started(self, ticket) -> None:
+        await self.go.wait()
+        await super().handoff_started(ticket)
+
+
+async def test_a_slow_desk_never_delays_the_customer_and_hears_each_conversation_in_order(world):
+    service, _, _, database = world
+    desk = SlowDesk()
+    service.desks = Desks([desk])
+    customer_id, conversation_id, _ = conversation(database)
+    handoff_id = service.open(customer_id, conversation_id, HIT)
+
+    service.announce_soon("handoff", handoff_id, conversation_id, "this is ridiculous")
+    service.announce_soon("held_for_agent", None, conversation_id, "hello??")
+    assert desk.events == []  # nothing waited for the desk; the mirror waits for the card
+
+    desk.go.set()
+    await service.settle()
+    assert desk.events == [("started", handoff_id), ("customer", handoff_id, "hello??")]
