@@ -6,8 +6,10 @@ Platform-free and async; adapters hand in an InboundMessage and deliver the Outb
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,7 +23,7 @@ from bot.messages import InboundMessage, OutboundMessage
 from bot.outbox import Outbox, outbox_row
 from bot.policy import Decision, PlannedReply
 from bot.texts import say
-from storage.conversations import ConversationLog, ConversationSnapshot, LoggedMessage
+from storage.conversations import ConversationLog, ConversationSnapshot, Exchange, LoggedMessage
 from storage.models import ConversationState, utcnow
 
 NEUTRAL = EmotionTag("neutral", 0.0)
@@ -75,6 +77,8 @@ class Engine:
         self._max_chars = max_message_chars
         self._before_message = before_message
         self._locks = KeyedLock()
+        # The embedding (C code, no GIL) runs while this thread reads the conversation from the database.
+        self._embedding = ThreadPoolExecutor(max_workers=os.cpu_count() or 2, thread_name_prefix="embed")
         self.interceptors: list[Interceptor] = list(interceptors or [])
         self.handoff = handoff
         self.outbox = outbox
@@ -101,20 +105,12 @@ class Engine:
             )
             for kind, text in zip(("welcome", "privacy"), texts, strict=False)
         ]
-        exchange = self._log.record_exchange(
-            message.platform,
-            message.platform_user_id,
-            message.chat_id,
-            message.display_name,
-            inbound=LoggedMessage(
-                "in", message.text or f"[{event}]", platform_message_id=message.message_id, decision=event
-            ),
-            replies=[LoggedMessage("out", r.text, language=language, decision=event) for r in replies],
-            deliveries=[
-                outbox_row(r, f"{event}:{message.platform}:{message.message_id}:{i}" if message.message_id else None)
-                for i, r in enumerate(replies)
-                if queue_replies
-            ],
+        exchange = self._record(
+            message,
+            LoggedMessage("in", message.text or f"[{event}]", platform_message_id=message.message_id, decision=event),
+            [LoggedMessage("out", r.text, language=language, decision=event) for r in replies],
+            replies if queue_replies else [],
+            event,
         )
         return EngineReply(
             [] if exchange.duplicate else replies,
@@ -142,13 +138,17 @@ class Engine:
 
     def handle_sync(self, message: InboundMessage, queue_replies: bool = False) -> EngineReply:
         started = time.perf_counter()
+        text = clean_text(message.text or "")
+        analysed = text[: self._max_chars]
+        embedding = self._embedding.submit(self._embedder.query, analysed) if text else None
         if self._before_message:
             self._before_message()
-        text = clean_text(message.text or "")
         snapshot = self._log.snapshot(message.platform, message.platform_user_id, message.message_id)
         fallback = message.language_hint or snapshot.language or self._default_language
         language = detect_language(text, fallback)
         if snapshot.duplicate:
+            if embedding:
+                embedding.cancel()
             return EngineReply([], language, duplicate=True, customer_id=snapshot.customer_id)
 
         emotion, plan, vector = NEUTRAL, None, None
@@ -164,10 +164,9 @@ class Engine:
             plan = PlannedReply(Decision.HELD_FOR_AGENT, "")
 
         timings: dict[str, float] = {}
-        if text:
-            analysed = text[: self._max_chars]
+        if embedding:
             t0 = time.perf_counter()
-            vector = self._embedder.query(analysed)
+            vector = embedding.result()
             t1 = time.perf_counter()
             emotion = self._tagger.tag(analysed, vector, _context(snapshot))
             t2 = time.perf_counter()
@@ -175,22 +174,14 @@ class Engine:
                 retrieval = self._knowledge.search(analysed, vector)
                 plan = policy.plan_reply(retrieval, language, self._knowledge.entry)
             t3 = time.perf_counter()
-            timings = {"embed": (t1 - t0) * 1e3, "emotion": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
+            timings = {"embed_wait": (t1 - t0) * 1e3, "emotion": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
 
         handoff = self.handoff.step(message, text, language, snapshot, emotion, plan, vector) if self.handoff else None
         plan = handoff.plan if handoff else plan
         replies = [] if plan.decision == Decision.HELD_FOR_AGENT else [_outbound(message, plan, language)]
-        deliveries = [
-            outbox_row(r, f"reply:{message.platform}:{message.message_id}:{i}" if message.message_id else None)
-            for i, r in enumerate(replies)
-            if queue_replies
-        ]
-        exchange = self._log.record_exchange(
-            message.platform,
-            message.platform_user_id,
-            message.chat_id,
-            message.display_name,
-            inbound=LoggedMessage(
+        exchange = self._record(
+            message,
+            LoggedMessage(
                 "in",
                 message.text or "",
                 language=language,
@@ -202,11 +193,12 @@ class Engine:
                 score=plan.score,
                 decision=plan.decision,
             ),
-            replies=[
+            [
                 LoggedMessage("out", r.text, language=language, faq_id=plan.faq_id, decision=plan.decision)
                 for r in replies
             ],
-            deliveries=deliveries,
+            replies if queue_replies else [],
+            "reply",
         )
         if exchange.duplicate:
             return EngineReply([], language, duplicate=True, customer_id=exchange.customer_id)
@@ -225,6 +217,26 @@ class Engine:
             conversation_id=exchange.conversation_id,
             handoff_id=handoff_id,
             timings_ms=timings,
+        )
+
+    def _record(
+        self,
+        message: InboundMessage,
+        inbound: LoggedMessage,
+        replies: list[LoggedMessage],
+        queued: list[OutboundMessage],
+        purpose: str,
+    ) -> Exchange:
+        """Log the exchange; `queued` replies go to the outbox in the same transaction, keyed for dedup."""
+        key = f"{purpose}:{message.platform}:{message.message_id}" if message.message_id else None
+        return self._log.record_exchange(
+            message.platform,
+            message.platform_user_id,
+            message.chat_id,
+            message.display_name,
+            inbound=inbound,
+            replies=replies,
+            deliveries=[outbox_row(r, f"{key}:{i}" if key else None) for i, r in enumerate(queued)],
         )
 
     def _open_handoff(self, step: HandoffStep | None, customer_id: int, conversation_id: int) -> int | None:
