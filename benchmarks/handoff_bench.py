@@ -11,7 +11,9 @@
     .venv/bin/python -m benchmarks.handoff_bench [--bench-dir ../shared/bench] [--tagger shipped|none] [--no-vector]
 
 `--no-vector` keeps the shipped tagger but withholds the query vector from the triggers, so the complaint
-trigger falls back to its cue rule (the behaviour before the complaint classifier).
+trigger falls back to its cue rule (the behaviour before the complaint classifier). `--no-gate` (measurement
+only) lets the complaint classifier fire without corroboration (`triggers._corroborated` always true): the
+classifier alone, alongside the other triggers.
 """
 
 from __future__ import annotations
@@ -207,6 +209,7 @@ def main() -> None:
     parser.add_argument("--bench-dir", type=Path, default=REPO.parent / "shared" / "bench")
     parser.add_argument("--tagger", choices=["shipped", "none"], default="shipped")
     parser.add_argument("--no-vector", action="store_true", help="complaint trigger without the query vector")
+    parser.add_argument("--no-gate", action="store_true", help="complaint classifier without corroboration")
     parser.add_argument("--demo", type=Path, default=REPO / "benchmarks" / "demo_queries.jsonl")
     parser.add_argument(
         "--decisions",
@@ -216,12 +219,17 @@ def main() -> None:
     )
     args = parser.parse_args()
     decide = demo_kb_decider() if args.decisions == "demo-kb" else answered
+    if args.no_gate:
+        import bot.handoff.triggers as trigger_module
+
+        trigger_module._corroborated = lambda *_args: True
     tag = shipped_tagger(with_vector=not args.no_vector) if args.tagger == "shipped" else neutral_tagger
     triggers = Triggers()
     started = time.perf_counter()
     result = {
         "tagger": args.tagger,
         "complaint_vector": args.tagger == "shipped" and not args.no_vector,
+        "gate": not args.no_gate,
         "decisions": args.decisions,
         "complaints": complaints(read_jsonl(args.bench_dir / "complaints_escalation.jsonl"), tag, triggers, decide),
         "uss": uss(read_jsonl(args.bench_dir / "uss_escalation.jsonl"), tag, triggers),

@@ -58,6 +58,7 @@ class ComplaintScore:
     score: float
     cues: dict[str, str]  # group -> the words that matched, quoted as evidence
     source: str = "cues"  # "model" when the classifier scored the query vector
+    confident: bool = False  # the model's score reached its cross-validated high-precision point
 
 
 def matched_cues(text: str) -> dict[str, str]:
@@ -79,7 +80,8 @@ def complaint_score(
     cues = matched_cues(text)
     model = model or (shipped_complaint_model() if vector is not None else None)
     if vector is not None and model is not None:
-        return ComplaintScore(round(model.score(vector, frozenset(cues)), 3), cues, "model")
+        score = model.score(vector, frozenset(cues))
+        return ComplaintScore(round(score, 3), cues, "model", score >= model.confident)
     score = GROUP_WEIGHT * len(cues)
     if emotion_label in NEGATIVE_LABELS:
         score += NEGATIVE_WEIGHT * emotion_intensity

@@ -2,7 +2,9 @@
 
 The artefact is written by `python -m bot.handoff.train_complaint`. Its bias already contains the operating
 point chosen by cross-validation on the training data, so `score() >= 0.5` is that operating point and the
-`complaint_threshold` setting (default 0.5) moves it up or down from there.
+`complaint_threshold` setting (default 0.5) moves it up or down from there. `confident` is a second, stricter
+point from the same cross-validation (out-of-fold precision >= 0.95 on the training data), in the same score
+units: the trigger accepts a score that high as a grievance even when nothing else corroborates it.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ class ComplaintModel:
     bias: float
     cue_groups: tuple[str, ...] = ()
     cue_scale: float = 1.0
+    confident: float = math.inf  # score from which the classifier alone is trusted (inf: never)
 
     def features(self, vector: np.ndarray, cue_groups_found: set[str] | frozenset[str]) -> np.ndarray:
         cues = [self.cue_scale * (name in cue_groups_found) for name in self.cue_groups]
@@ -43,6 +46,7 @@ class ComplaintModel:
             bias=np.float32(self.bias),
             cue_groups=np.array(self.cue_groups, dtype=str),
             cue_scale=np.float32(self.cue_scale),
+            confident=np.float32(self.confident),
         )
 
 
@@ -52,7 +56,8 @@ def load_complaint_model(path: Path = MODEL_PATH) -> ComplaintModel:
         weights = data["weights"].astype(np.float32)
         if weights.shape != (DIM + len(cue_groups),):
             raise ValueError(f"{path}: weights {weights.shape}; rebuild: python -m bot.handoff.train_complaint")
-        return ComplaintModel(weights, float(data["bias"]), cue_groups, float(data["cue_scale"]))
+        confident = float(data["confident"]) if "confident" in data.files else math.inf  # older artefacts: never
+        return ComplaintModel(weights, float(data["bias"]), cue_groups, float(data["cue_scale"]), confident)
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,9 @@ Evaluation-only sets (complaints, USS, SMP2020, CLUE, ATEC) are never read here.
 Everything is chosen on the training data: the hyper-parameters (C, GoEmotions weight, cue features on/off) are
 the variant with the best 5-fold CV F1 on the written examples (GoEmotions rows always on the training side;
 ties go to the first in grid order), and the operating point is the F1-best threshold on that variant's
-out-of-fold probabilities, folded into the bias so that score 0.5 = that point.
+out-of-fold probabilities, folded into the bias so that score 0.5 = that point. The "confident" point is the
+lowest threshold at or above it whose out-of-fold precision reaches CONFIDENT_PRECISION; the trigger trusts a
+score that high without corroboration (bot/handoff/triggers.py::_corroborated).
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Config:
 CV_FOLDS = 5
 SEED = 0
 THRESHOLDS = np.round(np.arange(0.05, 0.951, 0.01), 2)
+CONFIDENT_PRECISION = 0.95
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,14 +141,24 @@ def choose_threshold(gold: np.ndarray, probabilities: np.ndarray) -> float:
     return float(THRESHOLDS[best[len(best) // 2]])
 
 
+def confident_threshold(gold: np.ndarray, probabilities: np.ndarray, operating: float) -> float | None:
+    """The lowest threshold >= `operating` whose out-of-fold precision reaches CONFIDENT_PRECISION (None: none does)."""
+    for threshold in THRESHOLDS:
+        if threshold >= operating and f1_at(gold, probabilities, threshold)["precision"] >= CONFIDENT_PRECISION:
+            return float(threshold)
+    return None
+
+
 def evaluate(rows: Rows, vectors: np.ndarray, config: Config) -> dict[str, object]:
     features = feature_matrix(rows, vectors, config)
     probabilities = out_of_fold(rows, features, config)
     gold = rows.labels[rows.written]
     threshold = choose_threshold(gold, probabilities)
+    confident = confident_threshold(gold, probabilities, threshold)
     lang = np.array(rows.lang)[rows.written]
     return {
         "threshold": threshold,
+        "confident": None if confident is None else {"threshold": confident, **f1_at(gold, probabilities, confident)},
         "all": f1_at(gold, probabilities, threshold),
         "en": f1_at(gold[lang == "en"], probabilities[lang == "en"], threshold),
         "zh": f1_at(gold[lang == "zh"], probabilities[lang == "zh"], threshold),
@@ -174,9 +187,16 @@ def build(
     keep = _weights(rows, config) > 0
     weights, bias = _fit(features[keep], rows.labels[keep], _weights(rows, config)[keep], config.regularisation_c)
     threshold = float(report["threshold"])
-    shifted = bias - math.log(threshold / (1.0 - threshold))  # score 0.5 == the chosen threshold
+    shifted = bias - _logit(threshold)  # score 0.5 == the chosen threshold
+    confident = math.inf
+    if report.get("confident"):  # the same point in score units: sigmoid(logit(p) - logit(threshold))
+        confident = 1.0 / (1.0 + math.exp(_logit(threshold) - _logit(float(report["confident"]["threshold"]))))
     cue_groups = CUE_GROUPS if config.use_cues else ()
-    return ComplaintModel(weights, shifted, cue_groups, config.cue_scale), report
+    return ComplaintModel(weights, shifted, cue_groups, config.cue_scale, confident), report
+
+
+def _logit(p: float) -> float:
+    return math.log(p / (1.0 - p))
 
 
 def variants() -> list[Config]:

@@ -159,7 +159,7 @@ class Triggers:
 
     def _complaint(self, given: TriggerInput, settings: TriggerSettings) -> TriggerHit | None:
         result = complaint_score(given.text, given.emotion, given.intensity, given.vector)
-        if result.source == "model" and not _corroborated(given, result.cues):
+        if result.source == "model" and not _corroborated(given, result.cues, result.confident):
             return None
         if result.score >= settings.complaint_threshold:
             return TriggerHit(
@@ -237,7 +237,9 @@ def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
     return re.compile("|".join(parts), re.IGNORECASE) if parts else None
 
 
-def _corroborated(given: TriggerInput, cues: dict[str, str]) -> bool:
+def _corroborated(given: TriggerInput, cues: dict[str, str], confident: bool = False) -> bool:
     """The classifier reads a problem report as a complaint; a problem the bot has a confident answer for,
-    told calmly and without grievance words ("the colour is wrong, can I exchange it?"), is answered instead."""
-    return given.emotion in NEGATIVE_LABELS or bool(cues) or given.decision != "answer"
+    told calmly and without grievance words ("the colour is wrong, can I exchange it?"), is answered instead.
+    Corroboration: a negative emotion, a grievance cue word, a bot without a confident answer, or the classifier
+    itself past its high-precision point (`ComplaintModel.confident`, chosen by CV on the training examples)."""
+    return given.emotion in NEGATIVE_LABELS or bool(cues) or given.decision != "answer" or confident

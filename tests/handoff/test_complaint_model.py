@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
+from bot.handoff import complaint as complaint_module
 from bot.handoff.complaint import complaint_score
 from bot.handoff.complaint_model import DIM, MODEL_PATH, ComplaintModel, load_complaint_model
+from bot.handoff.train_complaint import confident_threshold
 from bot.handoff.triggers import Reason, TriggerInput, Triggers
 
 triggers = Triggers()
@@ -44,6 +49,40 @@ def test_the_shipped_artefact_loads_and_is_small():
     model = load_complaint_model()
     assert model.weights.shape == (DIM + len(model.cue_groups),)
     assert MODEL_PATH.stat().st_size < 64 * 1024
+    assert 0.5 < model.confident < 1.0  # the high-precision point lies above the operating point
+
+
+def test_the_confident_point_round_trips_and_older_artefacts_never_trust_the_score_alone(tmp_path):
+    path = tmp_path / "model.npz"
+    replace(_toy(0.0), confident=0.8).save(path)
+    assert load_complaint_model(path).confident == pytest.approx(0.8)
+    weights = np.zeros(DIM, dtype=np.float32)
+    np.savez_compressed(path, weights=weights, bias=np.float32(0), cue_groups=np.array([], dtype=str), cue_scale=1.0)
+    assert load_complaint_model(path).confident == math.inf
+
+
+def test_the_confident_threshold_is_the_first_point_at_or_above_the_operating_point_with_high_precision():
+    gold = np.array([1] * 9 + [0] * 11)
+    # 10 negatives score low, one negative 0.7; positives spread from 0.3 to 0.9 (precision 0.9 above 0.1)
+    probabilities = np.concatenate([np.linspace(0.3, 0.9, 9), np.full(10, 0.1), [0.7]])
+    threshold = confident_threshold(gold, probabilities, 0.2)
+    assert threshold is not None and threshold > 0.7  # only above the 0.7 negative is precision >= 0.95
+    assert confident_threshold(np.array([1, 0]), np.array([0.6, 0.9]), 0.5) is None
+
+
+CALM_REPORT = "my parcel came on tuesday and the lid was cracked"  # no cue words, told calmly
+
+
+@pytest.mark.parametrize(("confident", "fires"), [(0.9, True), (0.99, False)])
+def test_an_answered_calm_message_hands_off_only_past_the_confident_point(monkeypatch, confident, fires):
+    vector = np.zeros(DIM, dtype=np.float32)
+    vector[0] = 0.6  # toy score sigmoid(2.4) ~ 0.92: above the operating point, then above / below `confident`
+    toy = replace(_toy(0.0), confident=confident)
+    monkeypatch.setattr(complaint_module, "shipped_complaint_model", lambda: toy)
+    assert complaint_module.matched_cues(CALM_REPORT) == {}
+    hit = triggers.check(TriggerInput(CALM_REPORT, decision="answer", vector=vector))
+    assert (hit is not None and hit.reason == Reason.COMPLAINT) is fires
+    assert triggers.check(TriggerInput(CALM_REPORT, decision="no_answer", vector=vector)) is not None
 
 
 @pytest.fixture(scope="module")
