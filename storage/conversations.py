@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy import and_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -64,11 +65,10 @@ class ConversationLog:
     def snapshot(self, platform: str, platform_user_id: str, platform_message_id: str | None) -> ConversationSnapshot:
         with self._db.session() as session:
             duplicate = platform_message_id is not None and _seen(session, platform, platform_message_id)
-            identity = _identity(session, platform, platform_user_id)
-            if identity is None:
+            found = _known(session, platform, platform_user_id)
+            if found is None:
                 return ConversationSnapshot(duplicate=duplicate)
-            customer = session.get(Customer, identity.customer_id)
-            conversation = _open_conversation(session, identity.customer_id, platform)
+            customer, conversation = found
             if conversation is None:
                 return ConversationSnapshot(customer.id, language=customer.language, duplicate=duplicate)
             messages = session.exec(
@@ -126,9 +126,8 @@ class ConversationLog:
             with self._db.session() as session:
                 if not _seen(session, platform, inbound.platform_message_id):
                     raise
-                identity = _identity(session, platform, platform_user_id)
-                conversation = _open_conversation(session, identity.customer_id, platform)
-                return Exchange(identity.customer_id, conversation.id if conversation else 0, duplicate=True)
+                customer, conversation = _known(session, platform, platform_user_id)
+                return Exchange(customer.id, conversation.id if conversation else 0, duplicate=True)
 
 
 def _seen(session: Session, platform: str, platform_message_id: str) -> bool:
@@ -136,42 +135,44 @@ def _seen(session: Session, platform: str, platform_message_id: str) -> bool:
     return session.exec(query).first() is not None
 
 
-def _identity(session: Session, platform: str, platform_user_id: str) -> Identity | None:
-    query = select(Identity).where(Identity.platform == platform, Identity.platform_user_id == platform_user_id)
-    return session.exec(query).first()
-
-
-def _open_conversation(session: Session, customer_id: int, platform: str) -> Conversation | None:
-    query = (
-        select(Conversation)
-        .where(
-            Conversation.customer_id == customer_id,
-            Conversation.platform == platform,
-            Conversation.state != ConversationState.CLOSED,
-        )
-        .order_by(Conversation.id.desc())
+def _known(session: Session, platform: str, platform_user_id: str) -> tuple[Customer, Conversation | None] | None:
+    """The customer behind a platform identity and their open conversation on that platform, in one query."""
+    open_here = and_(
+        Conversation.customer_id == Customer.id,
+        Conversation.platform == platform,
+        Conversation.state != ConversationState.CLOSED,
     )
-    return session.exec(query).first()
+    query = (
+        select(Customer, Conversation)
+        .join(Identity, Identity.customer_id == Customer.id)
+        .outerjoin(Conversation, open_here)
+        .where(Identity.platform == platform, Identity.platform_user_id == platform_user_id)
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+    row = session.exec(query).first()
+    return (row[0], row[1]) if row else None
 
 
 def _customer_and_conversation(
     session: Session, platform: str, platform_user_id: str, chat_id: str | None, display_name: str | None
 ) -> tuple[Customer, Conversation]:
-    identity = _identity(session, platform, platform_user_id)
-    if identity is None:
+    found = _known(session, platform, platform_user_id)
+    if found is None:
         customer = Customer(display_name=display_name)
         session.add(customer)
         session.flush()
-        identity = Identity(
-            customer_id=customer.id,
-            platform=platform,
-            platform_user_id=platform_user_id,
-            display_name=display_name,
+        session.add(
+            Identity(
+                customer_id=customer.id,
+                platform=platform,
+                platform_user_id=platform_user_id,
+                display_name=display_name,
+            )
         )
-        session.add(identity)
+        conversation = None
     else:
-        customer = session.get(Customer, identity.customer_id)
-    conversation = _open_conversation(session, customer.id, platform)
+        customer, conversation = found
     if conversation is None:
         conversation = Conversation(customer_id=customer.id, platform=platform, chat_id=chat_id)
         session.add(conversation)
