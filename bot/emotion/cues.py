@@ -177,7 +177,9 @@ def extract_cues(text: str) -> CueReport:
     if _QUESTION_RUN.search(text):
         values["question_run"] = 1.0
         cues.append(Cue("question_run", "question run", _NEGATIVE))
-    if _caps_shouting(text):
+    chinese = _chinese_share(text) >= 0.3
+    # Writing in capitals is shouting only in Latin-script text; inside Chinese, capitals are acronyms (WHO, NBA).
+    if not chinese and _caps_shouting(text):
         values["all_caps"] = 1.0
         cues.append(Cue("all_caps", "all caps", frozenset({"anger"})))
 
@@ -208,7 +210,7 @@ def extract_cues(text: str) -> CueReport:
     negations = sum(1 for w in _WORD.findall(lowered) if w in _NEGATION_EN or w.endswith("n't"))
     negations += sum(text.count(ch) for ch in lx.NEGATION_CHARS_ZH)
     values["negations"] = min(negations, 3) / 3
-    values["chinese"] = 1.0 if _chinese_share(text) >= 0.3 else 0.0
+    values["chinese"] = 1.0 if chinese else 0.0
     features = np.fromiter((values[name] for name in CUE_FEATURES), dtype=np.float32, count=len(CUE_FEATURES))
     return CueReport(features=features, cues=tuple(cues))
 

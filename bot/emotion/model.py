@@ -28,6 +28,7 @@ class LinearEmotionModel:
     cue_features: tuple[str, ...] = CUE_FEATURES
     cue_scale: float = 1.0
     language_split: bool = False
+    chinese_scale: float = 1.0
 
     def features(self, embedding: np.ndarray, cue_values: np.ndarray) -> np.ndarray:
         vector = np.asarray(embedding, dtype=np.float32).ravel()
@@ -35,7 +36,8 @@ class LinearEmotionModel:
         if not self.language_split:
             return np.concatenate([vector, cues])
         chinese = cue_values[self.cue_features.index("chinese")] >= 0.5
-        return np.concatenate([vector, vector if chinese else np.zeros_like(vector), cues])
+        copy = vector * np.float32(self.chinese_scale) if chinese else np.zeros_like(vector)
+        return np.concatenate([vector, copy, cues])
 
     def probabilities(self, embedding: np.ndarray, cue_values: np.ndarray) -> np.ndarray:
         logits = self.features(embedding, cue_values) @ self.weights + self.bias
@@ -52,6 +54,7 @@ class LinearEmotionModel:
             cue_features=np.array(self.cue_features),
             cue_scale=np.float32(self.cue_scale),
             language_split=np.bool_(self.language_split),
+            chinese_scale=np.float32(self.chinese_scale),
         )
 
 
@@ -68,4 +71,5 @@ def load_model(path: Path = MODEL_PATH) -> LinearEmotionModel:
             cue_features=cue_features,
             cue_scale=float(data["cue_scale"]),
             language_split=bool(data["language_split"]) if "language_split" in data.files else False,
+            chinese_scale=float(data["chinese_scale"]) if "chinese_scale" in data.files else 1.0,
         )

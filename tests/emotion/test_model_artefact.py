@@ -27,6 +27,19 @@ def test_language_split_model_round_trips(tmp_path):
     assert not english[384:768].any()
 
 
+def test_the_chinese_copy_scale_round_trips_and_old_artefacts_load_unscaled(tmp_path):
+    weights = np.zeros((2 * 384 + len(CUE_FEATURES), 5), dtype=np.float32)
+    scaled = LinearEmotionModel(weights, np.zeros(5, dtype=np.float32), language_split=True, chinese_scale=2.0)
+    scaled.save(tmp_path / "scaled.npz")
+    vector = np.ones(384, dtype=np.float32)
+    chinese = load_model(tmp_path / "scaled.npz").features(vector, extract_cues("我的快递到哪了").features)
+    assert chinese[384:768].tolist() == [2.0] * 384
+
+    with np.load(tmp_path / "scaled.npz") as data:
+        np.savez_compressed(tmp_path / "old.npz", **{k: data[k] for k in data.files if k != "chinese_scale"})
+    assert load_model(tmp_path / "old.npz").chinese_scale == 1.0
+
+
 def test_artefact_without_language_flag_loads_as_shared(tmp_path):
     path = tmp_path / "old.npz"
     np.savez_compressed(

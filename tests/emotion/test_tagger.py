@@ -52,6 +52,12 @@ def test_shouting_in_caps_is_anger(tagger):
     assert "all caps" in tag.signals
 
 
+def test_capitals_inside_chinese_are_acronyms_not_shouting():
+    signals = [cue.feature for cue in extract_cues("WHO今天发布了NBA和CCTV的联合公告").cues]
+    assert "all_caps" not in signals
+    assert "all_caps" in [cue.feature for cue in extract_cues("WHERE IS MY ORDER").cues]
+
+
 def test_given_embedding_is_used_instead_of_embedding_again(tagger):
     calls = []
     counting = load_tagger()
