@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,6 +16,7 @@ from adapters.webchat import webchat_router
 from bot.runtime import Runtime
 
 MAX_BODY_BYTES = 256 * 1024
+SHUTDOWN_ANNOUNCE_SECONDS = 10.0  # how long a stopping server waits for handoff news still on its way to Slack
 
 
 def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
@@ -32,7 +34,8 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
         finally:
             stop.set()
             if runtime.handoff is not None:
-                await runtime.handoff.settle()  # announcements still on their way to Slack
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(runtime.handoff.settle(), SHUTDOWN_ANNOUNCE_SECONDS)
             await delivery
             await handoff_watch
             await channels.stop()
