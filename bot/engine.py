@@ -16,7 +16,7 @@ from typing import Protocol
 from bot import policy
 from bot.emotion.base import ConversationContext, EmotionTag, EmotionTagger, PastTurn
 from bot.emotion_watch import EmotionWatch
-from bot.handoff.service import HandoffService, HandoffStep
+from bot.handoff.service import HandoffService, HandoffStep, since_last_handoff
 from bot.keyed_lock import KeyedLock
 from bot.language import clean_text, detect_language
 from bot.messages import InboundMessage, OutboundMessage
@@ -262,7 +262,7 @@ def _outbound(message: InboundMessage, plan: PlannedReply, language: str) -> Out
 def _context(snapshot: ConversationSnapshot) -> ConversationContext:
     turns = tuple(
         PastTurn(t.text, t.emotion_label or "neutral", t.emotion_intensity or 0.0, t.bot_decision)
-        for t in snapshot.recent
+        for t in since_last_handoff(snapshot.recent)
     )
     waited = (utcnow() - snapshot.last_reply_at).total_seconds() if snapshot.last_reply_at else None
     return ConversationContext(recent=turns, seconds_since_last_reply=waited)

@@ -151,7 +151,7 @@ class HandoffService:
                 decision=plan.decision,
                 earlier=tuple(
                     EarlierTurn(t.text, t.emotion_label or "neutral", t.emotion_intensity or 0.0, t.bot_decision)
-                    for t in _since_last_handoff(snapshot.recent)
+                    for t in since_last_handoff(snapshot.recent)
                 ),
                 tier=self.repository.tier(snapshot.customer_id),
                 chose_person=message.choice_id == TALK_TO_PERSON,
@@ -433,8 +433,9 @@ def _ticket(handoff: Handoff) -> Ticket:
     )
 
 
-def _since_last_handoff(turns: tuple) -> tuple:
-    """Only what the customer said since a person last had the conversation counts towards the next handoff."""
+def since_last_handoff(turns: tuple) -> tuple:
+    """What the customer said since a person last had the conversation: a person's help starts a new context,
+    for the next handoff and for reading the customer's mood (asking again after it is not a repeat)."""
     for index in range(len(turns) - 1, -1, -1):
         if turns[index].bot_decision in HANDOFF_DECISIONS:
             return turns[index + 1 :]

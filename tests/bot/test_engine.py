@@ -134,3 +134,14 @@ async def test_a_faq_edit_made_elsewhere_is_answered_without_a_restart(runtime, 
     runtime.faqs.remove("pet_policy", author="test")
     reply = await runtime.engine.handle(message(customer, "can i bring my dog to the shop?"))
     assert reply.faq_id != "pet_policy"
+
+
+async def test_after_a_person_helped_asking_the_earlier_question_again_is_not_a_repeat(runtime, customer):
+    await runtime.engine.handle(message(customer, "where is my order"))
+    handed = await runtime.engine.handle(message(customer, "I want to talk to a real person"))
+    assert handed.decision == "handoff"
+    await runtime.handoff.claim(handed.handoff_id, "console:ann", "console")
+    await runtime.handoff.resolve(handed.handoff_id, "console:ann", "console")
+
+    again = await runtime.engine.handle(message(customer, "where is my order"))
+    assert not any("repeated question" in signal for signal in again.emotion.signals)

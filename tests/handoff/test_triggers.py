@@ -109,7 +109,7 @@ def test_emoji_only_messages_do_not_count_as_failed_turns():
 
 
 def test_history_before_the_last_handoff_does_not_count_again():
-    from bot.handoff.service import _since_last_handoff
+    from bot.handoff.service import since_last_handoff
 
     turns = (EarlierTurn("a", bot_decision="no_answer"), EarlierTurn("5", bot_decision="rating"), EarlierTurn("b"))
-    assert _since_last_handoff(turns) == (EarlierTurn("b"),)
+    assert since_last_handoff(turns) == (EarlierTurn("b"),)
