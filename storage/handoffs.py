@@ -130,19 +130,11 @@ class HandoffRepository:
 
     def record_rating(self, handoff_id: int, customer_id: int, rating: int) -> bool:
         """The customer's 1–5 rating of a closed handoff, once; False for someone else's or an unknown handoff."""
-        with self._db.session() as session:
-            return bool(
-                session.exec(
-                    update(Handoff)
-                    .where(
-                        Handoff.id == handoff_id,
-                        Handoff.customer_id == customer_id,
-                        Handoff.status == HandoffStatus.RESOLVED,
-                        Handoff.rating.is_(None),
-                    )
-                    .values(rating=rating)
-                ).rowcount
-            )
+        return self._update_where(
+            handoff_id,
+            (Handoff.customer_id == customer_id, Handoff.status == HandoffStatus.RESOLVED, Handoff.rating.is_(None)),
+            rating=rating,
+        )
 
     def awaiting_rating(self, customer_id: int) -> Handoff | None:
         """The customer's latest closed handoff that a person worked on and that has no rating yet."""
@@ -157,18 +149,15 @@ class HandoffRepository:
         return latest
 
     def mark_reminded(self, handoff_id: int, now: datetime) -> bool:
+        return self._update_where(
+            handoff_id, (Handoff.status == HandoffStatus.REQUESTED, Handoff.reminded_at.is_(None)), reminded_at=now
+        )
+
+    def _update_where(self, handoff_id: int, conditions: tuple, **values: object) -> bool:
+        """Set `values` on the handoff only while all `conditions` hold; whether it did (safe under concurrency)."""
         with self._db.session() as session:
-            return bool(
-                session.exec(
-                    update(Handoff)
-                    .where(
-                        Handoff.id == handoff_id,
-                        Handoff.status == HandoffStatus.REQUESTED,
-                        Handoff.reminded_at.is_(None),
-                    )
-                    .values(reminded_at=now)
-                ).rowcount
-            )
+            query = update(Handoff).where(Handoff.id == handoff_id, *conditions).values(**values)
+            return bool(session.exec(query).rowcount)
 
     # -- reading --------------------------------------------------------------------------------------------
 
