@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shutil
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from bot.settings import Settings
 from knowledge.base import KnowledgeBase, RetrievalSettings, open_chroma_client
 from knowledge.embedder import Embedder, shared_embedder
 from knowledge.io import load_entries
+from knowledge.vector_index import discard_embedded_index
 from storage.conversations import ConversationLog
 from storage.customers import CustomerRepository
 from storage.db import Database
@@ -60,7 +60,7 @@ class Runtime:
             faqs.save_many(result.entries, author="demo-seed", note="demo knowledge base")
             log.info("seeded the demo knowledge base (%d entries)", len(result.entries))
         embedder = shared_embedder(settings.embed_threads)
-        knowledge = _open_knowledge(data_dir, settings, embedder)
+        knowledge = open_knowledge(settings, embedder)
         _sync_knowledge(knowledge, faqs, data_dir, progress)
         # Ready means answering at full speed: build the ranking state and load jieba's dictionary now,
         # not while the first customer waits.
@@ -115,7 +115,9 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
     return RetrievalSettings(**overrides)
 
 
-def _open_knowledge(data_dir: Path, settings: Settings, embedder: Embedder) -> KnowledgeBase:
+def open_knowledge(settings: Settings, embedder: Embedder) -> KnowledgeBase:
+    """The knowledge index: a Chroma server's (CHROMA_URL) or the data dir's own, rebuilt if damaged."""
+    data_dir = settings.data_dir.expanduser()
     try:
         client = open_chroma_client(data_dir, settings.chroma_url)
         return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
@@ -124,7 +126,7 @@ def _open_knowledge(data_dir: Path, settings: Settings, embedder: Embedder) -> K
             raise DataDirError(f"The Chroma server at {settings.chroma_url} cannot be used ({error}).") from error
         # The index is derived from the database, so a damaged one is rebuilt rather than fatal.
         log.warning("the vector index in %s is unreadable (%s); rebuilding it from the database", data_dir, error)
-        shutil.rmtree(data_dir / "chroma", ignore_errors=True)
+        discard_embedded_index(data_dir)
         client = open_chroma_client(data_dir, None)
         return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
 

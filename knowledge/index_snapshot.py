@@ -3,6 +3,8 @@
 Only for the embedded (persistent) Chroma of one data dir. Every write to the collection, by any Warmdesk
 process, bumps a generation marker next to it; a snapshot is used only when it was taken at the current
 generation, so it can never hide a change. Chroma stays the store; the snapshot is a disposable cache.
+It is not used either when Chroma's database file is gone or no longer SQLite, so a damaged index shows
+(and is rebuilt) at start-up instead of at the first write.
 """
 
 from __future__ import annotations
@@ -16,9 +18,12 @@ import numpy as np
 
 from knowledge.entry import FaqEntry
 
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
 
 class IndexSnapshot:
     def __init__(self, directory: Path, collection: str) -> None:
+        self._chroma_database = directory / "chroma.sqlite3"
         self._marker = directory / f"{collection}.generation"
         self._file = directory / f"{collection}.snapshot.npz"
 
@@ -36,6 +41,8 @@ class IndexSnapshot:
 
     def read(self, generation: str) -> list[tuple[FaqEntry, str, np.ndarray, list[list[str]]]] | None:
         """(entry, content hash, vectors, tokens) per entry, or None when there is no valid snapshot."""
+        if not self._chroma_database_looks_intact():
+            return None
         try:
             with np.load(self._file) as data:
                 if str(data["generation"]) != generation:
@@ -49,6 +56,13 @@ class IndexSnapshot:
             items.append((FaqEntry(**fields), content_hash, vectors[start : start + count], tokens))
             start += count
         return items
+
+    def _chroma_database_looks_intact(self) -> bool:
+        try:
+            with self._chroma_database.open("rb") as database:
+                return database.read(len(_SQLITE_HEADER)) == _SQLITE_HEADER
+        except OSError:
+            return False
 
     def write(self, generation: str, items: list[tuple[FaqEntry, str, np.ndarray, list[list[str]]]]) -> None:
         header = [[entry.fields(), content_hash, tokens] for entry, content_hash, _, tokens in items]

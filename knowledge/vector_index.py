@@ -10,6 +10,7 @@ Chroma never embeds anything itself: vectors always come from our Embedder.
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 import uuid
 from collections.abc import Iterable
@@ -69,6 +70,20 @@ class LazyPersistentClient:
 
                 self._client = chromadb.PersistentClient(path=str(self._path), settings=_no_telemetry())
             return self._client
+
+
+def discard_embedded_index(data_dir: Path) -> None:
+    """Delete the embedded Chroma of data_dir (derived data: it is rebuilt from the database)."""
+    path = Path(data_dir) / "chroma"
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        # chromadb keeps one system per path for the life of the process, even one that failed to start
+        # on a damaged file, and would hand it out again to the client that replaces the deleted index.
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+    except (ImportError, AttributeError):
+        pass
+    shutil.rmtree(path, ignore_errors=True)
 
 
 def _no_telemetry():

@@ -159,3 +159,14 @@ def test_a_data_dir_that_is_a_file_is_refused_clearly(tmp_path, monkeypatch, cap
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert run.main(["--data-dir", str(not_a_dir), "chat"]) == 3
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_kb_commands_rebuild_a_damaged_vector_index_from_the_database(data_dir, tmp_path, capsys):
+    source = tmp_path / "faq.jsonl"
+    write_jsonl(source, GOOD)
+    assert run.main(["kb", "import", str(source)]) == 0
+    (data_dir / "chroma" / "chroma.sqlite3").write_bytes(b"\0" * 4096)
+    capsys.readouterr()
+
+    assert run.main(["kb", "ask", "how long does shipping take?"]) == 0
+    assert "top: shipping_time" in capsys.readouterr().out

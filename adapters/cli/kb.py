@@ -7,9 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from bot.runtime import open_database, retrieval_settings
+from bot.runtime import open_database, open_knowledge, retrieval_settings
 from bot.settings import Settings
-from knowledge.base import KnowledgeBase, open_chroma_client
+from knowledge.base import KnowledgeBase
 from knowledge.batch import ask_batch
 from knowledge.embedder import shared_embedder
 from knowledge.io import load_entries, write_entries
@@ -65,8 +65,7 @@ def _repository(settings: Settings) -> FaqRepository:
 
 
 def _index(settings: Settings) -> KnowledgeBase:
-    client = open_chroma_client(settings.data_dir, settings.chroma_url)
-    return KnowledgeBase(client, shared_embedder(), settings=retrieval_settings(settings))
+    return open_knowledge(settings, shared_embedder())
 
 
 def _report_issues(path: Path, issues) -> None:

@@ -24,3 +24,16 @@ def test_a_restart_skips_the_full_knowledge_sync_unless_the_faq_changed(tmp_path
     restarted = Runtime.open(settings)
     assert reads and restarted.knowledge.search("can you gift wrap my order").top == "gift_wrap"
     restarted.close()
+
+
+def test_a_damaged_vector_index_is_rebuilt_at_start_up_even_when_its_snapshot_is_current(tmp_path, caplog):
+    settings = Settings(data_dir=tmp_path)
+    Runtime.open(settings).close()
+    Runtime.open(settings).close()  # this restart takes the start-up snapshot
+    (tmp_path / "chroma" / "chroma.sqlite3").write_bytes(b"\0" * 4096)
+
+    restarted = Runtime.open(settings)
+    assert "rebuilding it from the database" in caplog.text
+    restarted.knowledge.upsert(FaqEntry("gift_wrap", ["Do you offer gift wrapping?"], answer_en="Yes, for ¥5."))
+    assert restarted.knowledge.search("can you gift wrap my order").top == "gift_wrap"
+    restarted.close()
