@@ -19,6 +19,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = Settings(**({"data_dir": args.data_dir} if args.data_dir is not None else {}))
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if logging.getLogger().level > logging.DEBUG:  # Alembic says which dialect it uses on every single command
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     from bot.runtime import DataDirError
     from storage.db import DatabaseUnavailable
 
