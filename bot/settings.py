@@ -23,7 +23,7 @@ class Settings(BaseSettings):
     seed_demo_kb: bool = _env("WARMDESK_SEED_DEMO", default=True)
     default_language: str = _env("WARMDESK_DEFAULT_LANGUAGE", default="en")
     max_message_chars: int = _env("WARMDESK_MAX_MESSAGE_CHARS", default=2000, ge=50)
-    embed_threads: int = _env("WARMDESK_EMBED_THREADS", default=1, ge=1)
+    embed_threads: int = _env("WARMDESK_EMBED_THREADS", default=2, ge=1)
     knowledge_recheck_seconds: float = _env("WARMDESK_KB_RECHECK_SECONDS", default=2.0, ge=0)
     log_level: str = _env("WARMDESK_LOG_LEVEL", default="INFO")
 

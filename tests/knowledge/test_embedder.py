@@ -1,0 +1,20 @@
+"""Messages embedded at the same moment get exactly the vectors they get alone."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from knowledge.embedder import shared_embedder
+
+TEXTS = ["Where is my parcel?", "我的订单什么时候发货", "I was charged twice for one order, please refund one of them"]
+
+
+def test_concurrent_embeddings_equal_the_ones_made_alone():
+    embedder = shared_embedder()
+    alone = [embedder.query(text) for text in TEXTS]
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        together = list(pool.map(embedder.query, TEXTS * 4))
+    for index, vector in enumerate(together):
+        np.testing.assert_allclose(vector, alone[index % len(TEXTS)], atol=1e-6)
