@@ -18,3 +18,11 @@ def test_concurrent_embeddings_equal_the_ones_made_alone():
         together = list(pool.map(embedder.query, TEXTS * 4))
     for index, vector in enumerate(together):
         np.testing.assert_allclose(vector, alone[index % len(TEXTS)], atol=1e-6)
+
+
+def test_searches_run_blas_on_one_thread_so_its_idle_threads_do_not_spin_on_the_embedding_cores():
+    from threadpoolctl import threadpool_info
+
+    shared_embedder()
+    blas_pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas_pools and all(pool["num_threads"] == 1 for pool in blas_pools)
