@@ -11,9 +11,9 @@ from pathlib import Path
 import numpy as np
 
 DEFAULT_THREADS = 2
-# libgomp's idle workers spin ~300,000 times before sleeping. When the other core is busy (a second message,
-# another process) those spinning threads take the core the work needs: p95 ×4-10 measured. A short spin
-# keeps most of the second thread's speed-up for a message that has the machine to itself.
+# libgomp's idle workers spin a long time before sleeping. When the other core is busy (a second message,
+# another process) those spinning threads take the core the work needs: p95 151-180 ms instead of ~50 ms
+# measured. A short spin keeps most of the second thread's speed-up for a message that has the machine alone.
 SPIN_COUNT = 300
 
 
