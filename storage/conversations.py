@@ -32,6 +32,7 @@ class ConversationSnapshot:
     conversation_id: int | None = None
     state: str = ConversationState.BOT
     language: str | None = None
+    tier: str | None = None
     duplicate: bool = False
     recent: tuple[RecentTurn, ...] = ()
     last_reply_at: datetime | None = None
@@ -70,7 +71,9 @@ class ConversationLog:
                 return ConversationSnapshot(duplicate=duplicate)
             customer, conversation = found
             if conversation is None:
-                return ConversationSnapshot(customer.id, language=customer.language, duplicate=duplicate)
+                return ConversationSnapshot(
+                    customer.id, language=customer.language, tier=customer.tier, duplicate=duplicate
+                )
             messages = session.exec(
                 select(Message)
                 .where(Message.conversation_id == conversation.id)
@@ -82,6 +85,7 @@ class ConversationLog:
             conversation_id=conversation.id,
             state=conversation.state,
             language=customer.language,
+            tier=customer.tier,
             duplicate=duplicate,
             recent=_turns(list(reversed(messages))),
             last_reply_at=next((m.created_at for m in messages if m.direction == "out"), None),

@@ -234,13 +234,6 @@ class HandoffRepository:
             ).one()
             return CustomerRow(customer.id, customer.display_name, customer.tier, conversation.platform, earlier)
 
-    def tier(self, customer_id: int | None) -> str | None:
-        if customer_id is None:
-            return None
-        with self._db.session() as session:
-            customer = session.get(Customer, customer_id)
-            return customer.tier if customer else None
-
     def transcript(self, conversation_id: int, limit: int = 40, after_id: int = 0) -> list[Message]:
         with self._db.session() as session:
             rows = session.exec(

@@ -153,7 +153,7 @@ class HandoffService:
                     EarlierTurn(t.text, t.emotion_label or "neutral", t.emotion_intensity or 0.0, t.bot_decision)
                     for t in since_last_handoff(snapshot.recent)
                 ),
-                tier=self.repository.tier(snapshot.customer_id),
+                tier=snapshot.tier,
                 chose_person=message.choice_id == TALK_TO_PERSON,
                 vector=None if message.choice_id else vector,  # a pressed button is not the customer's words
             )

@@ -2,7 +2,7 @@ from sqlmodel import select
 
 from storage.conversations import ConversationLog, LoggedMessage
 from storage.customers import CustomerRepository
-from storage.models import AuditLog, Message
+from storage.models import AuditLog, Customer, Message
 
 
 def exchange(log: ConversationLog, user: str = "u1", message_id: str | None = "m1", text: str = "where is my order"):
@@ -104,3 +104,15 @@ def test_export_has_everything_and_forget_leaves_only_an_audit_line(database):
         actions = [a.action for a in session.exec(select(AuditLog)).all()]
     assert actions == ["customer.export", "customer.forget"]
     assert not log.snapshot("telegram", "u1", "m1").duplicate
+
+
+def test_the_snapshot_carries_the_customer_tier_the_handoff_triggers_use(database):
+    log = ConversationLog(database)
+    customer_id = exchange(log).customer_id
+    assert log.snapshot("telegram", "u1", "m2").tier == "standard"
+
+    with database.session() as session:
+        customer = session.get(Customer, customer_id)
+        customer.tier = "vip"
+        session.add(customer)
+    assert log.snapshot("telegram", "u1", "m2").tier == "vip"
