@@ -193,6 +193,7 @@ class Engine:
             ],
             replies if queue_replies else [],
             "reply",
+            snapshot,
         )
         if exchange.duplicate:
             return EngineReply([], language, duplicate=True, customer_id=exchange.customer_id)
@@ -220,6 +221,7 @@ class Engine:
         replies: list[LoggedMessage],
         queued: list[OutboundMessage],
         purpose: str,
+        snapshot: ConversationSnapshot | None = None,
     ) -> Exchange:
         """Log the exchange; `queued` replies go to the outbox in the same transaction, keyed for dedup."""
         key = f"{purpose}:{message.platform}:{message.message_id}" if message.message_id else None
@@ -231,6 +233,7 @@ class Engine:
             inbound=inbound,
             replies=replies,
             deliveries=[outbox_row(r, f"{key}:{i}" if key else None) for i, r in enumerate(queued)],
+            known=snapshot,
         )
 
     def _open_handoff(self, step: HandoffStep | None, customer_id: int, conversation_id: int) -> int | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_
+from sqlalchemy import and_, bindparam, func, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -13,6 +13,55 @@ from storage.db import Database
 from storage.models import Conversation, ConversationState, Customer, Identity, Message, OutboxMessage, utcnow
 
 RECENT_TURNS = 6
+
+# The message path's statements are built once: on SQLite, building one costs more than running it.
+_SEEN = (
+    select(Message.id)
+    .where(Message.platform == bindparam("platform"), Message.platform_message_id == bindparam("message"))
+    .limit(1)
+)
+_WHO = (
+    select(Customer.id, Customer.language, Customer.tier, Conversation.id, Conversation.state)
+    .join(Identity, Identity.customer_id == Customer.id)
+    .outerjoin(
+        Conversation,
+        and_(
+            Conversation.customer_id == Customer.id,
+            Conversation.platform == bindparam("platform"),
+            Conversation.state != ConversationState.CLOSED,
+        ),
+    )
+    .where(Identity.platform == bindparam("platform"), Identity.platform_user_id == bindparam("user"))
+    .order_by(Conversation.id.desc())
+    .limit(1)
+)
+_RECENT = (
+    select(
+        Message.direction,
+        Message.text,
+        Message.emotion_label,
+        Message.emotion_intensity,
+        Message.decision,
+        Message.created_at,
+    )
+    .where(Message.conversation_id == bindparam("conversation"))
+    .order_by(Message.id.desc())
+    .limit(RECENT_TURNS * 2)
+)
+_TOUCH_CONVERSATION = (
+    update(Conversation)
+    .where(
+        Conversation.id == bindparam("conversation"),
+        Conversation.customer_id == bindparam("customer"),  # not moved by an account merge meanwhile
+        Conversation.state != ConversationState.CLOSED,
+    )
+    .values(last_message_at=bindparam("now"))
+)
+_TOUCH_CUSTOMER = (
+    update(Customer)
+    .where(Customer.id == bindparam("customer"))
+    .values(last_seen_at=bindparam("now"), language=func.coalesce(bindparam("language"), Customer.language))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,29 +115,22 @@ class ConversationLog:
     def snapshot(self, platform: str, platform_user_id: str, platform_message_id: str | None) -> ConversationSnapshot:
         with self._db.session() as session:
             duplicate = platform_message_id is not None and _seen(session, platform, platform_message_id)
-            found = _known(session, platform, platform_user_id)
+            found = session.execute(_WHO, {"platform": platform, "user": platform_user_id}).first()
             if found is None:
                 return ConversationSnapshot(duplicate=duplicate)
-            customer, conversation = found
-            if conversation is None:
-                return ConversationSnapshot(
-                    customer.id, language=customer.language, tier=customer.tier, duplicate=duplicate
-                )
-            messages = session.exec(
-                select(Message)
-                .where(Message.conversation_id == conversation.id)
-                .order_by(Message.id.desc())
-                .limit(RECENT_TURNS * 2)
-            ).all()
+            customer_id, language, tier, conversation_id, state = found
+            if conversation_id is None:
+                return ConversationSnapshot(customer_id, language=language, tier=tier, duplicate=duplicate)
+            newest_first = session.execute(_RECENT, {"conversation": conversation_id}).all()
         return ConversationSnapshot(
-            customer_id=customer.id,
-            conversation_id=conversation.id,
-            state=conversation.state,
-            language=customer.language,
-            tier=customer.tier,
+            customer_id=customer_id,
+            conversation_id=conversation_id,
+            state=state,
+            language=language,
+            tier=tier,
             duplicate=duplicate,
-            recent=_turns(list(reversed(messages))),
-            last_reply_at=next((m.created_at for m in messages if m.direction == "out"), None),
+            recent=_turns(newest_first[::-1]),
+            last_reply_at=next((m.created_at for m in newest_first if m.direction == "out"), None),
         )
 
     def record_exchange(
@@ -100,30 +142,36 @@ class ConversationLog:
         inbound: LoggedMessage,
         replies: list[LoggedMessage],
         deliveries: list[OutboxMessage] = (),
+        known: ConversationSnapshot | None = None,
     ) -> Exchange:
         """Log a customer message and the bot's replies in one transaction.
 
         `deliveries` are outbox rows for the replies, stored in the same transaction so that a crash can
         never leave a logged message whose answer was not queued. A platform message id seen before (a
-        retried delivery) writes nothing and reports a duplicate.
+        retried delivery) writes nothing and reports a duplicate. `known` is this identity's snapshot taken
+        just before: its conversation is written to directly unless it was closed or merged away since.
         """
         try:
             with self._db.session() as session:
-                customer, conversation = _customer_and_conversation(
-                    session, platform, platform_user_id, chat_id, display_name
-                )
-                if inbound.language:
-                    customer.language = inbound.language
                 now = utcnow()
-                customer.last_seen_at = conversation.last_message_at = now
-                for logged in (inbound, *replies):
-                    session.add(_message(logged, platform, customer.id, conversation.id))
+                if known is not None and _touch(session, known, inbound.language, now):
+                    customer_id, conversation_id = known.customer_id, known.conversation_id
+                else:
+                    customer, conversation = _customer_and_conversation(
+                        session, platform, platform_user_id, chat_id, display_name
+                    )
+                    if inbound.language:
+                        customer.language = inbound.language
+                    customer.last_seen_at = conversation.last_message_at = now
+                    session.add(customer)
+                    session.add(conversation)
+                    customer_id, conversation_id = customer.id, conversation.id
+                rows = [_message_row(m, platform, customer_id, conversation_id, now) for m in (inbound, *replies)]
+                session.execute(insert(Message), rows)
                 for delivery in deliveries:
-                    delivery.customer_id, delivery.conversation_id = customer.id, conversation.id
+                    delivery.customer_id, delivery.conversation_id = customer_id, conversation_id
                     session.add(delivery)
-                session.add(customer)
-                session.add(conversation)
-                return Exchange(customer.id, conversation.id)
+                return Exchange(customer_id, conversation_id)
         except IntegrityError:
             if inbound.platform_message_id is None:
                 raise
@@ -135,8 +183,19 @@ class ConversationLog:
 
 
 def _seen(session: Session, platform: str, platform_message_id: str) -> bool:
-    query = select(Message.id).where(Message.platform == platform, Message.platform_message_id == platform_message_id)
-    return session.exec(query).first() is not None
+    return session.execute(_SEEN, {"platform": platform, "message": platform_message_id}).first() is not None
+
+
+def _touch(session: Session, known: ConversationSnapshot, language: str | None, now: datetime) -> bool:
+    """Mark the snapshot's customer and conversation active with two UPDATEs (no ORM load); False when the
+    conversation was closed, deleted or merged into another customer since, so the caller looks again."""
+    if known.conversation_id is None:
+        return False
+    touched = {"conversation": known.conversation_id, "customer": known.customer_id, "now": now}
+    if session.execute(_TOUCH_CONVERSATION, touched).rowcount != 1:
+        return False
+    session.execute(_TOUCH_CUSTOMER, {"customer": known.customer_id, "now": now, "language": language})
+    return True
 
 
 def _known(session: Session, platform: str, platform_user_id: str) -> tuple[Customer, Conversation | None] | None:
@@ -184,25 +243,26 @@ def _customer_and_conversation(
     return customer, conversation
 
 
-def _message(logged: LoggedMessage, platform: str, customer_id: int, conversation_id: int) -> Message:
-    return Message(
-        conversation_id=conversation_id,
-        customer_id=customer_id,
-        direction=logged.direction,
-        platform=platform,
-        platform_message_id=logged.platform_message_id,
-        text=logged.text,
-        language=logged.language,
-        emotion_label=logged.emotion_label,
-        emotion_intensity=logged.emotion_intensity,
-        emotion_signals=logged.emotion_signals or None,
-        faq_id=logged.faq_id,
-        score=logged.score,
-        decision=logged.decision,
-    )
+def _message_row(logged: LoggedMessage, platform: str, customer_id: int, conversation_id: int, now: datetime) -> dict:
+    return {
+        "conversation_id": conversation_id,
+        "customer_id": customer_id,
+        "direction": logged.direction,
+        "platform": platform,
+        "platform_message_id": logged.platform_message_id,
+        "text": logged.text,
+        "language": logged.language,
+        "emotion_label": logged.emotion_label,
+        "emotion_intensity": logged.emotion_intensity,
+        "emotion_signals": logged.emotion_signals or None,
+        "faq_id": logged.faq_id,
+        "score": logged.score,
+        "decision": logged.decision,
+        "created_at": now,
+    }
 
 
-def _turns(messages: list[Message]) -> tuple[RecentTurn, ...]:
+def _turns(messages) -> tuple[RecentTurn, ...]:
     """Customer messages, each with the decision of the bot reply that followed it."""
     turns: list[RecentTurn] = []
     for index, message in enumerate(messages):

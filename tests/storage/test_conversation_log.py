@@ -2,7 +2,8 @@ from sqlmodel import select
 
 from storage.conversations import ConversationLog, LoggedMessage
 from storage.customers import CustomerRepository
-from storage.models import AuditLog, Customer, Message
+from storage.identity_links import merge_customers
+from storage.models import AuditLog, Conversation, ConversationState, Customer, Message
 
 
 def exchange(log: ConversationLog, user: str = "u1", message_id: str | None = "m1", text: str = "where is my order"):
@@ -116,3 +117,58 @@ def test_the_snapshot_carries_the_customer_tier_the_handoff_triggers_use(databas
         customer.tier = "vip"
         session.add(customer)
     assert log.snapshot("telegram", "u1", "m2").tier == "vip"
+
+
+def known_exchange(log: ConversationLog, snapshot, message_id: str, language: str = "zh"):
+    return log.record_exchange(
+        "telegram",
+        "u1",
+        "u1",
+        None,
+        LoggedMessage("in", "还在吗", language=language, platform_message_id=message_id),
+        [LoggedMessage("out", "在的", language=language)],
+        known=snapshot,
+    )
+
+
+def test_an_exchange_logged_from_the_snapshot_lands_in_its_conversation(database):
+    log = ConversationLog(database)
+    first = exchange(log, message_id="a")
+    snapshot = log.snapshot("telegram", "u1", "b")
+
+    second = known_exchange(log, snapshot, "b")
+
+    assert (second.customer_id, second.conversation_id) == (first.customer_id, first.conversation_id)
+    after = log.snapshot("telegram", "u1", "c")
+    assert after.language == "zh" and [t.text for t in after.recent] == ["where is my order", "还在吗"]
+    assert log.snapshot("telegram", "u1", "b").duplicate
+
+
+def test_a_conversation_closed_after_the_snapshot_does_not_get_the_message(database):
+    log = ConversationLog(database)
+    first = exchange(log, message_id="a")
+    snapshot = log.snapshot("telegram", "u1", "b")
+    with database.session() as session:
+        conversation = session.get(Conversation, first.conversation_id)
+        conversation.state = ConversationState.CLOSED
+        session.add(conversation)
+
+    second = known_exchange(log, snapshot, "b")
+
+    assert second.customer_id == first.customer_id and second.conversation_id != first.conversation_id
+    assert [t.text for t in log.snapshot("telegram", "u1", "c").recent] == ["还在吗"]
+
+
+def test_a_customer_merged_away_after_the_snapshot_logs_under_the_kept_customer(database):
+    log = ConversationLog(database)
+    older = log.record_exchange("wechat", "w1", "w1", None, LoggedMessage("in", "hello"), []).customer_id
+    exchange(log, message_id="a")
+    snapshot = log.snapshot("telegram", "u1", "b")
+    with database.session() as session:
+        assert merge_customers(session, older, snapshot.customer_id) == older
+
+    second = known_exchange(log, snapshot, "b")
+
+    assert second.customer_id == older
+    with database.session() as session:
+        assert {m.customer_id for m in session.exec(select(Message)).all()} == {older}
