@@ -3,12 +3,13 @@ the desk threads that show them, and the facts a summary needs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from storage.db import Database
 from storage.models import (
@@ -53,6 +54,15 @@ class CustomerRow:
     previous_handoffs: int
 
 
+@dataclass(frozen=True, slots=True)
+class Briefing:
+    """What a new handoff's summary is written from, read in the transaction that opens it."""
+
+    handoff: Handoff
+    customer: CustomerRow
+    transcript: list[Message]
+
+
 class HandoffRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -60,9 +70,18 @@ class HandoffRepository:
     # -- starting -------------------------------------------------------------------------------------------
 
     def start(
-        self, conversation_id: int, customer_id: int, reason: str, evidence: dict, now: datetime | None = None
+        self,
+        conversation_id: int,
+        customer_id: int,
+        reason: str,
+        evidence: dict,
+        now: datetime | None = None,
+        summarise: Callable[[Briefing], str | None] | None = None,
     ) -> tuple[Handoff, bool]:
-        """Open a handoff and move the conversation bot → waiting_agent; an already open one is returned as is."""
+        """Open a handoff and move the conversation bot → waiting_agent; an already open one is returned as is.
+
+        `summarise` writes the new handoff's summary in the same transaction, so no desk ever sees a handoff
+        without one, and the message path pays for one transaction instead of four."""
         with self._db.session() as session:
             moved = session.exec(
                 update(Conversation)
@@ -82,11 +101,10 @@ class HandoffRepository:
             )
             session.add(handoff)
             session.flush()
+            row = _customer_row(session, customer_id, conversation_id) if summarise else None
+            if row is not None:
+                handoff.summary = summarise(Briefing(handoff, row, _transcript(session, conversation_id)))
             return handoff, True
-
-    def set_summary(self, handoff_id: int, summary: str) -> None:
-        with self._db.session() as session:
-            session.exec(update(Handoff).where(Handoff.id == handoff_id).values(summary=summary))
 
     # -- agents ---------------------------------------------------------------------------------------------
 
@@ -223,26 +241,11 @@ class HandoffRepository:
 
     def customer_row(self, customer_id: int, conversation_id: int) -> CustomerRow | None:
         with self._db.session() as session:
-            customer = session.get(Customer, customer_id)
-            conversation = session.get(Conversation, conversation_id)
-            if customer is None or conversation is None:
-                return None
-            earlier = session.exec(
-                select(func.count(Handoff.id)).where(
-                    Handoff.customer_id == customer_id, Handoff.conversation_id != conversation_id
-                )
-            ).one()
-            return CustomerRow(customer.id, customer.display_name, customer.tier, conversation.platform, earlier)
+            return _customer_row(session, customer_id, conversation_id)
 
     def transcript(self, conversation_id: int, limit: int = 40, after_id: int = 0) -> list[Message]:
         with self._db.session() as session:
-            rows = session.exec(
-                select(Message)
-                .where(Message.conversation_id == conversation_id, Message.id > after_id)
-                .order_by(Message.id.desc())
-                .limit(limit)
-            ).all()
-        return list(reversed(rows))
+            return _transcript(session, conversation_id, limit, after_id)
 
     def log_agent_message(self, recipient: Recipient, text: str, key: str, decision: str) -> bool:
         """Write an agent's (or the desk's) message to the customer into the log; False if `key` was logged before."""
@@ -299,3 +302,27 @@ class HandoffRepository:
             .where(Handoff.conversation_id == conversation_id, Handoff.status.in_(OPEN_STATUSES))
             .order_by(Handoff.id.desc())
         ).first()
+
+
+def _customer_row(session: Session, customer_id: int, conversation_id: int) -> CustomerRow | None:
+    earlier = (
+        select(func.count(Handoff.id))
+        .where(Handoff.customer_id == customer_id, Handoff.conversation_id != conversation_id)
+        .scalar_subquery()
+    )
+    found = session.exec(
+        select(Customer.id, Customer.display_name, Customer.tier, Conversation.platform, earlier)
+        .join(Conversation, Conversation.customer_id == Customer.id)
+        .where(Customer.id == customer_id, Conversation.id == conversation_id)
+    ).first()
+    return CustomerRow(*found) if found else None
+
+
+def _transcript(session: Session, conversation_id: int, limit: int = 40, after_id: int = 0) -> list[Message]:
+    rows = session.exec(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.id > after_id)
+        .order_by(Message.id.desc())
+        .limit(limit)
+    ).all()
+    return list(reversed(rows))

@@ -28,7 +28,7 @@ from bot.outbox import Outbox
 from bot.policy import Decision, PlannedReply
 from bot.texts import say
 from storage.conversations import ConversationSnapshot
-from storage.handoffs import HandoffRepository, HandoffStatus, Recipient
+from storage.handoffs import Briefing, HandoffRepository, HandoffStatus, Recipient
 from storage.models import Handoff, utcnow
 
 log = logging.getLogger("warmdesk.handoff")
@@ -164,13 +164,10 @@ class HandoffService:
 
     def open(self, customer_id: int, conversation_id: int, hit: TriggerHit) -> int | None:
         """Store the handoff with its evidence and summary; None if this conversation already had one open."""
-        handoff, created = self.repository.start(conversation_id, customer_id, hit.reason, hit.evidence, self.clock())
-        if not created:
-            return None
-        summary = self._summarise(handoff)
-        if summary:
-            self.repository.set_summary(handoff.id, summary)
-        return handoff.id
+        handoff, created = self.repository.start(
+            conversation_id, customer_id, hit.reason, hit.evidence, self.clock(), summarise=self._summarise
+        )
+        return handoff.id if created else None
 
     def announce_soon(self, decision: str | None, handoff_id: int | None, conversation_id: int | None, text: str):
         """`announce` without keeping the customer waiting for Slack; one conversation's events stay in order."""
@@ -390,14 +387,11 @@ class HandoffService:
             return ActionResult(Outcome.CLOSED, handoff, self._say("error.closed", id=handoff_id))
         return None
 
-    def _summarise(self, handoff: Handoff) -> str | None:
-        row = self.repository.customer_row(handoff.customer_id, handoff.conversation_id)
-        if row is None:
-            return None
-        language = self.settings.agent_language
+    def _summarise(self, briefing: Briefing) -> str:
+        handoff, row, language = briefing.handoff, briefing.customer, self.settings.agent_language
         transcript = [
             TranscriptLine(m.direction, m.text, m.emotion_label, m.emotion_intensity, m.faq_id, m.decision)
-            for m in self.repository.transcript(handoff.conversation_id)
+            for m in briefing.transcript
         ]
         summary = build_summary(
             handoff.id,
