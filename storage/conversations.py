@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, func, insert, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -262,7 +264,7 @@ def _message_row(logged: LoggedMessage, platform: str, customer_id: int, convers
     }
 
 
-def _turns(messages) -> tuple[RecentTurn, ...]:
+def _turns(messages: Sequence[Row]) -> tuple[RecentTurn, ...]:
     """Customer messages, each with the decision of the bot reply that followed it."""
     turns: list[RecentTurn] = []
     for index, message in enumerate(messages):
