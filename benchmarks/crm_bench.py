@@ -1,5 +1,6 @@
 """The CRM's share of a customer message, without the embedding: reading the conversation before answering,
-logging the exchange, and opening a handoff with its summary — on SQLite (default) or DATABASE_URL.
+logging the exchange, opening a handoff with its summary, and the emotion rules after a negative message from
+a customer with a long month — on SQLite (default) or an empty database at DATABASE_URL.
 
     .venv/bin/python -m benchmarks.crm_bench [--messages 2000]
 """
@@ -12,11 +13,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.emotion_watch import EmotionWatch
 from bot.handoff.service import HandoffService
 from bot.handoff.triggers import TriggerHit
 from bot.outbox import Outbox
 from storage.conversations import ConversationLog, LoggedMessage
 from storage.db import Database
+from storage.emotions import EmotionStore
 from storage.handoffs import HandoffRepository
 from storage.models import utcnow
 
@@ -79,6 +82,18 @@ def main() -> None:
             handoff_id = service.open(snapshot.customer_id, snapshot.conversation_id, hit)
             opens.append((time.perf_counter() - started) * 1e3)
             service.repository.resolve(handoff_id, "bench-agent", "resolved", utcnow())
+
+        # one customer with 200 tagged messages in the rules' window, then negative messages
+        watch, regular = EmotionWatch(EmotionStore(db)), "regular-customer"
+        for i in range(200):
+            snapshot = log.snapshot("bench", regular, None)
+            tagged = LoggedMessage("in", "又没到货", language="zh", emotion_label="anger" if i % 2 else "neutral")
+            latest = log.record_exchange("bench", regular, regular, None, tagged, [], known=snapshot)
+        rules = []
+        for _ in range(CUSTOMERS):
+            started = time.perf_counter()
+            watch.after_exchange(latest.customer_id, latest.conversation_id, "anger")
+            rules.append((time.perf_counter() - started) * 1e3)
         db.dispose()
 
     print("| step | n | p50 | p95 |")
@@ -88,6 +103,7 @@ def main() -> None:
         ("log the exchange (2 messages)", writes),
         ("both", totals),
         ("open a handoff with its summary", opens),
+        ("emotion rules after a negative message (200 tagged in the month)", rules),
     ):
         print(f"| {name} | {len(values)} | {percentile(values, 0.5):.2f} ms | {percentile(values, 0.95):.2f} ms |")
 

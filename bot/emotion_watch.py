@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.emotion.base import NEGATIVE_LABELS
 from bot.emotion.profile import EmotionRecord, ProfileRules, negative_conversation_alert, summarise_conversation
-from storage.emotions import EmotionStore
-from storage.models import EmotionAlert, Message, utcnow
+from storage.emotions import EmotionStore, TaggedMessage
+from storage.models import EmotionAlert, utcnow
 
 
-def emotion_records(messages: list[Message]) -> list[EmotionRecord]:
+def emotion_records(messages: Sequence[TaggedMessage]) -> list[EmotionRecord]:
     return [
         EmotionRecord(
             timestamp=m.created_at,

@@ -4,25 +4,38 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy.engine import Row
 from sqlmodel import select
 
 from storage.db import Database
 from storage.models import Conversation, EmotionAlert, Message
+
+TaggedMessage = Row  # a customer message's columns that the emotion profile reads: _TAGGED_COLUMNS
+_TAGGED_COLUMNS = (
+    Message.created_at,
+    Message.conversation_id,
+    Message.customer_id,
+    Message.emotion_label,
+    Message.emotion_intensity,
+    Message.faq_id,
+    Message.text,
+)
 
 
 class EmotionStore:
     def __init__(self, db: Database) -> None:
         self._db = db
 
-    def tagged_messages(self, customer_id: int | None = None, since: datetime | None = None) -> list[Message]:
-        """Every emotion-tagged customer message, oldest first; one customer's or everyone's."""
-        query = select(Message).where(Message.direction == "in", Message.emotion_label.is_not(None))
+    def tagged_messages(self, customer_id: int | None = None, since: datetime | None = None) -> list[TaggedMessage]:
+        """Every emotion-tagged customer message, oldest first; one customer's or everyone's. Only the columns
+        the emotion profile reads: the emotion rules load a customer's month on every negative message."""
+        query = select(*_TAGGED_COLUMNS).where(Message.direction == "in", Message.emotion_label.is_not(None))
         if customer_id is not None:
             query = query.where(Message.customer_id == customer_id)
         if since is not None:
             query = query.where(Message.created_at >= since)
         with self._db.session() as session:
-            return list(session.exec(query.order_by(Message.id)).all())
+            return list(session.execute(query.order_by(Message.id)).all())
 
     def flag_at_risk(self, conversation_id: int) -> bool:
         """Mark a conversation at risk; True only the first time."""
