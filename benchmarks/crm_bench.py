@@ -13,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.engine_bench import percentile
 from bot.emotion_watch import EmotionWatch
 from bot.handoff.service import HandoffService
 from bot.handoff.triggers import TriggerHit
@@ -24,11 +25,6 @@ from storage.handoffs import HandoffRepository
 from storage.models import utcnow
 
 CUSTOMERS = 50
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def exchange(log: ConversationLog, i: int) -> tuple[float, float]:

@@ -22,21 +22,28 @@ _SEEN = (
     .where(Message.platform == bindparam("platform"), Message.platform_message_id == bindparam("message"))
     .limit(1)
 )
-_WHO = (
-    select(Customer.id, Customer.language, Customer.tier, Conversation.id, Conversation.state)
-    .join(Identity, Identity.customer_id == Customer.id)
-    .outerjoin(
-        Conversation,
-        and_(
-            Conversation.customer_id == Customer.id,
-            Conversation.platform == bindparam("platform"),
-            Conversation.state != ConversationState.CLOSED,
-        ),
+
+
+def _by_identity(*columns):
+    """`columns` of the customer behind (:platform, :user) and of their newest open conversation on that
+    platform (NULL when there is none), in one query."""
+    open_here = and_(
+        Conversation.customer_id == Customer.id,
+        Conversation.platform == bindparam("platform"),
+        Conversation.state != ConversationState.CLOSED,
     )
-    .where(Identity.platform == bindparam("platform"), Identity.platform_user_id == bindparam("user"))
-    .order_by(Conversation.id.desc())
-    .limit(1)
-)
+    return (
+        select(*columns)
+        .join(Identity, Identity.customer_id == Customer.id)
+        .outerjoin(Conversation, open_here)
+        .where(Identity.platform == bindparam("platform"), Identity.platform_user_id == bindparam("user"))
+        .order_by(Conversation.id.desc())
+        .limit(1)
+    )
+
+
+_WHO = _by_identity(Customer.id, Customer.language, Customer.tier, Conversation.id, Conversation.state)
+_KNOWN = _by_identity(Customer, Conversation)
 _RECENT = (
     select(
         Message.direction,
@@ -201,21 +208,7 @@ def _touch(session: Session, known: ConversationSnapshot, language: str | None, 
 
 
 def _known(session: Session, platform: str, platform_user_id: str) -> tuple[Customer, Conversation | None] | None:
-    """The customer behind a platform identity and their open conversation on that platform, in one query."""
-    open_here = and_(
-        Conversation.customer_id == Customer.id,
-        Conversation.platform == platform,
-        Conversation.state != ConversationState.CLOSED,
-    )
-    query = (
-        select(Customer, Conversation)
-        .join(Identity, Identity.customer_id == Customer.id)
-        .outerjoin(Conversation, open_here)
-        .where(Identity.platform == platform, Identity.platform_user_id == platform_user_id)
-        .order_by(Conversation.id.desc())
-        .limit(1)
-    )
-    row = session.exec(query).first()
+    row = session.exec(_KNOWN, params={"platform": platform, "user": platform_user_id}).first()
     return (row[0], row[1]) if row else None
 
 

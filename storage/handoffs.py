@@ -239,10 +239,6 @@ class HandoffRepository:
                 customer.language or "en",
             )
 
-    def customer_row(self, customer_id: int, conversation_id: int) -> CustomerRow | None:
-        with self._db.session() as session:
-            return _customer_row(session, customer_id, conversation_id)
-
     def transcript(self, conversation_id: int, limit: int = 40, after_id: int = 0) -> list[Message]:
         with self._db.session() as session:
             return _transcript(session, conversation_id, limit, after_id)
