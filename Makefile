@@ -25,6 +25,7 @@ browser:  ## headless Chromium for the web chat tests (Debian's package)
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 test: install browser lint  ## install everything and run the whole test suite
 	$(PY) -m pytest -q

@@ -64,9 +64,7 @@ def split_text(text: str, limit: int = TEXT_LIMIT_BYTES) -> list[str]:
     parts = []
     while len(text.encode("utf-8")) > limit:
         head = text.encode("utf-8")[:limit].decode("utf-8", errors="ignore")
-        cut = next(
-            (head.rfind(mark) + len(mark) for mark in _BREAKS if head.rfind(mark) >= len(head) // 2), len(head)
-        )
+        cut = next((head.rfind(mark) + len(mark) for mark in _BREAKS if head.rfind(mark) >= len(head) // 2), len(head))
         parts.append(text[:cut].rstrip())
         text = text[cut:].lstrip()
     if not parts:

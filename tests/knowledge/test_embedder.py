@@ -25,5 +25,6 @@ def test_searches_run_blas_on_one_thread_so_its_idle_threads_do_not_spin_on_the_
 
     shared_embedder()
     import scipy.linalg  # noqa: F401  (SciPy's own OpenBLAS copy, loaded after the embedder in a server)
+
     blas_pools = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
     assert blas_pools and all(pool["num_threads"] == 1 for pool in blas_pools)
