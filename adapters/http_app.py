@@ -7,7 +7,9 @@ import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 
 from adapters.body_limit import BodySizeLimit
 from adapters.channels import Channels
@@ -44,6 +46,15 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
     app.state.channels = channels
 
     app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
+        # FastAPI's own handler echoes the rejected input, which cannot be sent back when it is the reason
+        # for the rejection (a lone UTF-16 surrogate is not encodable): say where and why, not what.
+        detail = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")} for e in error.errors()
+        ]
+        return JSONResponse({"detail": detail}, status_code=422)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, object]:

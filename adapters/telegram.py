@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from telegram import Bot, Update
 from telegram.error import TelegramError
 
-from adapters.telegram_messages import PLATFORM, inbound_from_update, is_start_command
+from adapters.telegram_messages import PLATFORM, MalformedUpdate, inbound_from_update, is_start_command
 from adapters.telegram_sender import TelegramSender
 from bot.engine import Engine
 from bot.outbox import Outbox
@@ -68,7 +68,10 @@ class TelegramChannel:
             update = _parse_update(await request.body(), self.bot)
             if update is None:
                 return Response("malformed update", status_code=400)
-            await self.handle_update(update)
+            try:
+                await self.handle_update(update)
+            except MalformedUpdate as error:
+                return Response(f"malformed update: {error}", status_code=400)
             return Response(status_code=200)
 
         return router

@@ -29,6 +29,10 @@ NON_TEXT_KINDS = (
 )
 
 
+class MalformedUpdate(ValueError):
+    """An update whose fields do not have the Bot API's types (a message without a chat, a number as text)."""
+
+
 def language_hint(language_code: str | None) -> str | None:
     if not language_code:
         return None
@@ -41,7 +45,11 @@ def inbound_from_update(update: Update) -> InboundMessage | None:
     if update.callback_query is not None:
         return _from_callback(update)
     message = update.message
-    if message is None or message.chat.type != "private" or message.from_user is None:
+    if message is None:
+        return None
+    if message.chat is None or not all(isinstance(v, str | None) for v in (message.text, message.caption)):
+        raise MalformedUpdate(f"update {update.update_id}: message without a chat, or text that is not a string")
+    if message.chat.type != "private" or message.from_user is None:
         return None
     user = message.from_user
     text, content_type = message.text or "", "text"
@@ -67,6 +75,8 @@ def is_start_command(message: InboundMessage) -> bool:
 
 def _from_callback(update: Update) -> InboundMessage | None:
     query = update.callback_query
+    if query.from_user is None or not isinstance(query.data, str | None):
+        raise MalformedUpdate(f"update {update.update_id}: button press without a user, or data that is not a string")
     shown = query.message if isinstance(query.message, Message) else None
     if not query.data or shown is None or shown.chat.type != "private":
         return None

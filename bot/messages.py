@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def storable(text: str) -> str:
+    """`text` with what UTF-8 cannot encode (lone UTF-16 surrogates) replaced by U+FFFD."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +36,12 @@ class InboundMessage:
     choice_id: str | None = None
     content_type: str = "text"  # "text", or what the platform sent instead: "photo", "voice", "sticker", ...
     metadata: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        # A platform may hand over text with lone UTF-16 surrogates (JSON "\\ud800"), which no database stores.
+        self.text = storable(self.text)
+        if self.display_name is not None:
+            self.display_name = storable(self.display_name)
 
 
 @dataclass(slots=True)

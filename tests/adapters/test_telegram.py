@@ -161,6 +161,44 @@ def test_malformed_updates_are_refused_and_the_server_keeps_serving(server, fake
     assert post_update(server, text_update("hi", user_id=107)).status_code == 200
 
 
+def _without_chat() -> dict:
+    update = text_update("hi", user_id=110)
+    del update["message"]["chat"]
+    return update
+
+
+def _number_as_text() -> dict:
+    update = text_update("hi", user_id=110)
+    update["message"]["text"] = 12345
+    return update
+
+
+def _button_without_user() -> dict:
+    update = callback_update("faq:shipping_costs", "How much is shipping?", user_id=110)
+    del update["callback_query"]["from"]
+    return update
+
+
+@pytest.mark.parametrize("make_update", [_without_chat, _number_as_text, _button_without_user])
+def test_updates_with_fields_of_the_wrong_type_are_refused_and_nothing_is_logged(
+    server, runtime, fake_telegram, make_update
+):
+    update = make_update()
+    response = post_update(server, update)
+    assert response.status_code == 400 and "malformed update" in response.text
+    assert logged(runtime, update["update_id"]) == []
+    assert post_update(server, text_update("hi", user_id=110)).status_code == 200
+
+
+def test_text_with_a_lone_surrogate_is_answered_and_logged_with_a_replacement_character(server, runtime, fake_telegram):
+    update = text_update("\ud800 how do I track my order?", user_id=111)
+    assert post_update(server, update).status_code == 200  # json.dumps writes the surrogate as "\\ud800"
+
+    fake_telegram.wait_for_sent(1)
+    [inbound] = logged(runtime, update["update_id"])
+    assert inbound.text == "\ufffd how do I track my order?"
+
+
 def test_an_oversized_update_is_refused(server):
     huge = text_update("x" * 300_000, user_id=108)
     assert post_update(server, huge).status_code == 413

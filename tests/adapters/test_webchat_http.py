@@ -61,3 +61,14 @@ def test_malformed_and_hostile_requests_get_clear_errors_and_the_server_keeps_se
     assert http.post("/api/chat", content=chunks(), headers=json_header).status_code == 413
     assert http.post("/api/chat", content=b"\xff\xfe\x00", headers=json_header).status_code == 400
     assert http.get("/healthz").status_code == 200
+
+
+def test_a_lone_surrogate_is_refused_with_a_clear_error_and_nothing_is_logged(http, live_runtime):
+    sid = session_id()
+    body = b'{"session_id": "%s", "text": "\\ud800 refund zq7"}' % sid.encode()
+    response = http.post("/api/chat", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    [error] = response.json()["detail"]
+    assert error["loc"] == ["body", "text"] and "unicode" in error["msg"].lower()
+    with live_runtime.db.session() as session:
+        assert session.exec(select(Message).where(Message.text.contains("zq7"))).all() == []
