@@ -120,7 +120,13 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
         if handoff is None:
             raise HTTPException(404, "no such handoff (the customer may have deleted their data)")
         transcript = [
-            {"id": m.id, "direction": m.direction, "text": m.text, "decision": m.decision, "emotion": m.emotion_label}
+            {
+                "id": m.id,
+                "direction": m.direction,
+                "text": m.shown_text,
+                "decision": m.decision,
+                "emotion": m.emotion_label,
+            }
             for m in repository.transcript(handoff.conversation_id, limit=100)
         ]
         return {**_plain(handoff), "transcript": transcript}

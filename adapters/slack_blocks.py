@@ -88,7 +88,7 @@ def customer_card(view: CustomerView, language: str, recent: int = 5) -> list[di
         f"Contact: {escape(customer.email or '–')} · {escape(customer.phone or '–')}",
         f"Emotion trend: {trend}",
         "*Last interactions:*",
-        *(f"> [{m.emotion_label or '–'}] {escape(m.text[:200])}" for m in said[-recent:]),
+        *(f"> [{m.emotion_label or '–'}] {escape(m.shown_text[:200])}" for m in said[-recent:]),
     ]
     open_handoffs = [h for h in view.handoffs if h.status in OPEN_STATUSES]
     lines.append(

@@ -178,6 +178,7 @@ class Engine:
             LoggedMessage(
                 "in",
                 message.text or "",
+                content_type=None if message.content_type == "text" else message.content_type,
                 language=language,
                 platform_message_id=message.message_id,
                 emotion_label=emotion.label,

@@ -100,6 +100,7 @@ class ConversationSnapshot:
 class LoggedMessage:
     direction: str
     text: str
+    content_type: str | None = None  # None for text
     language: str | None = None
     platform_message_id: str | None = None
     emotion_label: str | None = None
@@ -246,6 +247,7 @@ def _message_row(logged: LoggedMessage, platform: str, customer_id: int, convers
         "platform": platform,
         "platform_message_id": logged.platform_message_id,
         "text": logged.text,
+        "content_type": logged.content_type,
         "language": logged.language,
         "emotion_label": logged.emotion_label,
         "emotion_intensity": logged.emotion_intensity,

@@ -67,6 +67,7 @@ class Message(SQLModel, table=True):
     platform: str
     platform_message_id: str | None = None
     text: str = Field(sa_column=Column(Text, nullable=False))
+    content_type: str | None = None  # what a customer sent instead of text ("photo", "voice"...); None for text
     language: str | None = None
     emotion_label: str | None = None
     emotion_intensity: float | None = None
@@ -75,6 +76,11 @@ class Message(SQLModel, table=True):
     score: float | None = None
     decision: str | None = None
     created_at: datetime = Field(default_factory=utcnow, index=True)
+
+    @property
+    def shown_text(self) -> str:
+        """The text as people read it in histories: "[photo] its caption" for what was not text."""
+        return f"[{self.content_type}] {self.text}".rstrip() if self.content_type else self.text
 
 
 class FaqRecord(SQLModel, table=True):

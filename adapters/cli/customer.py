@@ -76,7 +76,7 @@ def show(settings: Settings, args: argparse.Namespace) -> int:
         arrow = "←" if m.direction == "in" else "→"
         emotion = f"[{m.emotion_label} {m.emotion_intensity:.2f}] " if m.direction == "in" and m.emotion_label else ""
         decision = f" ({m.decision}{': ' + m.faq_id if m.faq_id else ''})" if m.direction == "in" else ""
-        print(f"  {m.created_at:%m-%d %H:%M} {arrow} {emotion}{_short(m.text)}{decision}")
+        print(f"  {m.created_at:%m-%d %H:%M} {arrow} {emotion}{_short(m.shown_text)}{decision}")
     emotions = EmotionStore(db)
     profile = build_profile(emotion_records(emotions.tagged_messages(customer.id)))
     if profile.messages:

@@ -390,7 +390,7 @@ class HandoffService:
     def _summarise(self, briefing: Briefing) -> str:
         handoff, row, language = briefing.handoff, briefing.customer, self.settings.agent_language
         transcript = [
-            TranscriptLine(m.direction, m.text, m.emotion_label, m.emotion_intensity, m.faq_id, m.decision)
+            TranscriptLine(m.direction, m.shown_text, m.emotion_label, m.emotion_intensity, m.faq_id, m.decision)
             for m in briefing.transcript
         ]
         summary = build_summary(

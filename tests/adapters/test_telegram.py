@@ -137,7 +137,7 @@ def test_a_photo_gets_the_text_only_notice_and_is_logged(server, runtime, fake_t
     [sent] = fake_telegram.wait_for_sent(1)
     assert sent["text"] == say("non_text", "zh")
     [inbound] = logged(runtime, update["update_id"])
-    assert inbound.decision == "non_text"
+    assert (inbound.decision, inbound.content_type, inbound.shown_text) == ("non_text", "photo", "[photo]")
 
 
 def test_a_pressed_button_answers_that_faq_and_stops_the_spinner(server, runtime, fake_telegram):
