@@ -103,7 +103,13 @@ class Engine:
         ]
         exchange = self._record(
             message,
-            LoggedMessage("in", message.text or f"[{event}]", platform_message_id=message.message_id, decision=event),
+            LoggedMessage(
+                "in",
+                message.text or f"[{event}]",
+                language=message.language_hint,  # remembered, so a photo sent next is answered in it too
+                platform_message_id=message.message_id,
+                decision=event,
+            ),
             [LoggedMessage("out", r.text, language=language, decision=event) for r in replies],
             replies if queue_replies else [],
             event,

@@ -324,6 +324,12 @@ def test_subscribe_is_welcomed_with_the_privacy_notice_and_unsubscribe_is_record
     assert decisions == ["subscribe", "unsubscribe"]
 
 
+def test_a_photo_right_after_subscribing_is_answered_in_the_welcomes_language(server, runtime):
+    parse_flat_xml(post(server, event_xml("subscribe", "o-new-photo")).content)
+    reply = parse_flat_xml(post(server, text_xml("", "o-new-photo", msg_id="1031", kind="image")).content)
+    assert reply["Content"] == say("non_text", "zh")
+
+
 # Sending customer-service messages: wechatpy against the fake API; retries without waiting on wall time.
 
 
