@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -25,12 +26,17 @@ def main(argv: list[str] | None = None) -> int:
     from storage.db import DatabaseUnavailable
 
     try:
-        return args.handler(settings, args)
+        status = args.handler(settings, args)
+        sys.stdout.flush()  # inside the try: a closed pipe shows up on this flush
+        return status
     except (DataDirError, DatabaseUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 3
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as the Python docs advise
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -60,7 +66,17 @@ def build_parser() -> argparse.ArgumentParser:
     kb_commands.register(commands)
     emotion_commands.register(commands)
     customer_commands.register(commands)
+    _accept_data_dir_after_commands(parser)
     return parser
+
+
+def _accept_data_dir_after_commands(parser: argparse.ArgumentParser) -> None:
+    """`run.py kb list --data-dir X` works as well as `run.py --data-dir X kb list`."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for command in action.choices.values():
+                command.add_argument("--data-dir", type=Path, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+                _accept_data_dir_after_commands(command)
 
 
 def serve_command(settings: Settings, args: argparse.Namespace) -> int:

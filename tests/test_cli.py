@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -70,7 +73,8 @@ def test_edit_history_rollback_and_remove(data_dir, tmp_path, capsys):
     history = capsys.readouterr().out.splitlines()
     assert len(history) == 2 and "alice" in history[0] and "bob" in history[1]
 
-    assert run.main(["kb", "rollback", "shipping_time", "1"]) == 0
+    assert history[0].split()[0] == "r1"
+    assert run.main(["kb", "rollback", "shipping_time", "r1"]) == 0  # as `kb history` printed it
     capsys.readouterr()
     assert run.main(["kb", "show", "shipping_time"]) == 0
     assert json.loads(capsys.readouterr().out)["answer_en"] == "2-3 days."
@@ -153,6 +157,19 @@ def test_a_damaged_database_gets_an_error_that_says_what_to_do(data_dir, capsys)
     assert "damaged" in err and "WARMDESK_DATA_DIR" in err
 
 
+def test_the_data_dir_may_come_before_or_after_the_command(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("WARMDESK_DATA_DIR", raising=False)
+    source = tmp_path / "faq.jsonl"
+    write_jsonl(source, GOOD)
+    assert run.main(["kb", "import", str(source), "--data-dir", str(tmp_path / "after")]) == 0
+    capsys.readouterr()
+    assert run.main(["--data-dir", str(tmp_path / "after"), "kb", "list"]) == 0
+    assert "shipping_time" in capsys.readouterr().out
+    assert run.main(["kb", "list", "--data-dir", str(tmp_path / "empty")]) == 0
+    assert "shipping_time" not in capsys.readouterr().out
+
+
 def test_a_data_dir_that_is_a_file_is_refused_clearly(tmp_path, monkeypatch, capsys):
     not_a_dir = tmp_path / "file"
     not_a_dir.write_text("x")
@@ -170,3 +187,13 @@ def test_kb_commands_rebuild_a_damaged_vector_index_from_the_database(data_dir, 
 
     assert run.main(["kb", "ask", "how long does shipping take?"]) == 0
     assert "top: shipping_time" in capsys.readouterr().out
+
+
+def test_output_piped_into_a_reader_that_stops_early_ends_without_a_traceback(data_dir):
+    script = Path(run.__file__)
+    command = [sys.executable, str(script), "emotion", "where is my parcel?"]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as process:
+        process.stdout.close()  # like `| head -0`: the reader is gone before anything is printed
+        errors = process.stderr.read().decode()
+    assert process.returncode == 1
+    assert "Traceback" not in errors and "BrokenPipeError" not in errors

@@ -10,6 +10,7 @@ from pathlib import Path
 from bot.emotion import default_tagger
 from bot.emotion.batch import tag_batch
 from bot.settings import Settings
+from knowledge.embedder import shared_embedder
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -21,6 +22,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def emotion(settings: Settings, args: argparse.Namespace) -> int:
+    shared_embedder(settings.embed_threads)  # the tagger embeds with the process's one model
     tagger = default_tagger()
     if args.batch:
         if not args.out:

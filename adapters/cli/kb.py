@@ -50,7 +50,7 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     p = kb.add_parser("rollback", help="make an earlier revision live again (as a new revision)")
     p.add_argument("faq_id")
-    p.add_argument("revision", type=int)
+    p.add_argument("revision", type=_revision, help="a number from `kb history` (r3 or 3)")
     p.add_argument("--author", default="cli")
     p.set_defaults(handler=rollback)
 
@@ -60,12 +60,20 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.set_defaults(handler=remove)
 
 
+def _revision(given: str) -> int:
+    """`kb history` prints revisions as r1, r2...; either that or the bare number is accepted."""
+    digits = given.removeprefix("r").removeprefix("R")
+    if not digits.isdigit():
+        raise argparse.ArgumentTypeError(f"not a revision: {given!r} (expected r3 or 3)")
+    return int(digits)
+
+
 def _repository(settings: Settings) -> FaqRepository:
     return FaqRepository(open_database(settings))
 
 
 def _index(settings: Settings) -> KnowledgeBase:
-    return open_knowledge(settings, shared_embedder())
+    return open_knowledge(settings, shared_embedder(settings.embed_threads))
 
 
 def _report_issues(path: Path, issues) -> None:
@@ -121,7 +129,8 @@ def ask(settings: Settings, args: argparse.Namespace) -> int:
         if loaded.errors:
             _report_issues(args.kb, loaded.errors)
             return 1
-        knowledge = KnowledgeBase.in_memory(loaded.entries, shared_embedder(), settings=retrieval_settings(settings))
+        embedder = shared_embedder(settings.embed_threads)
+        knowledge = KnowledgeBase.in_memory(loaded.entries, embedder, settings=retrieval_settings(settings))
     else:
         knowledge = _index(settings)
         knowledge.sync(_repository(settings).all(), progress=_progress)
