@@ -32,6 +32,20 @@ class CustomerView:
     conversations: list[Conversation]
 
 
+# Every table that holds rows of one customer: what `export` hands over and `forget` deletes (in this order,
+# rows before what they point to). tests/storage/test_customers.py checks that no such table is left out.
+EXPORTED: dict[str, type[SQLModel]] = {
+    "identities": Identity,
+    "conversations": Conversation,
+    "messages": Message,
+    "deliveries": OutboxMessage,  # what was sent to the customer on the platform, agents' replies included
+    "handoffs": Handoff,
+    "notes": Note,
+    "emotion_alerts": EmotionAlert,
+}
+FORGOTTEN = (OutboxMessage, EmotionAlert, Message, Handoff, Note, Conversation, Identity)
+
+
 class CustomerRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -83,21 +97,18 @@ class CustomerRepository:
         if view is None:
             return None
         self.audit(actor, "customer.export", f"customer:{customer_id}")
-        return {
-            "customer": _plain(view.customer),
-            "identities": [_plain(row) for row in view.identities],
-            "conversations": [_plain(row) for row in view.conversations],
-            "messages": [_plain(row) for row in view.messages],
-            "handoffs": [_plain(row) for row in view.handoffs],
-            "notes": [_plain(row) for row in view.notes],
-        }
+        with self._db.session() as session:
+            return {
+                "customer": _plain(view.customer),
+                **{key: [_plain(row) for row in _all(session, model, customer_id)] for key, model in EXPORTED.items()},
+            }
 
     def forget(self, customer_id: int, actor: str) -> bool:
         """Delete the customer and everything about them; only an audit line that it happened remains."""
         with self._db.session() as session:
             if session.get(Customer, customer_id) is None:
                 return False
-            for table in (OutboxMessage, EmotionAlert, Message, Handoff, Note, Conversation, Identity):
+            for table in FORGOTTEN:
                 session.exec(delete(table).where(table.customer_id == customer_id))
             session.exec(delete(Customer).where(Customer.id == customer_id))
             session.add(AuditLog(actor=actor, action="customer.forget", target=f"customer:{customer_id}"))

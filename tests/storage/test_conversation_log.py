@@ -1,12 +1,19 @@
-from sqlmodel import select
+from sqlmodel import SQLModel, select
 
 from storage.conversations import ConversationLog, LoggedMessage
-from storage.customers import CustomerRepository
+from storage.customers import EXPORTED, FORGOTTEN, CustomerRepository
+from storage.emotions import EmotionStore
 from storage.identity_links import merge_customers
-from storage.models import AuditLog, Conversation, ConversationState, Customer, Message
+from storage.models import AuditLog, Conversation, ConversationState, Customer, Message, OutboxMessage, utcnow
 
 
-def exchange(log: ConversationLog, user: str = "u1", message_id: str | None = "m1", text: str = "where is my order"):
+def exchange(
+    log: ConversationLog,
+    user: str = "u1",
+    message_id: str | None = "m1",
+    text: str = "where is my order",
+    deliveries: list[OutboxMessage] = (),
+):
     return log.record_exchange(
         "telegram",
         user,
@@ -25,6 +32,7 @@ def exchange(log: ConversationLog, user: str = "u1", message_id: str | None = "m
             decision="answer",
         ),
         replies=[LoggedMessage("out", "You can track it in My Orders.", language="en", decision="answer")],
+        deliveries=deliveries,
     )
 
 
@@ -89,14 +97,19 @@ def test_customer_is_found_by_name_platform_id_or_number(database):
 def test_export_has_everything_and_forget_leaves_only_an_audit_line(database):
     log = ConversationLog(database)
     result = exchange(log)
+    delivered = OutboxMessage(platform="telegram", platform_user_id="u1", text="An agent's reply", kind="agent")
+    exchange(log, message_id="m2", text="thanks", deliveries=[delivered])
     customers = CustomerRepository(database)
     customers.add_note(result.customer_id, "agent", "prefers email")
+    EmotionStore(database).raise_alert(result.customer_id, "three angry messages", not_since=utcnow())
 
     exported = customers.export(result.customer_id, actor="test")
     assert exported["customer"]["display_name"] == "Li Lei"
-    assert [m["text"] for m in exported["messages"]] == ["where is my order", "You can track it in My Orders."]
+    assert [m["text"] for m in exported["messages"]][:2] == ["where is my order", "You can track it in My Orders."]
     assert exported["notes"][0]["text"] == "prefers email"
     assert exported["identities"][0]["platform_user_id"] == "u1"
+    assert [d["text"] for d in exported["deliveries"]] == ["An agent's reply"]
+    assert [a["reason"] for a in exported["emotion_alerts"]] == ["three angry messages"]
 
     assert customers.forget(result.customer_id, actor="test")
     assert customers.view(result.customer_id) is None
@@ -172,3 +185,9 @@ def test_a_customer_merged_away_after_the_snapshot_logs_under_the_kept_customer(
     assert second.customer_id == older
     with database.session() as session:
         assert {m.customer_id for m in session.exec(select(Message)).all()} == {older}
+
+
+def test_every_table_with_a_customers_rows_is_exported_and_forgotten():
+    holding = {name for name, table in SQLModel.metadata.tables.items() if "customer_id" in table.columns}
+    assert {model.__tablename__ for model in EXPORTED.values()} == holding
+    assert {model.__tablename__ for model in FORGOTTEN} == holding
