@@ -145,10 +145,12 @@ def ask(settings: Settings, args: argparse.Namespace) -> int:
         print("give a question, or --batch IN.jsonl --out OUT.jsonl", file=sys.stderr)
         return 2
     result = knowledge.search(args.text)
-    print(f"decision: {result.decision}  top: {result.top}  score: {result.score:.3f}")
-    for candidate in result.candidates[:5]:
+    print(f"decision: {result.decision}  top: {result.top}  confidence: {result.score:.3f}")
+    # Ranked by the fused score; each entry's confidence is how sure the bot would be answering it alone,
+    # which need not fall with the rank.
+    for rank, candidate in enumerate(result.candidates[:5], start=1):
         entry = knowledge.entry(candidate.faq_id)
-        print(f"  {candidate.score:.3f}  {candidate.faq_id}  {entry.title() if entry else ''}")
+        print(f"  {rank}. confidence {candidate.score:.3f}  {candidate.faq_id}  {entry.title() if entry else ''}")
     return 0
 
 
