@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 import run
+from bot.runtime import Runtime
+from bot.settings import Settings
 from storage.conversations import ConversationLog, LoggedMessage
 from storage.db import Database
 
@@ -197,3 +199,14 @@ def test_output_piped_into_a_reader_that_stops_early_ends_without_a_traceback(da
         errors = process.stderr.read().decode()
     assert process.returncode == 1
     assert "Traceback" not in errors and "BrokenPipeError" not in errors
+
+
+def test_a_kb_imported_before_the_first_start_is_not_mixed_with_the_demo(data_dir, tmp_path):
+    source = tmp_path / "faq.jsonl"
+    write_jsonl(source, GOOD)
+    assert run.main(["kb", "import", str(source)]) == 0
+    runtime = Runtime.open(Settings(data_dir=data_dir, seed_demo_kb=True))
+    try:
+        assert len(runtime.knowledge) == len(GOOD)
+    finally:
+        runtime.close()
