@@ -111,6 +111,7 @@ class CustomerRepository:
             for table in FORGOTTEN:
                 session.exec(delete(table).where(table.customer_id == customer_id))
             session.exec(delete(Customer).where(Customer.id == customer_id))
+            _scrub_audit_details(session, f"customer:{customer_id}")
             session.add(AuditLog(actor=actor, action="customer.forget", target=f"customer:{customer_id}"))
         return True
 
@@ -124,6 +125,16 @@ class CustomerRepository:
     def audit(self, actor: str, action: str, target: str | None = None, detail: dict | None = None) -> None:
         with self._db.session() as session:
             session.add(AuditLog(actor=actor, action=action, target=target, detail=detail))
+
+
+def _scrub_audit_details(session: Session, target: str) -> None:
+    """Audit lines about a forgotten customer keep who did what and when, not what they typed (a lookup by
+    phone number or name is personal data)."""
+    rows = session.exec(select(AuditLog).where(AuditLog.target.contains(target), AuditLog.detail.is_not(None)))
+    for row in rows.all():
+        if target in (row.target or "").split(","):  # "customer:1" is not "customer:12"
+            row.detail = None
+            session.add(row)
 
 
 def _all(session: Session, model: type[SQLModel], customer_id: int) -> list:

@@ -111,12 +111,20 @@ def test_export_has_everything_and_forget_leaves_only_an_audit_line(database):
     assert [d["text"] for d in exported["deliveries"]] == ["An agent's reply"]
     assert [a["reason"] for a in exported["emotion_alerts"]] == ["three angry messages"]
 
+    target = f"customer:{result.customer_id}"
+    customers.audit("slack:U1", "customer.lookup", target, {"query": "+86 138 0000 0000"})
+    customers.audit("slack:U1", "customer.lookup", f"{target}2", {"query": "someone else"})  # customer #12, say
     assert customers.forget(result.customer_id, actor="test")
     assert customers.view(result.customer_id) is None
     with database.session() as session:
         assert session.exec(select(Message)).all() == []
-        actions = [a.action for a in session.exec(select(AuditLog)).all()]
-    assert actions == ["customer.export", "customer.forget"]
+        audit = [(a.action, a.detail) for a in session.exec(select(AuditLog).order_by(AuditLog.id)).all()]
+    assert audit == [
+        ("customer.export", None),
+        ("customer.lookup", None),  # who looked the customer up stays; the phone number they typed does not
+        ("customer.lookup", {"query": "someone else"}),
+        ("customer.forget", None),
+    ]
     assert not log.snapshot("telegram", "u1", "m1").duplicate
 
 
