@@ -230,7 +230,10 @@ COMPLAINT_ZH = (
     "举报",
     "曝光",
     "退钱",
-    "退款",
+    # not 退款 alone: "how long does a refund take" is an everyday question (the English list has "refund now")
+    "马上退款",
+    "立即退款",
+    "立刻退款",
     "赔偿",
     "赔钱",
     "索赔",

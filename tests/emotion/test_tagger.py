@@ -42,6 +42,21 @@ def test_neutral_questions_are_neutral(tagger, text):
     assert tag.intensity <= 0.3
 
 
+@pytest.mark.parametrize(
+    "text", ["我的退款去哪了", "我那张信用卡注销了，退款能退到支付宝吗", "我的 order 还没 ship，how long 退款?"]
+)
+def test_asking_about_a_refund_is_not_anger(tagger, text):
+    # "Refund" is an everyday FAQ topic; only "refund now!" and the like lean towards anger.
+    tag = tagger.tag(text)
+    assert tag.label != "anger" or tag.intensity < 0.5
+    assert not any("退款" in signal for signal in tag.signals)
+
+
+def test_demanding_a_refund_is_anger(tagger):
+    tag = tagger.tag("立即退款！再拖我就投诉你们")
+    assert tag.label == "anger" and tag.intensity >= 0.6
+
+
 def test_thanks_is_joy(tagger):
     assert tagger.tag("Thank you so much, that fixed it!").label == "joy"
 
