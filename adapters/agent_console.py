@@ -10,20 +10,25 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import re
 from pathlib import Path
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from bot.handoff.desk import QuietDesk, Ticket
 from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
+from storage.db import MAX_ROW_ID
 from storage.handoffs import HandoffRepository
 
 DESK = "console"
 COOKIE = "warmdesk_agent"
 PAGE = Path(__file__).parent / "web" / "agent.html"
 NAME_PATTERN = r"^[\w .@-]{1,40}$"
+HandoffId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID)]
 STATUS_FOR = {
     Outcome.MISSING: 404,
     Outcome.CUSTOMER_GONE: 410,
@@ -31,6 +36,7 @@ STATUS_FOR = {
     Outcome.ALREADY_CLAIMED: 409,
     Outcome.NOT_CLAIMED: 409,
     Outcome.NOT_OWNER: 409,
+    Outcome.EMPTY: 422,
 }
 LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warmdesk agents</title>
 <style>body{{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto}}input,button{{font:inherit;
@@ -77,7 +83,7 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
         if bearer.startswith("Bearer ") and hmac.compare_digest(
             bearer.removeprefix("Bearer ").encode(), token.encode()
         ):
-            return request.headers.get("x-agent-name") or "token"
+            return _header_name(request.headers.get("x-agent-name"))
         name, _, signed = request.cookies.get(COOKIE, "").rpartition("|")
         if name and hmac.compare_digest(signed, signature(name)):
             return name
@@ -85,6 +91,8 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
 
     def agent(request: Request) -> str:
         name = signed_in_agent(request)
+        if name == "":
+            raise HTTPException(status_code=400, detail="X-Agent-Name: 1 to 40 letters, digits, spaces or . @ - _")
         if name is None:
             detail = "the agent console is off: set WARMDESK_AGENT_TOKEN" if not token else "sign in at /agent"
             raise HTTPException(status_code=401 if token else 503, detail=detail)
@@ -115,7 +123,7 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
         return {"agent": who, "handoffs": [_plain(h) for h in repository.queue()]}
 
     @router.get("/agent/api/handoffs/{handoff_id}")
-    async def detail(handoff_id: int, _: str = Depends(agent)) -> dict[str, object]:
+    async def detail(handoff_id: HandoffId, _: str = Depends(agent)) -> dict[str, object]:
         handoff = repository.get(handoff_id)
         if handoff is None:
             raise HTTPException(404, "no such handoff (the customer may have deleted their data)")
@@ -132,23 +140,23 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
         return {**_plain(handoff), "transcript": transcript}
 
     @router.post("/agent/api/handoffs/{handoff_id}/claim")
-    async def claim(handoff_id: int, who: str = Depends(agent)) -> JSONResponse:
+    async def claim(handoff_id: HandoffId, who: str = Depends(agent)) -> JSONResponse:
         return _answer(await service.claim(handoff_id, who, DESK))
 
     @router.post("/agent/api/handoffs/{handoff_id}/take-over")
-    async def take_over(handoff_id: int, who: str = Depends(agent)) -> JSONResponse:
+    async def take_over(handoff_id: HandoffId, who: str = Depends(agent)) -> JSONResponse:
         return _answer(await service.claim(handoff_id, who, DESK, take_over=True))
 
     @router.post("/agent/api/handoffs/{handoff_id}/reply")
-    async def reply(handoff_id: int, body: ReplyBody, who: str = Depends(agent)) -> JSONResponse:
+    async def reply(handoff_id: HandoffId, body: ReplyBody, who: str = Depends(agent)) -> JSONResponse:
         return _answer(await service.reply(handoff_id, who, body.text, DESK, body.client_id))
 
     @router.post("/agent/api/handoffs/{handoff_id}/resolve")
-    async def resolve(handoff_id: int, body: ResolveBody, who: str = Depends(agent)) -> JSONResponse:
+    async def resolve(handoff_id: HandoffId, body: ResolveBody, who: str = Depends(agent)) -> JSONResponse:
         return _answer(await service.resolve(handoff_id, who, DESK, body.outcome))
 
     @router.post("/agent/api/handoffs/{handoff_id}/help")
-    async def ask_for_help(handoff_id: int, who: str = Depends(agent)) -> JSONResponse:
+    async def ask_for_help(handoff_id: HandoffId, who: str = Depends(agent)) -> JSONResponse:
         return _answer(await service.ask_for_help(handoff_id, who))
 
     return router
@@ -173,3 +181,15 @@ def _plain(handoff) -> dict[str, object]:
         "customer_id": handoff.customer_id,
         "requested_at": handoff.requested_at.isoformat(),
     }
+
+
+def _header_name(raw: str | None) -> str:
+    """The agent name a Bearer client sends in X-Agent-Name ("token" when it sends none), held to the login
+    form's rule; "" when it breaks it. HTTP headers arrive as Latin-1, so UTF-8 names are decoded again."""
+    if raw is None:
+        return "token"
+    try:
+        name = raw.encode("latin-1").decode("utf-8")
+    except UnicodeError:
+        return ""
+    return name if re.fullmatch(NAME_PATTERN, name) else ""

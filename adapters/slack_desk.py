@@ -38,6 +38,7 @@ from bot.handoff.desk import Ticket, agent_label
 from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
 from bot.settings import Settings
 from storage.customers import CustomerRepository
+from storage.db import row_id
 from storage.handoffs import HandoffRepository
 
 log = logging.getLogger("warmdesk.slack")
@@ -168,11 +169,20 @@ def slack_router(
         body = await request.body()
         timestamp = request.headers.get("x-slack-request-timestamp")
         signature = request.headers.get("x-slack-signature", "")
-        if verifier.is_valid(body, timestamp, signature) and not replays.first_time(signature):
+        # Checked here, before bolt parses the body, so that unsigned junk is refused rather than parsed.
+        if not _signed(verifier, body, timestamp, signature):
+            return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
+        if not replays.first_time(signature):
             return JSONResponse({"error": "replayed request"}, status_code=401)
         return await handler.handle(request)
 
     return router, desk
+
+
+def _signed(verifier: SignatureVerifier, body: bytes, timestamp: str | None, signature: str) -> bool:
+    if not timestamp or not timestamp.isascii() or not timestamp.isdigit():
+        return False
+    return verifier.is_valid(body, timestamp, signature)
 
 
 def _register_handoff_listeners(app: AsyncApp, service: HandoffService, language: str) -> None:
@@ -185,7 +195,7 @@ def _register_handoff_listeners(app: AsyncApp, service: HandoffService, language
 
     def target(body: dict[str, Any]) -> tuple[int | None, str]:
         value = body["actions"][0].get("value", "")
-        return (int(value) if value.isdigit() else None), f"{DESK}:{body['user']['id']}"
+        return row_id(value) if isinstance(value, str) else None, f"{DESK}:{body['user']['id']}"
 
     async def unknown(client: AsyncWebClient, body: dict[str, Any]) -> None:
         await tell(client, body, ActionResult(Outcome.MISSING, None, agent_say("error.unknown_action", language)))

@@ -20,8 +20,11 @@ def detect_language(text: str, fallback: str = "en") -> str:
 
 
 def clean_text(text: str) -> str:
-    """Drop control and zero-width characters and collapse whitespace; keep everything a person typed."""
+    """Drop control and zero-width characters (and U+FFFD, which stands for what could not be read) and collapse
+    whitespace; keep everything a person typed."""
     visible = "".join(
-        ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn")
+        ch
+        for ch in text
+        if ch in "\n\t" or (unicodedata.category(ch) not in ("Cc", "Cf", "Cs", "Co", "Cn") and ch != "\ufffd")
     )
     return _WHITESPACE.sub(" ", visible).strip()

@@ -10,8 +10,9 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def storable(text: str) -> str:
-    """`text` with what UTF-8 cannot encode (lone UTF-16 surrogates) replaced by U+FFFD."""
-    return _SURROGATE.sub("\ufffd", text)
+    """`text` as a database can store it: lone UTF-16 surrogates (JSON "\\ud800"), which UTF-8 cannot encode,
+    become U+FFFD, and NUL, which PostgreSQL text cannot hold, is dropped."""
+    return _SURROGATE.sub("\ufffd", text.replace("\x00", ""))
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +39,6 @@ class InboundMessage:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        # A platform may hand over text with lone UTF-16 surrogates (JSON "\\ud800"), which no database stores.
         self.text = storable(self.text)
         if self.display_name is not None:
             self.display_name = storable(self.display_name)

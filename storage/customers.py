@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import delete, func, or_
 from sqlmodel import Session, SQLModel, select
 
-from storage.db import Database
+from storage.db import Database, row_id
 from storage.models import (
     AuditLog,
     Conversation,
@@ -54,8 +54,8 @@ class CustomerRepository:
         """Customers matching an id (`#12` or `12`), a platform user id, phone, email or part of a name."""
         query = query.strip()
         with self._db.session() as session:
-            if query.lstrip("#").isdigit():
-                by_id = session.get(Customer, int(query.lstrip("#")))
+            if (wanted := row_id(query.lstrip("#"))) is not None:
+                by_id = session.get(Customer, wanted)
                 if by_id is not None:
                     return [by_id]
             by_identity = select(Identity.customer_id).where(Identity.platform_user_id == query)

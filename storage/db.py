@@ -53,6 +53,18 @@ class Database:
         self.engine.dispose()
 
 
+MAX_ROW_ID = 2**63 - 1  # SQLite's and PostgreSQL's largest integer key
+
+
+def row_id(text: str) -> int | None:
+    """A row id typed or sent from outside ("12"), or None: ASCII digits only ("²".isdigit() is True too), and
+    small enough for the database to compare."""
+    if not (text.isascii() and text.isdigit()):
+        return None
+    value = int(text)
+    return value if value <= MAX_ROW_ID else None
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

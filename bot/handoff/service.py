@@ -23,11 +23,13 @@ from bot.handoff.desk import Desks, Ticket, agent_label
 from bot.handoff.hours import BusinessHours
 from bot.handoff.summary import CustomerFacts, TranscriptLine, build_summary
 from bot.handoff.triggers import EarlierTurn, TriggerHit, TriggerInput, Triggers
-from bot.messages import Choice, InboundMessage, OutboundMessage
+from bot.language import clean_text
+from bot.messages import Choice, InboundMessage, OutboundMessage, storable
 from bot.outbox import Outbox
 from bot.policy import Decision, PlannedReply
 from bot.texts import say
 from storage.conversations import ConversationSnapshot
+from storage.db import row_id
 from storage.handoffs import Briefing, HandoffRepository, HandoffStatus, Recipient
 from storage.models import Handoff, utcnow
 
@@ -67,6 +69,7 @@ class Outcome(StrEnum):
     NOT_CLAIMED = "not_claimed"
     NOT_OWNER = "not_owner"
     CUSTOMER_GONE = "customer_gone"
+    EMPTY = "empty"
 
 
 class ResolveOutcome:
@@ -241,6 +244,9 @@ class HandoffService:
         handoff = self.repository.get(handoff_id)
         if problem := self._closed_or_missing(handoff_id, handoff):
             return problem
+        text = storable(text)
+        if not clean_text(text):  # a file, or only spaces: nothing a customer could read
+            return ActionResult(Outcome.EMPTY, handoff, self._say("error.empty_reply"))
         if handoff.status == HandoffStatus.REQUESTED:
             return ActionResult(Outcome.NOT_CLAIMED, handoff, self._say("notice.not_claimed"))
         if handoff.agent != agent:
@@ -330,9 +336,9 @@ class HandoffService:
             return None
         if message.choice_id and message.choice_id.startswith(RATING_PREFIX):
             handoff_part, _, rating_part = message.choice_id.removeprefix(RATING_PREFIX).partition(":")
-            if not (handoff_part.isdigit() and rating_part.isdigit() and int(rating_part) in RATINGS):
+            handoff_id = row_id(handoff_part)
+            if handoff_id is None or rating_part not in {str(n) for n in RATINGS}:
                 return None
-            handoff_id = int(handoff_part)
         elif text.strip() in {str(n) for n in RATINGS} and (
             pending := self.repository.awaiting_rating(snapshot.customer_id)
         ):

@@ -70,6 +70,26 @@ def test_claims_replies_and_closes_are_guarded(server):
     assert ann.post(f"/handoffs/{handoff_id}/resolve", json={"outcome": "explode"}).status_code == 422
 
 
+def test_agent_names_and_ids_from_outside_are_checked(server):
+    live, runtime = server
+    for bad_name in ("<!channel> *boss*", "x" * 41):
+        assert agent(live.url, bad_name).get("/handoffs").status_code == 400
+    assert agent(live.url, "ann").post(f"/handoffs/{'9' * 30}/claim").status_code == 422
+
+    customer = WebCustomer(live.url)
+    customer.say("I want to talk to a human")
+    handoff_id = runtime.handoff.repository.queue()[-1].id
+    lena = httpx.Client(
+        base_url=f"{live.url}/agent/api",
+        headers={"authorization": f"Bearer {AGENT_TOKEN}", "x-agent-name": "Léna".encode()},
+        timeout=30,
+    )
+    assert lena.post(f"/handoffs/{handoff_id}/claim").json()["ok"]
+    assert runtime.handoff.repository.get(handoff_id).agent == "console:Léna"
+    blank = lena.post(f"/handoffs/{handoff_id}/reply", json={"text": "  \n ", "client_id": "blank"})
+    assert blank.status_code == 422 and blank.json()["outcome"] == "empty"
+
+
 def test_a_failed_answer_offers_a_person_and_the_choice_hands_off(server):
     live, runtime = server
     customer = WebCustomer(live.url)

@@ -132,6 +132,18 @@ async def test_bad_signatures_stale_timestamps_and_replays_are_refused(desk):
     assert [row.kind for row in desk.outbox(customer_id)] == ["agent_joined"]  # once
 
 
+@pytest.mark.parametrize("timestamp", ["abc", "", "1e3"])
+async def test_a_timestamp_that_is_not_a_number_is_refused_not_a_server_error(desk, timestamp):
+    body = action_body("handoff_claim", "1")
+    headers = {**FORM, **signed(body), "x-slack-request-timestamp": timestamp}
+    assert (await desk.http.post("/slack/events", content=body, headers=headers)).status_code == 401
+
+
+@pytest.mark.parametrize(("body", "headers"), [("{bad", JSON), ("[1]", JSON), ("payload=%7Bbad", FORM)])
+async def test_unsigned_junk_is_refused_before_it_is_parsed(desk, body, headers):
+    assert (await desk.http.post("/slack/events", content=body, headers=headers)).status_code == 401
+
+
 async def test_claim_updates_the_card_and_a_second_claim_is_told_who_has_it(desk):
     handoff_id, customer_id = await desk.new_handoff()
 
@@ -166,6 +178,17 @@ async def test_thread_replies_reach_the_customer_once_and_strangers_are_asked_to
 
     assert desk.service.repository.get(handoff_id).agent == "slack:U2"
     assert [row.text for row in desk.outbox(customer_id) if row.kind == "agent"][-1] == "I can help too"
+
+
+async def test_an_agent_reply_with_no_text_is_not_sent_and_the_agent_is_told(desk):
+    handoff_id, customer_id = await desk.new_handoff()
+    await desk.press("handoff_claim", str(handoff_id), user="U1")
+
+    await desk.reply_in_thread(handoff_id, "  \n ", user="U1")
+    await desk.reply_in_thread(handoff_id, "lone \ud800 surrogate", user="U1")
+
+    assert [row.text for row in desk.outbox(customer_id) if row.kind == "agent"] == ["lone \ufffd surrogate"]
+    assert desk.ephemerals()[-1] == "Only text reaches the customer, and this message has none: nothing was sent."
 
 
 async def test_customer_messages_are_mirrored_escaped_into_the_thread(desk):
@@ -205,7 +228,10 @@ async def test_return_to_bot_on_an_unclaimed_handoff_and_ask_for_help_pings_supe
     assert desk.outbox(customer_id)[-1].kind == "back_to_bot"  # nobody worked on it: no rating request
 
 
-@pytest.mark.parametrize(("action_id", "value"), [("handoff_explode", "1"), ("handoff_claim", "not-a-number")])
+@pytest.mark.parametrize(
+    ("action_id", "value"),
+    [("handoff_explode", "1"), ("handoff_claim", "not-a-number"), ("handoff_claim", "²"), ("handoff_claim", "9" * 30)],
+)
 async def test_unknown_actions_are_answered_politely(desk, action_id, value):
     response = await desk.press(action_id, value)
 

@@ -98,7 +98,7 @@ async def test_bad_input_gets_a_sensible_reply_and_is_logged(runtime, customer):
         assert reply.replies and reply.replies[0].text
         if expected:
             assert reply.decision == expected
-        assert logged(runtime, one_customer)[0].text == text
+        assert logged(runtime, one_customer)[0].text == text.replace("\x00", "")  # PostgreSQL cannot hold NUL
 
 
 async def test_a_photo_gets_a_text_only_notice(runtime, customer):
