@@ -15,6 +15,7 @@ from storage.customers import CustomerView
 from storage.handoffs import OPEN_STATUSES, HandoffStatus
 
 MAX_SECTION = 2900
+MAX_BUTTON_VALUE = 2000  # Slack's limit for a button's value
 CLAIM, RETURN, RESOLVE, HELP, TAKE_OVER = (
     "handoff_claim",
     "handoff_return",
@@ -69,8 +70,14 @@ def status_line(ticket: Ticket, language: str) -> str:
 
 
 def take_over_prompt(handoff_id: int, text: str, ts: str, notice: str, language: str) -> list[dict[str, Any]]:
-    """Asked of someone replying in a thread they do not own: take over, and send the message they wrote?"""
-    value = json.dumps({"handoff": handoff_id, "ts": ts, "text": text[:1500]}, ensure_ascii=False)
+    """Asked of someone replying in a thread they do not own: take over, and send the message they wrote?
+
+    The message rides in the button's value, which Slack caps at 2,000 characters: a longer one is not cut
+    short, the agent is asked to send it again after taking over."""
+    value = json.dumps({"handoff": handoff_id, "ts": ts, "text": text}, ensure_ascii=False)
+    if len(value) > MAX_BUTTON_VALUE:
+        value = json.dumps({"handoff": handoff_id, "ts": ts, "text": ""})
+        notice = f"{notice} {agent_say('notice.send_again', language)}"
     return [
         {"type": "section", "text": {"type": "mrkdwn", "text": escape(notice)}},
         {"type": "actions", "elements": [_button(TAKE_OVER, "take_over", value, language, style="danger")]},

@@ -242,7 +242,7 @@ def _register_handoff_listeners(app: AsyncApp, service: HandoffService, language
             return await unknown(client, body)
         agent = f"{DESK}:{body['user']['id']}"
         claimed = await service.claim(handoff_id, agent, DESK, take_over=True)
-        if not claimed.ok:
+        if not claimed.ok or not text:  # no text: it was too long for the button, and the agent sends it again
             return await tell(client, body, claimed)
         await tell(client, body, await service.reply(handoff_id, agent, text, DESK, ts))
 

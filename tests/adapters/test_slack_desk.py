@@ -180,6 +180,24 @@ async def test_thread_replies_reach_the_customer_once_and_strangers_are_asked_to
     assert [row.text for row in desk.outbox(customer_id) if row.kind == "agent"][-1] == "I can help too"
 
 
+async def test_a_reply_too_long_to_carry_over_is_not_cut_short_on_take_over(desk):
+    handoff_id, customer_id = await desk.new_handoff()
+    await desk.press("handoff_claim", str(handoff_id), user="U1")
+    long_reply = 'Let me explain "everything" \\ step by step. ' * 100 + "THE END"
+
+    await desk.reply_in_thread(handoff_id, long_reply, user="U2")
+
+    prompt = desk.api.named("chat.postEphemeral")[-1]
+    take_over = prompt["blocks"][1]["elements"][0]
+    assert len(take_over["value"]) <= 2000 and "send it again" in prompt["blocks"][0]["text"]["text"]
+    await desk.press("handoff_take_over", take_over["value"], user="U2")
+    assert desk.service.repository.get(handoff_id).agent == "slack:U2"
+    assert [row.text for row in desk.outbox(customer_id) if row.kind == "agent"] == []  # nothing half-sent
+
+    await desk.reply_in_thread(handoff_id, long_reply, user="U2")
+    assert [row.text for row in desk.outbox(customer_id) if row.kind == "agent"] == [long_reply]
+
+
 async def test_an_agent_reply_with_no_text_is_not_sent_and_the_agent_is_told(desk):
     handoff_id, customer_id = await desk.new_handoff()
     await desk.press("handoff_claim", str(handoff_id), user="U1")
