@@ -269,7 +269,7 @@ class HandoffService:
             return problem
         if handoff.status == HandoffStatus.CLAIMED and handoff.agent != agent:
             return ActionResult(
-                Outcome.NOT_OWNER, handoff, self._say("notice.not_owner", owner=agent_label(handoff.agent))
+                Outcome.NOT_OWNER, handoff, self._say("notice.not_owner_closing", owner=agent_label(handoff.agent))
             )
         if not self.repository.resolve(handoff_id, agent, outcome, self.clock()):
             return ActionResult(Outcome.CLOSED, handoff, self._say("error.closed", id=handoff_id))

@@ -235,6 +235,16 @@ async def test_resolve_asks_for_a_rating_and_late_clicks_get_a_clear_answer(desk
     assert "actions" not in [b["type"] for b in desk.api.named("chat.update")[-1]["blocks"]]
 
 
+async def test_only_the_owner_closes_a_claimed_handoff(desk):
+    handoff_id, _ = await desk.new_handoff()
+    await desk.press("handoff_claim", str(handoff_id), user="U1")
+
+    await desk.press("handoff_resolve", str(handoff_id), user="U2")
+
+    assert desk.service.repository.get(handoff_id).status == "claimed"
+    assert desk.ephemerals()[-1] == "This handoff belongs to <@U1>: only they can close it, or take it over first."
+
+
 async def test_return_to_bot_on_an_unclaimed_handoff_and_ask_for_help_pings_supervisors(desk):
     handoff_id, customer_id = await desk.new_handoff()
 
