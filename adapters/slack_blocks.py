@@ -6,6 +6,7 @@ Everything a customer wrote is escaped, so "<!channel>" in a chat message can ne
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from bot.handoff.agent_texts import agent_say
@@ -15,6 +16,7 @@ from storage.customers import CustomerView
 from storage.handoffs import OPEN_STATUSES, HandoffStatus
 
 MAX_SECTION = 2900
+_SLACK_MARKUP = re.compile(r"<([^<>\s][^<>]*)>")  # <url|label>, <@U1>, <#C1|general>, <!here>
 MAX_BUTTON_VALUE = 2000  # Slack's limit for a button's value
 CLAIM, RETURN, RESOLVE, HELP, TAKE_OVER = (
     "handoff_claim",
@@ -30,7 +32,21 @@ def escape(text: str) -> str:
 
 
 def unescape(text: str) -> str:
+    """An agent's Slack message as the customer should read it: Slack's links and mentions become plain text
+    ("<https://x.io|our page>" → "our page (https://x.io)", "<@U1>" → "@U1"), then the escapes are undone."""
+    text = _SLACK_MARKUP.sub(_plain_markup, text)
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+
+
+def _plain_markup(match: re.Match[str]) -> str:
+    target, _, label = match.group(1).partition("|")
+    if target[:1] in "@#":
+        return target[0] + (label or target[1:])
+    if target.startswith("!"):  # <!here>, <!subteam^S1|@team>
+        return label or "@" + target[1:]
+    if target.startswith("mailto:"):
+        return label or target.removeprefix("mailto:")
+    return f"{label} ({target})" if label and label != target else target
 
 
 def summary_mrkdwn(summary: str) -> str:
