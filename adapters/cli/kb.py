@@ -13,6 +13,7 @@ from knowledge.base import KnowledgeBase
 from knowledge.batch import ask_batch
 from knowledge.embedder import shared_embedder
 from knowledge.io import load_entries, write_entries
+from storage.db import row_id
 from storage.faqs import FaqRepository, UnknownFaq
 
 
@@ -62,10 +63,10 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 def _revision(given: str) -> int:
     """`kb history` prints revisions as r1, r2...; either that or the bare number is accepted."""
-    digits = given.removeprefix("r").removeprefix("R")
-    if not digits.isdigit():
+    revision = row_id(given.removeprefix("r").removeprefix("R"))
+    if revision is None:
         raise argparse.ArgumentTypeError(f"not a revision: {given!r} (expected r3 or 3)")
-    return int(digits)
+    return revision
 
 
 def _repository(settings: Settings) -> FaqRepository:
