@@ -128,18 +128,19 @@ class SlackDesk:
 
 
 class ReplayGuard:
-    """Remembers the signatures of verified requests for the timestamp window; the same one twice is a replay."""
+    """Remembers keys for the timestamp window (signatures of verified requests, messages already answered);
+    the same one twice is a replay."""
 
     def __init__(self, window: float = REPLAY_WINDOW_SECONDS) -> None:
         self._window = window
         self._seen: dict[str, float] = {}
 
-    def first_time(self, signature: str, now: float | None = None) -> bool:
+    def first_time(self, key: str, now: float | None = None) -> bool:
         now = time.time() if now is None else now
-        self._seen = {sig: at for sig, at in self._seen.items() if now - at <= self._window}
-        if signature in self._seen:
+        self._seen = {seen: at for seen, at in self._seen.items() if now - at <= self._window}
+        if key in self._seen:
             return False
-        self._seen[signature] = now
+        self._seen[key] = now
         return True
 
 
@@ -186,6 +187,8 @@ def _signed(verifier: SignatureVerifier, body: bytes, timestamp: str | None, sig
 
 
 def _register_handoff_listeners(app: AsyncApp, service: HandoffService, language: str) -> None:
+    prompted = ReplayGuard()  # Slack retries an event it got no quick answer to: prompt its author once
+
     async def tell(client: AsyncWebClient, body: dict[str, Any], result: ActionResult) -> None:
         if result.ok or not result.message:
             return
@@ -264,6 +267,8 @@ def _register_handoff_listeners(app: AsyncApp, service: HandoffService, language
         agent, text = f"{DESK}:{event['user']}", unescape(event.get("text") or "")
         result = await service.reply(handoff_id, agent, text, DESK, event["ts"])
         if result.outcome in (Outcome.NOT_OWNER, Outcome.NOT_CLAIMED):
+            if not prompted.first_time(f"{handoff_id}:{event['ts']}"):
+                return
             await client.chat_postEphemeral(
                 channel=event["channel"],
                 user=event["user"],

@@ -263,6 +263,16 @@ class HandoffRepository:
         except IntegrityError:
             return False
 
+    def agent_message_logged(self, handoff_id: int, key: str) -> bool:
+        """Whether a message with this `key` was logged for the handoff's conversation (a platform's retry)."""
+        with self._db.session() as session:
+            found = session.exec(
+                select(Message.id)
+                .join(Handoff, Handoff.conversation_id == Message.conversation_id)
+                .where(Handoff.id == handoff_id, Message.platform_message_id == key)
+            ).first()
+        return found is not None
+
     # -- desk threads ---------------------------------------------------------------------------------------
 
     def save_thread(self, handoff_id: int, desk: str, channel: str, thread_id: str) -> None:

@@ -242,7 +242,10 @@ class HandoffService:
     async def reply(self, handoff_id: int, agent: str, text: str, via: str, key: str) -> ActionResult:
         """An agent's message to the customer; the same `key` (e.g. a Slack message ts) is delivered once."""
         handoff = self.repository.get(handoff_id)
+        delivery_key = f"handoff-{handoff_id}-{via}-{key}"
         if problem := self._closed_or_missing(handoff_id, handoff):
+            if handoff is not None and self.repository.agent_message_logged(handoff_id, delivery_key):
+                return ActionResult(Outcome.DUPLICATE, handoff)  # a retry of a reply sent before the close
             return problem
         text = storable(text)
         if not clean_text(text):  # a file, or only spaces: nothing a customer could read
@@ -256,7 +259,7 @@ class HandoffService:
         recipient = self.repository.recipient(handoff.conversation_id)
         if recipient is None:
             return ActionResult(Outcome.CUSTOMER_GONE, handoff, self._say("error.customer_gone", id=handoff_id))
-        if not self._tell_customer(recipient, text, f"handoff-{handoff_id}-{via}-{key}", kind="agent"):
+        if not self._tell_customer(recipient, text, delivery_key, kind="agent"):
             return ActionResult(Outcome.DUPLICATE, handoff)
         ticket = _ticket(handoff)
         await self.desks.tell(lambda desk: desk.agent_message(ticket, agent, text, via), "agent_message")

@@ -235,6 +235,29 @@ async def test_resolve_asks_for_a_rating_and_late_clicks_get_a_clear_answer(desk
     assert "actions" not in [b["type"] for b in desk.api.named("chat.update")[-1]["blocks"]]
 
 
+async def test_slack_retrying_a_reply_after_the_close_is_not_told_it_is_closed(desk):
+    handoff_id, customer_id = await desk.new_handoff()
+    await desk.press("handoff_claim", str(handoff_id), user="U1")
+    await desk.reply_in_thread(handoff_id, "All sorted!", user="U1", ts="1800000002.000100")
+    await desk.press("handoff_resolve", str(handoff_id), user="U1")
+    told_before = len(desk.ephemerals())
+
+    await desk.reply_in_thread(handoff_id, "All sorted!", user="U1", ts="1800000002.000100")  # Slack's retry
+
+    assert len(desk.ephemerals()) == told_before
+    assert [row.text for row in desk.outbox(customer_id) if row.kind == "agent"] == ["All sorted!"]
+
+
+async def test_a_retried_reply_from_a_stranger_is_prompted_once(desk):
+    handoff_id, _ = await desk.new_handoff()
+    await desk.press("handoff_claim", str(handoff_id), user="U1")
+
+    for _ in range(2):
+        await desk.reply_in_thread(handoff_id, "I can help", user="U2", ts="1800000003.000100")
+
+    assert len([p for p in desk.api.named("chat.postEphemeral") if p["user"] == "U2"]) == 1
+
+
 async def test_only_the_owner_closes_a_claimed_handoff(desk):
     handoff_id, _ = await desk.new_handoff()
     await desk.press("handoff_claim", str(handoff_id), user="U1")
