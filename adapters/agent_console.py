@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from bot.handoff.desk import QuietDesk, Ticket
-from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
+from bot.handoff.service import MAX_REPLY_CHARS, ActionResult, HandoffService, Outcome, ResolveOutcome
 from storage.db import MAX_ROW_ID
 from storage.handoffs import HandoffRepository
 
@@ -37,6 +37,7 @@ STATUS_FOR = {
     Outcome.NOT_CLAIMED: 409,
     Outcome.NOT_OWNER: 409,
     Outcome.EMPTY: 422,
+    Outcome.TOO_LONG: 422,
 }
 LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warmdesk agents</title>
 <style>body{{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto}}input,button{{font:inherit;
@@ -60,7 +61,7 @@ class ConsoleDesk(QuietDesk):
 
 
 class ReplyBody(BaseModel):
-    text: str = Field(min_length=1, max_length=4000)
+    text: str = Field(min_length=1, max_length=MAX_REPLY_CHARS)
     client_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 

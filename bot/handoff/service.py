@@ -60,6 +60,9 @@ HANDOFF_DECISIONS = frozenset(
 )
 
 
+MAX_REPLY_CHARS = 4000  # an agent's message to a customer; longer ones are refused on every desk, not cut
+
+
 class Outcome(StrEnum):
     OK = "ok"
     DUPLICATE = "duplicate"
@@ -70,6 +73,7 @@ class Outcome(StrEnum):
     NOT_OWNER = "not_owner"
     CUSTOMER_GONE = "customer_gone"
     EMPTY = "empty"
+    TOO_LONG = "too_long"
 
 
 class ResolveOutcome:
@@ -250,6 +254,8 @@ class HandoffService:
         text = storable(text)
         if not clean_text(text):  # a file, or only spaces: nothing a customer could read
             return ActionResult(Outcome.EMPTY, handoff, self._say("error.empty_reply"))
+        if len(text) > MAX_REPLY_CHARS:
+            return ActionResult(Outcome.TOO_LONG, handoff, self._say("error.reply_too_long", limit=MAX_REPLY_CHARS))
         if handoff.status == HandoffStatus.REQUESTED:
             return ActionResult(Outcome.NOT_CLAIMED, handoff, self._say("notice.not_claimed"))
         if handoff.agent != agent:

@@ -183,7 +183,7 @@ async def test_thread_replies_reach_the_customer_once_and_strangers_are_asked_to
 async def test_a_reply_too_long_to_carry_over_is_not_cut_short_on_take_over(desk):
     handoff_id, customer_id = await desk.new_handoff()
     await desk.press("handoff_claim", str(handoff_id), user="U1")
-    long_reply = 'Let me explain "everything" \\ step by step. ' * 100 + "THE END"
+    long_reply = 'Let me explain "everything" \\ step by step. ' * 60 + "THE END"  # 2,647 characters
 
     await desk.reply_in_thread(handoff_id, long_reply, user="U2")
 
@@ -196,6 +196,16 @@ async def test_a_reply_too_long_to_carry_over_is_not_cut_short_on_take_over(desk
 
     await desk.reply_in_thread(handoff_id, long_reply, user="U2")
     assert [row.text for row in desk.outbox(customer_id) if row.kind == "agent"] == [long_reply]
+
+
+async def test_an_agent_reply_over_the_length_limit_is_refused_whole_not_cut(desk):
+    handoff_id, customer_id = await desk.new_handoff()
+    await desk.press("handoff_claim", str(handoff_id), user="U1")
+
+    await desk.reply_in_thread(handoff_id, "x" * 4001, user="U1")
+
+    assert [row for row in desk.outbox(customer_id) if row.kind == "agent"] == []
+    assert desk.ephemerals()[-1] == "Messages to customers are limited to 4000 characters: nothing was sent."
 
 
 async def test_an_agent_reply_with_no_text_is_not_sent_and_the_agent_is_told(desk):
