@@ -31,6 +31,12 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def agent_mrkdwn(agent: str | None) -> str:
+    """An agent in Slack text: a Slack user as a real mention, anyone else (a console name) escaped."""
+    label = agent_label(agent)
+    return label if (agent or "").startswith("slack:") else escape(label)
+
+
 def unescape(text: str) -> str:
     """An agent's Slack message as the customer should read it: Slack's links and mentions become plain text
     ("<https://x.io|our page>" → "our page (https://x.io)", "<@U1>" → "@U1"), then the escapes are undone."""
@@ -77,7 +83,7 @@ def handoff_card(ticket: Ticket, language: str) -> list[dict[str, Any]]:
 
 
 def status_line(ticket: Ticket, language: str) -> str:
-    agent = agent_label(ticket.agent)
+    agent = agent_mrkdwn(ticket.agent)
     if ticket.status == HandoffStatus.REQUESTED:
         return agent_say("status.requested", language)
     if ticket.status == HandoffStatus.CLAIMED:
@@ -95,7 +101,7 @@ def take_over_prompt(handoff_id: int, text: str, ts: str, notice: str, language:
         value = json.dumps({"handoff": handoff_id, "ts": ts, "text": ""})
         notice = f"{notice} {agent_say('notice.send_again', language)}"
     return [
-        {"type": "section", "text": {"type": "mrkdwn", "text": escape(notice)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": notice}},  # ours: its owner is agent_mrkdwn-safe
         {"type": "actions", "elements": [_button(TAKE_OVER, "take_over", value, language, style="danger")]},
     ]
 
@@ -119,7 +125,7 @@ def customer_card(view: CustomerView, language: str, recent: int = 5) -> list[di
         + (", ".join(f"#{h.id} {h.reason} ({h.status})" for h in open_handoffs) if open_handoffs else "none")
     )
     lines.append("*Notes:*")
-    lines += [f"• {escape(n.text[:200])} — {escape(agent_label(n.author))}" for n in view.notes[-5:]] or ["none"]
+    lines += [f"• {escape(n.text[:200])} — {agent_mrkdwn(n.author)}" for n in view.notes[-5:]] or ["none"]
     flags = risk_flags(view)
     lines.append("*Risk flags:* " + (", ".join(flags) if flags else "none"))
     text = "\n".join(lines)

@@ -27,6 +27,7 @@ from adapters.slack_blocks import (
     RESOLVE,
     RETURN,
     TAKE_OVER,
+    agent_mrkdwn,
     escape,
     handoff_card,
     take_over_prompt,
@@ -34,7 +35,7 @@ from adapters.slack_blocks import (
 )
 from adapters.slack_staff import StaffCommands
 from bot.handoff.agent_texts import agent_say
-from bot.handoff.desk import Ticket, agent_label
+from bot.handoff.desk import Ticket
 from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
 from bot.settings import Settings
 from storage.customers import CustomerRepository
@@ -78,13 +79,11 @@ class SlackDesk:
 
     async def agent_claimed(self, ticket: Ticket, agent: str, via: str) -> None:
         await self._update_card(ticket)
-        await self._in_thread(ticket, agent_say("notice.claimed", self._language, agent=agent_label(agent)))
+        await self._in_thread(ticket, agent_say("notice.claimed", self._language, agent=agent_mrkdwn(agent)))
 
     async def agent_message(self, ticket: Ticket, agent: str, text: str, via: str) -> None:
         if via != DESK:  # Slack replies are already in the thread
-            line = agent_say(
-                "mirror.agent", self._language, agent=escape(agent_label(agent)), desk=via, text=escape(text)
-            )
+            line = agent_say("mirror.agent", self._language, agent=agent_mrkdwn(agent), desk=via, text=escape(text))
             await self._in_thread(ticket, line)
 
     async def customer_message(self, ticket: Ticket, text: str) -> None:
@@ -92,7 +91,7 @@ class SlackDesk:
 
     async def resolved(self, ticket: Ticket, agent: str | None, outcome: str) -> None:
         await self._update_card(ticket)
-        label = agent_label(agent)
+        label = agent_mrkdwn(agent)
         await self._in_thread(ticket, agent_say("notice.resolved", self._language, agent=label, outcome=outcome))
 
     async def still_waiting(self, ticket: Ticket, minutes: int) -> None:
@@ -100,7 +99,7 @@ class SlackDesk:
         await self._in_thread(ticket, text, broadcast=True)
 
     async def help_requested(self, ticket: Ticket, agent: str) -> None:
-        text = agent_say("notice.help", self._language, ping=self._supervisors, agent=agent_label(agent))
+        text = agent_say("notice.help", self._language, ping=self._supervisors, agent=agent_mrkdwn(agent))
         await self._in_thread(ticket, text, broadcast=True)
 
     async def rated(self, ticket: Ticket, rating: int) -> None:

@@ -171,6 +171,7 @@ async def test_thread_replies_reach_the_customer_once_and_strangers_are_asked_to
     assert [row.text for row in agent_rows] == ["Hi Ann, I'm on it & checking now"]
     prompt = desk.api.named("chat.postEphemeral")[-1]
     assert prompt["user"] == "U2" and "belongs to <@U1>" in prompt["text"]
+    assert "belongs to <@U1>" in prompt["blocks"][0]["text"]["text"]  # a real mention, not "&lt;@U1&gt;"
     take_over = prompt["blocks"][1]["elements"][0]
     assert take_over["action_id"] == "handoff_take_over"
 
@@ -330,3 +331,7 @@ async def test_customer_lookup_is_for_staff_only_and_every_lookup_is_audited(des
         notes = session.exec(select(Note)).all()
     assert actions == ["customer.lookup_refused", "customer.lookup", "customer.lookup", "customer.note"]
     assert [(n.author, n.text) for n in notes] == [("slack:U5", "prefers email")]
+    again = await desk.post(command_body("/customer", "Ann Lee", "U5"), FORM)
+    assert "prefers email — <@U5>" in json.dumps(
+        again.json()["blocks"], ensure_ascii=False
+    )  # the note's author as a real mention
