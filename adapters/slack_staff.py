@@ -25,21 +25,21 @@ class StaffAllowlist:
         entries = [item.strip() for item in ids.split(",") if item.strip()]
         self._users = {item for item in entries if not item.startswith("S")}
         self._groups = [item for item in entries if item.startswith("S")]
-        self._group_members: tuple[float, set[str]] = (0.0, set())
+        self._group_members: tuple[float, set[str]] | None = None  # (fetched at, members)
 
     async def allows(self, user_id: str, client: AsyncWebClient) -> bool:
         if user_id in self._users:
             return True
         if not self._groups:
             return False
-        fetched_at, members = self._group_members
-        if time.monotonic() - fetched_at > GROUP_CACHE_SECONDS:
+        # Never fetched counts as stale: a monotonic clock may start near 0 (a freshly booted machine).
+        if self._group_members is None or time.monotonic() - self._group_members[0] > GROUP_CACHE_SECONDS:
             members = set()
             for group in self._groups:
                 response = await client.usergroups_users_list(usergroup=group)
                 members.update(response.get("users", []))
             self._group_members = (time.monotonic(), members)
-        return user_id in members
+        return user_id in self._group_members[1]
 
 
 class StaffCommands:
