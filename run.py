@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if logging.getLogger().level > logging.DEBUG:  # Alembic says which dialect it uses on every single command
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    from bot.business import BusinessFileError
     from bot.runtime import DataDirError
     from storage.db import DatabaseUnavailable
 
@@ -29,6 +30,9 @@ def main(argv: list[str] | None = None) -> int:
         status = args.handler(settings, args)
         sys.stdout.flush()  # inside the try: a closed pipe shows up on this flush
         return status
+    except BusinessFileError as error:  # the business's own file: a mistake they can fix
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     except (DataDirError, DatabaseUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
         return 3

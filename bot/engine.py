@@ -20,7 +20,7 @@ from bot.language import clean_text, detect_language
 from bot.messages import InboundMessage, OutboundMessage
 from bot.outbox import Outbox, outbox_row
 from bot.policy import Decision, PlannedReply
-from bot.texts import say
+from bot.texts import DEFAULT_TEXTS, Texts
 from storage.conversations import ConversationLog, ConversationSnapshot, Exchange, LoggedMessage
 from storage.models import ConversationState, utcnow
 
@@ -66,6 +66,7 @@ class Engine:
         handoff: HandoffService | None = None,
         outbox: Outbox | None = None,
         emotion_watch: EmotionWatch | None = None,
+        texts: Texts = DEFAULT_TEXTS,
     ) -> None:
         self._log = log
         self._knowledge = knowledge
@@ -79,9 +80,10 @@ class Engine:
         self.handoff = handoff
         self.outbox = outbox
         self.emotion_watch = emotion_watch
+        self.texts = texts
 
     def welcome(self, language: str | None = None) -> str:
-        return say("greeting", language or self._default_language)
+        return self.texts.say("greeting", language or self._default_language)
 
     async def chat_event(self, message: InboundMessage, event: str, *, queue_replies: bool = False) -> EngineReply:
         """The platform says a customer opened a chat with the bot (Telegram /start, WeChat subscribe) or left it
@@ -94,7 +96,7 @@ class Engine:
 
     def _chat_event_sync(self, message: InboundMessage, event: str, queue_replies: bool) -> EngineReply:
         language = message.language_hint or self._default_language
-        texts = [self.welcome(language), say("privacy_notice", language)] if event in OPENING_EVENTS else []
+        texts = [self.welcome(language), self.texts.say("privacy_notice", language)] if event in OPENING_EVENTS else []
         replies = [
             OutboundMessage(
                 message.platform, message.platform_user_id, text, language, chat_id=message.chat_id, kind=kind
@@ -152,11 +154,11 @@ class Engine:
 
         emotion, plan, vector = NEUTRAL, None, None
         if message.content_type != "text":
-            plan = PlannedReply(Decision.NON_TEXT, say("non_text", language))
+            plan = PlannedReply(Decision.NON_TEXT, self.texts.say("non_text", language))
         elif message.choice_id:
-            plan = policy.plan_choice(message.choice_id, language, self._knowledge.entry)
+            plan = policy.plan_choice(message.choice_id, language, self._knowledge.entry, self.texts)
         elif not text:
-            plan = PlannedReply(Decision.EMPTY, say("empty", language))
+            plan = PlannedReply(Decision.EMPTY, self.texts.say("empty", language))
         else:
             plan = next((p for i in self.interceptors if (p := i.intercept(message, text, language, snapshot))), None)
         if snapshot.state in (ConversationState.WAITING_AGENT, ConversationState.AGENT):
@@ -172,7 +174,7 @@ class Engine:
             t2 = time.perf_counter()
             if plan is None:
                 retrieval = self._knowledge.search(analysed, vector)
-                plan = policy.plan_reply(retrieval, language, self._knowledge.entry)
+                plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts)
             t3 = time.perf_counter()
             timings = {"embed": (t1 - t0) * 1e3, "emotion": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
 

@@ -6,7 +6,7 @@ import re
 
 from bot.messages import InboundMessage
 from bot.policy import PlannedReply
-from bot.texts import say
+from bot.texts import DEFAULT_TEXTS, Texts
 from storage.conversations import ConversationSnapshot
 from storage.identity_links import IdentityLinks, LinkOutcome
 
@@ -23,8 +23,11 @@ class LinkDecision:
 
 
 class AccountLinking:
-    def __init__(self, links: IdentityLinks, platforms: frozenset[str] = LINKABLE_PLATFORMS) -> None:
+    def __init__(
+        self, links: IdentityLinks, platforms: frozenset[str] = LINKABLE_PLATFORMS, texts: Texts = DEFAULT_TEXTS
+    ) -> None:
         self._links = links
+        self._texts = texts
         self._platforms = platforms
 
     def intercept(
@@ -36,7 +39,9 @@ class AccountLinking:
         if request in LINK_REQUESTS:
             code = self._links.issue(message.platform, message.platform_user_id)
             minutes = int(self._links.ttl.total_seconds() // 60)
-            return PlannedReply(LinkDecision.CODE_ISSUED, say("link_code", language).format(code=code, minutes=minutes))
+            return PlannedReply(
+                LinkDecision.CODE_ISSUED, self._texts.say("link_code", language).format(code=code, minutes=minutes)
+            )
         if CODE_PATTERN.match(text):
             result = self._links.redeem(
                 text.replace(" ", ""), message.platform, message.platform_user_id, message.display_name
@@ -47,5 +52,5 @@ class AccountLinking:
                 LinkOutcome.SAME_ACCOUNT: "link_same_account",
             }.get(result.outcome, "link_invalid")
             decision = LinkDecision.LINKED if result.outcome == LinkOutcome.LINKED else LinkDecision.REFUSED
-            return PlannedReply(decision, say(text_key, language))
+            return PlannedReply(decision, self._texts.say(text_key, language))
         return None

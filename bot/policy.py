@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.messages import Choice
-from bot.texts import say
+from bot.texts import Texts
 from knowledge.entry import FaqEntry
 
 FAQ_CHOICE_PREFIX = "faq:"
@@ -36,31 +36,31 @@ def answer(entry: FaqEntry, language: str, score: float | None) -> PlannedReply:
     return PlannedReply(Decision.ANSWER, entry.answer_for(language), faq_id=entry.id, score=score)
 
 
-def clarify(candidates: list[FaqEntry], language: str, score: float | None) -> PlannedReply:
+def clarify(candidates: list[FaqEntry], language: str, score: float | None, texts: Texts) -> PlannedReply:
     choices = [Choice(FAQ_CHOICE_PREFIX + entry.id, entry.title(language)) for entry in candidates[:MAX_CHOICES]]
-    choices.append(Choice(NONE_OF_THESE, say("none_of_these", language)))
-    return PlannedReply(Decision.CLARIFY, say("clarify", language), score=score, choices=choices)
+    choices.append(Choice(NONE_OF_THESE, texts.say("none_of_these", language)))
+    return PlannedReply(Decision.CLARIFY, texts.say("clarify", language), score=score, choices=choices)
 
 
-def no_answer(language: str, score: float | None = None) -> PlannedReply:
-    return PlannedReply(Decision.NO_ANSWER, say("no_answer", language), score=score)
+def no_answer(language: str, texts: Texts, score: float | None = None) -> PlannedReply:
+    return PlannedReply(Decision.NO_ANSWER, texts.say("no_answer", language), score=score)
 
 
-def plan_reply(retrieval, language: str, lookup: Callable[[str], FaqEntry | None]) -> PlannedReply:
+def plan_reply(retrieval, language: str, lookup: Callable[[str], FaqEntry | None], texts: Texts) -> PlannedReply:
     """`retrieval` is a knowledge.base.Retrieval; entries removed since it was computed are skipped."""
     if retrieval.decision == Decision.ANSWER and (entry := lookup(retrieval.faq_id)):
         return answer(entry, language, retrieval.score)
     if retrieval.decision == Decision.CLARIFY:
         entries = [entry for c in retrieval.candidates if (entry := lookup(c.faq_id))]
         if len(entries) >= 2:
-            return clarify(entries, language, retrieval.score)
+            return clarify(entries, language, retrieval.score, texts)
         if entries:
             return answer(entries[0], language, retrieval.score)
-    return no_answer(language, retrieval.score)
+    return no_answer(language, texts, retrieval.score)
 
 
-def plan_choice(choice_id: str, language: str, lookup: Callable[[str], FaqEntry | None]) -> PlannedReply:
+def plan_choice(choice_id: str, language: str, lookup: Callable[[str], FaqEntry | None], texts: Texts) -> PlannedReply:
     """The customer pressed a button the bot offered."""
     if choice_id.startswith(FAQ_CHOICE_PREFIX) and (entry := lookup(choice_id.removeprefix(FAQ_CHOICE_PREFIX))):
         return answer(entry, language, None)
-    return no_answer(language)
+    return no_answer(language, texts)

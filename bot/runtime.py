@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.business import BusinessFile, load_business_file
 from bot.emotion import default_tagger
 from bot.emotion.base import EmotionTagger
 from bot.emotion_watch import EmotionWatch
@@ -17,6 +18,7 @@ from bot.handoff.wiring import open_handoff_service
 from bot.linking import AccountLinking
 from bot.outbox import Outbox
 from bot.settings import Settings
+from bot.texts import Texts
 from knowledge.base import KnowledgeBase, RetrievalSettings, open_chroma_client
 from knowledge.embedder import Embedder, shared_embedder
 from knowledge.io import load_entries
@@ -49,9 +51,12 @@ class Runtime:
     tagger: EmotionTagger
     engine: Engine
     outbox: Outbox
+    business: BusinessFile
 
     @classmethod
     def open(cls, settings: Settings, progress: Callable[[int, int], None] | None = None) -> Runtime:
+        business = load_business_file(settings.business_file)  # first: a typo in it should stop us at once
+        texts = Texts.from_business(business)
         data_dir = _usable_data_dir(settings.data_dir)
         db = open_database(settings)
         faqs = FaqRepository(db)
@@ -79,11 +84,22 @@ class Runtime:
             before_message=_knowledge_refresher(faqs, knowledge, settings.knowledge_recheck_seconds),
             outbox=outbox,
             emotion_watch=EmotionWatch(EmotionStore(db)),
+            texts=texts,
         )
-        engine.interceptors.append(AccountLinking(IdentityLinks(db)))
-        engine.handoff = open_handoff_service(settings, db, outbox, knowledge)
+        engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
+        engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts)
         return cls(
-            settings, db, faqs, CustomerRepository(db), conversations, embedder, knowledge, tagger, engine, outbox
+            settings,
+            db,
+            faqs,
+            CustomerRepository(db),
+            conversations,
+            embedder,
+            knowledge,
+            tagger,
+            engine,
+            outbox,
+            business,
         )
 
     @property

@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     embed_threads: int = _env("WARMDESK_EMBED_THREADS", default=2, ge=1)
     knowledge_recheck_seconds: float = _env("WARMDESK_KB_RECHECK_SECONDS", default=2.0, ge=0)
     log_level: str = _env("WARMDESK_LOG_LEVEL", default="INFO")
+    business_file: Path | None = _env("WARMDESK_BUSINESS_FILE", default=None)  # texts and rules; see README
 
     answer_threshold: float | None = _env("WARMDESK_ANSWER_THRESHOLD", default=None)
     clarify_threshold: float | None = _env("WARMDESK_CLARIFY_THRESHOLD", default=None)

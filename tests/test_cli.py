@@ -210,3 +210,13 @@ def test_a_kb_imported_before_the_first_start_is_not_mixed_with_the_demo(data_di
         assert len(runtime.knowledge) == len(GOOD)
     finally:
         runtime.close()
+
+
+def test_a_mistake_in_the_business_file_stops_serve_with_one_line(data_dir, tmp_path, monkeypatch, capsys):
+    business = tmp_path / "business.toml"
+    business.write_text('[texts.en]\ngreting = "Hello!"\n', encoding="utf-8")
+    monkeypatch.setenv("WARMDESK_BUSINESS_FILE", str(business))
+
+    assert run.main(["serve", "--port", "1"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert error.count("\n") == 0 and "texts.en.greting is not a text the bot uses" in error

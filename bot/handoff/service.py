@@ -27,7 +27,7 @@ from bot.language import clean_text
 from bot.messages import Choice, InboundMessage, OutboundMessage, storable
 from bot.outbox import Outbox
 from bot.policy import Decision, PlannedReply
-from bot.texts import say
+from bot.texts import DEFAULT_TEXTS, Texts
 from storage.conversations import ConversationSnapshot
 from storage.db import row_id
 from storage.handoffs import Briefing, HandoffRepository, HandoffStatus, Recipient
@@ -121,6 +121,7 @@ class HandoffService:
         desks: Desks | None = None,
         faq_title: Callable[[str, str], str | None] = lambda faq_id, language: None,
         clock: Callable[[], datetime] = utcnow,
+        texts: Texts = DEFAULT_TEXTS,
     ) -> None:
         self.repository = repository
         self.outbox = outbox
@@ -128,6 +129,7 @@ class HandoffService:
         self.settings = settings or HandoffSettings()
         self.desks = desks or Desks()
         self.clock = clock
+        self.texts = texts
         self._faq_title = faq_title
         self._telling: dict[int | None, asyncio.Task] = {}  # the newest announcement per conversation
 
@@ -147,7 +149,9 @@ class HandoffService:
         if plan.decision == Decision.HELD_FOR_AGENT:
             return HandoffStep(plan)
         if (rated := self._take_rating(message, text, snapshot)) is not None:
-            return HandoffStep(PlannedReply(HandoffDecision.RATED, say("rating_thanks", language)), rated_handoff=rated)
+            return HandoffStep(
+                PlannedReply(HandoffDecision.RATED, self.texts.say("rating_thanks", language)), rated_handoff=rated
+            )
         if not self.settings.enabled:
             return HandoffStep(plan)
         hit = self.triggers.check(
@@ -167,7 +171,7 @@ class HandoffService:
         )
         if hit is not None:
             return HandoffStep(PlannedReply(HandoffDecision.STARTED, self._started_text(language)), trigger=hit)
-        return HandoffStep(_with_way_out(plan, language))
+        return HandoffStep(_with_way_out(plan, language, self.texts))
 
     def open(self, customer_id: int, conversation_id: int, hit: TriggerHit) -> int | None:
         """Store the handoff with its evidence and summary; None if this conversation already had one open."""
@@ -237,7 +241,7 @@ class HandoffService:
             )
         recipient = self.repository.recipient(handoff.conversation_id)
         if recipient is not None:
-            joined = say("agent_joined", recipient.language)
+            joined = self.texts.say("agent_joined", recipient.language)
             self._tell_customer(recipient, joined, f"handoff-{handoff_id}-joined", "agent_joined")
         ticket = self.ticket(handoff_id)
         await self.desks.tell(lambda desk: desk.agent_claimed(ticket, agent, via), "agent_claimed")
@@ -286,10 +290,10 @@ class HandoffService:
         if recipient is not None:
             if handoff.claimed_at is not None:
                 choices = [Choice(f"{RATING_PREFIX}{handoff_id}:{n}", str(n)) for n in RATINGS]
-                text = say("rating_request", recipient.language)
+                text = self.texts.say("rating_request", recipient.language)
                 self._tell_customer(recipient, text, f"handoff-{handoff_id}-rating", "rating_request", choices)
             else:
-                back = say("back_to_bot", recipient.language)
+                back = self.texts.say("back_to_bot", recipient.language)
                 self._tell_customer(recipient, back, f"handoff-{handoff_id}-back", "back_to_bot")
         ticket = self.ticket(handoff_id)
         await self.desks.tell(lambda desk: desk.resolved(ticket, agent, outcome), "resolved")
@@ -315,7 +319,7 @@ class HandoffService:
             reminded += 1
             recipient = self.repository.recipient(handoff.conversation_id)
             if recipient is not None:
-                text = say("handoff_wait", recipient.language).format(
+                text = self.texts.say("handoff_wait", recipient.language).format(
                     minutes=self.settings.expected_wait_minutes, hours=self._hours_text(recipient.language)
                 )
                 self._tell_customer(recipient, text, f"handoff-{handoff.id}-wait", "handoff_wait")
@@ -359,12 +363,12 @@ class HandoffService:
 
     def _started_text(self, language: str) -> str:
         if self.settings.hours.is_open(self.clock()):
-            return say("handoff_started", language)
-        return say("handoff_after_hours", language).format(hours=self._hours_text(language))
+            return self.texts.say("handoff_started", language)
+        return self.texts.say("handoff_after_hours", language).format(hours=self._hours_text(language))
 
     def _hours_text(self, language: str) -> str:
         hours = self.settings.hours
-        return say("always_open", language) if hours.always_open else f"{hours.text} ({hours.timezone})"
+        return self.texts.say("always_open", language) if hours.always_open else f"{hours.text} ({hours.timezone})"
 
     def _tell_customer(
         self,
@@ -451,9 +455,9 @@ def since_last_handoff(turns: tuple) -> tuple:
     return turns
 
 
-def _with_way_out(plan: PlannedReply, language: str) -> PlannedReply:
+def _with_way_out(plan: PlannedReply, language: str, texts: Texts) -> PlannedReply:
     """After a failed answer the customer can always choose a person."""
     if plan.decision != Decision.NO_ANSWER:
         return plan
-    choices = [*plan.choices, Choice(TALK_TO_PERSON, say("talk_to_person", language))]
+    choices = [*plan.choices, Choice(TALK_TO_PERSON, texts.say("talk_to_person", language))]
     return PlannedReply(plan.decision, plan.text, plan.faq_id, plan.score, choices)

@@ -8,6 +8,7 @@ from bot.handoff.service import HandoffService, HandoffSettings
 from bot.handoff.triggers import DEFAULT_KEYWORDS, Triggers, TriggerSettings
 from bot.outbox import Outbox
 from bot.settings import Settings
+from bot.texts import Texts
 from storage.db import Database
 from storage.handoffs import HandoffRepository
 
@@ -40,7 +41,7 @@ def handoff_settings(settings: Settings) -> HandoffSettings:
     )
 
 
-def open_handoff_service(settings: Settings, db: Database, outbox: Outbox, knowledge) -> HandoffService:
+def open_handoff_service(settings: Settings, db: Database, outbox: Outbox, knowledge, texts: Texts) -> HandoffService:
     """`knowledge` is a knowledge.base.KnowledgeBase; used for the titles of FAQs the bot already answered."""
 
     def faq_title(faq_id: str, language: str) -> str | None:
@@ -54,6 +55,7 @@ def open_handoff_service(settings: Settings, db: Database, outbox: Outbox, knowl
         handoff_settings(settings),
         Desks(),
         faq_title=faq_title,
+        texts=texts,
     )
 
 

@@ -17,7 +17,7 @@ from bot.messages import Choice, OutboundMessage
 from bot.outbox import Outbox
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.texts import say
+from bot.texts import DEFAULT_TEXTS
 from storage.models import Message, OutboxMessage, OutboxStatus
 from tests.adapters.conftest import AppServer, LiveServer
 from tests.adapters.telegram_fake import (
@@ -29,6 +29,8 @@ from tests.adapters.telegram_fake import (
     text_update,
 )
 from tests.bot.test_outbox import Clock
+
+say = DEFAULT_TEXTS.say
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from bot.messages import Choice, InboundMessage, OutboundMessage
 from bot.outbox import Outbox
 from bot.runtime import Runtime
 from bot.settings import Settings
-from bot.texts import say
+from bot.texts import DEFAULT_TEXTS
 from knowledge.entry import FaqEntry
 from storage.models import Message, OutboxStatus
 from tests.adapters.conftest import AppServer, LiveServer
@@ -42,6 +42,8 @@ from tests.adapters.wechat_fake import (
     text_xml,
 )
 from tests.bot.test_outbox import Clock
+
+say = DEFAULT_TEXTS.say
 
 XXE = (
     b'<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'

@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from bot.linking import AccountLinking, LinkDecision
 from bot.messages import InboundMessage
-from bot.texts import say
+from bot.texts import DEFAULT_TEXTS
 from storage.conversations import ConversationLog, ConversationSnapshot, LoggedMessage
 from storage.customers import CustomerRepository
 from storage.identity_links import IdentityLinks, LinkOutcome
@@ -40,7 +40,7 @@ def test_a_code_from_telegram_sent_on_wechat_makes_one_customer_with_one_history
     assert issued.decision == LinkDecision.CODE_ISSUED
     done = said(linking, "wechat", "o-1", code_in(issued), language="zh")
 
-    assert (done.decision, done.text) == (LinkDecision.LINKED, say("link_done", "zh"))
+    assert (done.decision, done.text) == (LinkDecision.LINKED, DEFAULT_TEXTS.say("link_done", "zh"))
     kept = min(telegram_customer, wechat_customer)
     with database.session() as session:
         assert [c.id for c in session.exec(select(Customer)).all()] == [kept]
@@ -80,7 +80,7 @@ def test_expired_wrong_same_account_and_already_linked_codes_are_refused(databas
     expiring = links.issue("telegram", "t-5")
     clock.advance(601)
     assert links.redeem(expiring, "wechat", "o-5").outcome == LinkOutcome.INVALID
-    assert said(linking, "wechat", "o-5", "ZZZZ-ZZZZ").text == say("link_invalid", "en")
+    assert said(linking, "wechat", "o-5", "ZZZZ-ZZZZ").text == DEFAULT_TEXTS.say("link_invalid", "en")
 
     fresh = links.issue("telegram", "t-5")
     assert links.redeem(fresh, "telegram", "t-5").outcome == LinkOutcome.SAME_ACCOUNT
