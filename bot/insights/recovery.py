@@ -1,0 +1,101 @@
+"""Emotion conversion rate and recovery time over many conversations, with and without a handoff, computed with
+the same rules as one customer's profile (`bot/emotion/profile.py`).
+
+Three groups of conversations in the range:
+- *bot only*: conversations without a handoff; conversion = negative conversations whose last customer message
+  is positive / negative conversations; recovery = first negative → first positive message after it;
+- *before handoff*: in conversations with a handoff, the customer's messages before it, by the same rules;
+- *after handoff*: conversations whose customer was negative before the handoff; converted when their last
+  message after it is positive; recovery = from the handoff request to the first positive message after it.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from datetime import datetime
+from statistics import median
+
+from bot.emotion.base import NEGATIVE_LABELS
+from bot.emotion.profile import POSITIVE_LABELS, EmotionRecord, summarise_conversation
+from storage.reports import LANGUAGES, Figure, language_keys, rate
+from storage.reports_journeys import TaggedRow
+
+GROUPS = ("bot_only", "before_handoff", "after_handoff")
+
+
+def _records(rows: Sequence[TaggedRow]) -> list[EmotionRecord]:
+    return [EmotionRecord(r.created_at, str(r.conversation_id), r.label, r.intensity, r.faq_id) for r in rows]
+
+
+def _after_handoff(rows: Sequence[TaggedRow], handoff_at: datetime) -> tuple[bool, bool, float | None]:
+    """(counts, converted, recovery seconds) for one conversation that was handed off."""
+    before = [r for r in rows if r.created_at <= handoff_at]
+    after = [r for r in rows if r.created_at > handoff_at]
+    if not any(r.label in NEGATIVE_LABELS for r in before):
+        return False, False, None
+    converted = bool(after) and after[-1].label in POSITIVE_LABELS
+    first_positive = next((r for r in after if r.label in POSITIVE_LABELS), None)
+    recovery = (first_positive.created_at - handoff_at).total_seconds() if first_positive else None
+    return True, converted, recovery
+
+
+def emotion_recovery(rows: Sequence[TaggedRow], handoffs: dict[int, datetime]) -> Figure:
+    by_conversation: dict[int, list[TaggedRow]] = defaultdict(list)
+    for row in rows:
+        by_conversation[row.conversation_id].append(row)
+    stats = {
+        key: {group: {"negative": 0, "converted": 0, "recoveries": []} for group in GROUPS}
+        for key in ("all", *LANGUAGES)
+    }
+    for conversation, messages in by_conversation.items():
+        handoff_at = handoffs.get(conversation)
+        language = messages[0].language
+        outcomes: list[tuple[str, bool, float | None]] = []
+        if handoff_at is None:
+            summary = summarise_conversation(_records(messages))
+            if summary.negative:
+                outcomes.append(("bot_only", summary.ends_positive, summary.recovery_seconds))
+        else:
+            before = [m for m in messages if m.created_at <= handoff_at]
+            if before and (summary := summarise_conversation(_records(before))).negative:
+                outcomes.append(("before_handoff", summary.ends_positive, summary.recovery_seconds))
+            counts, converted, recovery = _after_handoff(messages, handoff_at)
+            if counts:
+                outcomes.append(("after_handoff", converted, recovery))
+        for group, converted, recovery in outcomes:
+            for key in language_keys(language):
+                cell = stats[key][group]
+                cell["negative"] += 1
+                cell["converted"] += converted
+                if recovery is not None:
+                    cell["recoveries"].append(recovery)
+
+    summary_out = {
+        key: {
+            group: {
+                "negative_conversations": cell["negative"],
+                "converted": cell["converted"],
+                "conversion_rate": rate(cell["converted"], cell["negative"]),
+                "recovered": len(cell["recoveries"]),
+                "recovery_median_seconds": float(median(cell["recoveries"])) if cell["recoveries"] else None,
+            }
+            for group, cell in groups.items()
+        }
+        for key, groups in stats.items()
+    }
+    table = [
+        {"group": group, "language": key, **values}
+        for key, groups in summary_out.items()
+        for group, values in groups.items()
+    ]
+    columns = (
+        "group",
+        "language",
+        "negative_conversations",
+        "converted",
+        "conversion_rate",
+        "recovered",
+        "recovery_median_seconds",
+    )
+    return Figure("emotion_recovery", columns, table, summary_out)

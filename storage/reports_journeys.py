@@ -1,0 +1,253 @@
+"""Manager insights, part 3: what happened to a customer after a message — bot resolution and effort — and the
+rows the emotion recovery figure is computed from (`bot/insights/recovery.py`). Conventions: `storage/reports.py`.
+
+- *bot resolution*: a question counts as resolved by the bot when the bot answered it (decision "answer"), the
+  customer was not handed to a person within the next 24 h, and they did not ask about the same topic again
+  within those 24 h (on any channel). Rate = resolved questions / questions;
+- *repeated question*: a question on a topic the same customer already asked about in the previous 24 h
+  (questions without a topic never repeat);
+- *channels used*: distinct channels a customer wrote on in the range;
+- *handoffs per issue*: handoffs requested in the range / conversations they were requested in.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import distinct, func
+from sqlmodel import Session, select
+
+from storage.models import Customer, Handoff, Message
+from storage.reports import (
+    QUESTION_DECISIONS,
+    UNMATCHED,
+    Figure,
+    ReportFilter,
+    ReportRange,
+    aware,
+    counters,
+    customer_filters,
+    language_keys,
+    rate,
+    topic_of,
+    topics,
+)
+from storage.reports_handoffs import handoffs_in
+
+FOLLOW_UP = timedelta(hours=24)
+
+
+@dataclass(frozen=True, slots=True)
+class Question:
+    id: int
+    customer_id: int
+    created_at: datetime
+    decision: str
+    topic: str
+    language: str | None
+    platform: str
+
+
+def _questions(session: Session, period: ReportRange, tier: str | None) -> dict[int, list[Question]]:
+    """Every question from 24 h before the range to 24 h after it, per customer, oldest first: the follow-ups
+    count on every channel and in every language, so only the tier (a customer's) narrows them."""
+    query = select(
+        Message.id,
+        Message.customer_id,
+        Message.created_at,
+        Message.decision,
+        Message.faq_id,
+        Message.language,
+        Message.platform,
+    ).where(
+        Message.direction == "in",
+        Message.decision.in_(QUESTION_DECISIONS),
+        Message.created_at >= period.start - FOLLOW_UP,
+        Message.created_at < period.end + FOLLOW_UP,
+    )
+    if tier:
+        query = query.join(Customer, Customer.id == Message.customer_id).where(Customer.tier == tier)
+    known = topics(session)
+    by_customer: dict[int, list[Question]] = defaultdict(list)
+    for id_, customer, created, decision, faq_id, language, platform in session.execute(query.order_by(Message.id)):
+        by_customer[customer].append(
+            Question(id_, customer, aware(created), decision, topic_of(faq_id, known), language, platform)
+        )
+    for questions in by_customer.values():
+        questions.sort(key=lambda q: (q.created_at, q.id))
+    return by_customer
+
+
+def _handoff_times(session: Session, period: ReportRange) -> dict[int, list[datetime]]:
+    query = select(Handoff.customer_id, Handoff.requested_at).where(
+        Handoff.requested_at >= period.start, Handoff.requested_at < period.end + FOLLOW_UP
+    )
+    times: dict[int, list[datetime]] = defaultdict(list)
+    for customer, requested in session.execute(query):
+        times[customer].append(aware(requested))
+    return times
+
+
+def _counted(question: Question, period: ReportRange, filters: ReportFilter) -> bool:
+    return (
+        period.start <= question.created_at < period.end
+        and (not filters.channel or question.platform == filters.channel)
+        and (not filters.language or question.language == filters.language)
+    )
+
+
+def _resolved(question: Question, later: Sequence[Question], handed_off: Sequence[datetime]) -> bool:
+    if question.decision != "answer":
+        return False
+    deadline = question.created_at + FOLLOW_UP
+    if any(question.created_at < moment <= deadline for moment in handed_off):
+        return False
+    return not any(q.topic == question.topic and q.topic != UNMATCHED for q in later if q.created_at <= deadline)
+
+
+def _repeated(question: Question, earlier: Sequence[Question]) -> bool:
+    if question.topic == UNMATCHED:
+        return False
+    since = question.created_at - FOLLOW_UP
+    return any(q.topic == question.topic and q.created_at >= since for q in earlier)
+
+
+def resolution(session: Session, period: ReportRange, filters: ReportFilter) -> Figure:
+    by_customer = _questions(session, period, filters.tier)
+    handed_off = _handoff_times(session, period)
+    table: dict[tuple[str, str | None], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    totals = counters()
+    for customer, questions in by_customer.items():
+        for index, question in enumerate(questions):
+            if not _counted(question, period, filters):
+                continue
+            cell = table[(question.created_at.date().isoformat(), question.language)]
+            resolved = _resolved(question, questions[index + 1 :], handed_off.get(customer, ()))
+            answered = question.decision == "answer"
+            for counts in (cell, *(totals[k] for k in language_keys(question.language))):
+                counts["questions"] += 1
+                counts["answered"] += answered
+                counts["resolved"] += resolved
+    columns = ("day", "language", "questions", "answered", "resolved")
+    rows = [
+        {"day": day, "language": language, **{c: counts.get(c, 0) for c in columns[2:]}}
+        for (day, language), counts in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+    ]
+    summary = {
+        key: {
+            "questions": v.get("questions", 0),
+            "answered": v.get("answered", 0),
+            "resolved": v.get("resolved", 0),
+            "resolution_rate": rate(v.get("resolved", 0), v.get("questions", 0)),
+        }
+        for key, v in totals.items()
+    }
+    return Figure("resolution", columns, rows, summary)
+
+
+def effort(session: Session, period: ReportRange, filters: ReportFilter) -> Figure:
+    totals = counters()
+    channels = customer_filters(
+        select(Message.customer_id, Customer.language, func.count(distinct(Message.platform)))
+        .join(Customer, Customer.id == Message.customer_id)
+        .where(Message.direction == "in", Message.created_at >= period.start, Message.created_at < period.end),
+        filters,
+        Message.platform,
+    ).group_by(Message.customer_id, Customer.language)
+    histogram: dict[tuple[int, str | None], int] = defaultdict(int)
+    for _customer, language, used in session.execute(channels):
+        histogram[(used, language)] += 1
+        for key in language_keys(language):
+            totals[key]["customers"] += 1
+            totals[key]["channels"] += used
+            totals[key]["multi_channel"] += used > 1
+
+    for questions in _questions(session, period, filters.tier).values():
+        for index, question in enumerate(questions):
+            if _counted(question, period, filters):
+                repeated = _repeated(question, questions[:index])
+                for key in language_keys(question.language):
+                    totals[key]["questions"] += 1
+                    totals[key]["repeated"] += repeated
+
+    per_issue = handoffs_in(
+        select(Customer.language, func.count(Handoff.id), func.count(distinct(Handoff.conversation_id))),
+        period,
+        filters,
+    ).group_by(Customer.language)
+    for language, count, conversations in session.execute(per_issue):
+        for key in language_keys(language):
+            totals[key]["handoffs"] += count
+            totals[key]["handed_off_conversations"] += conversations
+
+    summary = {}
+    for key, v in totals.items():
+        customers, handed_off = v.get("customers", 0), v.get("handed_off_conversations", 0)
+        summary[key] = {
+            "customers": customers,
+            "channels_per_customer": round(v.get("channels", 0) / customers, 3) if customers else None,
+            "multi_channel_share": rate(v.get("multi_channel", 0), customers),
+            "questions": v.get("questions", 0),
+            "repeated_questions": v.get("repeated", 0),
+            "repeated_rate": rate(v.get("repeated", 0), v.get("questions", 0)),
+            "handoffs": v.get("handoffs", 0),
+            "handoffs_per_issue": round(v.get("handoffs", 0) / handed_off, 3) if handed_off else None,
+        }
+    rows = [
+        {"channels": used, "language": language, "customers": n}
+        for (used, language), n in sorted(histogram.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+    ]
+    return Figure("effort", ("channels", "language", "customers"), rows, summary)
+
+
+@dataclass(frozen=True, slots=True)
+class TaggedRow:
+    conversation_id: int
+    customer_id: int
+    language: str | None  # the customer's
+    created_at: datetime
+    label: str
+    intensity: float
+    faq_id: str | None
+    text: str
+
+
+def tagged_conversations(
+    session: Session, period: ReportRange, filters: ReportFilter, with_text: bool = False
+) -> tuple[list[TaggedRow], dict[int, datetime]]:
+    """Tagged customer messages in the range (oldest first) and each of their conversations' first handoff
+    request in the range: what the emotion conversion and recovery figures are computed from."""
+    text = Message.text if with_text else Message.id
+    query = customer_filters(
+        select(
+            Message.conversation_id,
+            Message.customer_id,
+            Customer.language,
+            Message.created_at,
+            Message.emotion_label,
+            Message.emotion_intensity,
+            Message.faq_id,
+            text,
+        )
+        .join(Customer, Customer.id == Message.customer_id)
+        .where(
+            Message.direction == "in",
+            Message.emotion_label.is_not(None),
+            Message.created_at >= period.start,
+            Message.created_at < period.end,
+        ),
+        filters,
+        Message.platform,
+    ).order_by(Message.id)
+    rows = [
+        TaggedRow(c, cu, lang, aware(t), label, i or 0.0, faq, tx if with_text else "")
+        for c, cu, lang, t, label, i, faq, tx in session.execute(query)
+    ]
+    first_handoff = select(Handoff.conversation_id, func.min(Handoff.requested_at)).where(
+        Handoff.requested_at >= period.start, Handoff.requested_at < period.end
+    )
+    handoffs = {c: aware(t) for c, t in session.execute(first_handoff.group_by(Handoff.conversation_id))}
+    return rows, handoffs
