@@ -52,7 +52,7 @@ class Conversation(SQLModel, table=True):
     state: str = Field(default=ConversationState.BOT, index=True)
     assigned_agent: str | None = None
     at_risk: bool = False  # set by the emotion rules (e.g. three negative messages in a row)
-    started_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime = Field(default_factory=utcnow, index=True)  # the insights' ranges
     last_message_at: datetime = Field(default_factory=utcnow)
     closed_at: datetime | None = None
 
@@ -124,9 +124,9 @@ class Handoff(SQLModel, table=True):
     status: str = "requested"  # requested | claimed | resolved
     agent: str | None = None
     rating: int | None = None
-    requested_at: datetime = Field(default_factory=utcnow)
+    requested_at: datetime = Field(default_factory=utcnow, index=True)  # the insights' ranges
     claimed_at: datetime | None = None
-    resolved_at: datetime | None = None
+    resolved_at: datetime | None = Field(default=None, index=True)
     outcome: str | None = None  # resolved | returned_to_bot
     reminded_at: datetime | None = None  # when the customer was told about a long wait
 

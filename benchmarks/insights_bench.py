@@ -1,0 +1,63 @@
+"""Time every insights query on a database filled by `benchmarks.insights_fixture` (target: p95 ≤ 1 s).
+
+    .venv/bin/python -m benchmarks.insights_bench --db sqlite:///data/insights-bench.db [--runs 5]
+
+Each figure is computed over the last 30 days (the dashboard's default) and the last 7 (the digest), with no
+filter and with a channel + language filter; then the customer list search and one customer's 360 view.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from datetime import timedelta
+
+from benchmarks.engine_bench import percentile
+from benchmarks.insights_fixture import END
+from bot.insights import FIGURES, Insights
+from storage.customer360 import CustomerSearch, customer_360, search_customers
+from storage.db import Database
+from storage.reports import ReportFilter, ReportRange
+
+
+def timed(action, runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        action()
+        times.append((time.perf_counter() - started) * 1e3)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    args = parser.parse_args()
+    db = Database(args.db)
+    insights = Insights(db)
+    cases = []
+    for days in (30, 7):
+        period = ReportRange(END - timedelta(days=days), END)
+        for label, filters in (("", ReportFilter()), (" web+zh", ReportFilter(channel="web", language="zh"))):
+            for name in FIGURES:
+                cases.append((f"{name} {days} d{label}", lambda n=name, p=period, f=filters: insights.figure(n, p, f)))
+    cases.append(("customer list: name search", lambda: search_customers(db, CustomerSearch(query="customer 4242"))))
+    cases.append(
+        ("customer list: vip at risk page 3", lambda: search_customers(db, CustomerSearch(tier="vip", page=3)))
+    )
+    cases.append(("customer list: identity", lambda: search_customers(db, CustomerSearch(query="web-4242"))))
+    cases.append(("customer 360", lambda: customer_360(db, 4242)))
+    print("| query | runs | p50 | p95 |")
+    print("|---|---|---|---|")
+    worst = 0.0
+    for name, action in cases:
+        times = timed(action, args.runs)
+        worst = max(worst, percentile(times, 0.95))
+        print(f"| {name} | {len(times)} | {percentile(times, 0.5):.0f} ms | {percentile(times, 0.95):.0f} ms |")
+    print(f"\nworst p95: {worst:.0f} ms")
+    db.dispose()
+
+
+if __name__ == "__main__":
+    main()
