@@ -14,7 +14,9 @@ from fastapi.responses import JSONResponse
 from adapters.body_limit import BodySizeLimit
 from adapters.channels import Channels
 from adapters.handoff_desks import HandoffDesks
+from adapters.insights_api import insights_router
 from adapters.webchat import webchat_router
+from bot.insights import Insights, insight_settings
 from bot.runtime import Runtime
 
 MAX_BODY_BYTES = 256 * 1024
@@ -61,6 +63,8 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
         return {"status": "ok", "faq_entries": len(runtime.knowledge)}
 
     app.include_router(webchat_router(runtime.engine, handoff.mailbox))
+    insights = Insights(runtime.db, insight_settings(runtime.settings))
+    app.include_router(insights_router(runtime.db, runtime.settings.agent_token, insights))
     for router in handoff.routers:
         app.include_router(router)
     for router in channels.routers():

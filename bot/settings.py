@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     handoff_timezone: str = _env("WARMDESK_HANDOFF_TIMEZONE", default="UTC")
     handoff_check_seconds: float = _env("WARMDESK_HANDOFF_CHECK_SECONDS", default=30.0, gt=0)
 
+    # Insights (manager reports and the weekly digest)
+    sla_first_response_minutes: float = _env("WARMDESK_SLA_FIRST_RESPONSE_MINUTES", default=10.0, gt=0)
+    sla_resolution_minutes: float = _env("WARMDESK_SLA_RESOLUTION_MINUTES", default=60.0, gt=0)
+    digest_slack_channel: str | None = _env("WARMDESK_DIGEST_SLACK_CHANNEL", default=None)
+
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:

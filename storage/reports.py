@@ -291,3 +291,10 @@ def negative_heatmap(
         for key, per_topic in totals.items()
     }
     return Figure("negative_heatmap", ("topic", "week", "language", "messages", "negative"), rows, summary)
+
+
+def unanswered_questions(session: Session, period: ReportRange, limit: int = 5000) -> list[tuple[str, str | None]]:
+    """(text, language) of the newest questions the bot had no answer for: what the digest groups."""
+    query = message_filters(select(Message.text, Message.language), ReportFilter(), period)
+    query = query.where(Message.decision == "no_answer").order_by(Message.id.desc()).limit(limit)
+    return [(text, language) for text, language in session.execute(query)]

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from sqlmodel import Session
 
 from bot.emotion.base import NEGATIVE_LABELS
 from bot.insights.recovery import emotion_recovery
+from bot.settings import Settings
 from storage.db import Database
 from storage.reports import Figure, ReportFilter, ReportRange, emotion_mix, negative_heatmap, unanswered, volume
 from storage.reports_handoffs import SlaTargets, csat, handoffs, sla
@@ -38,18 +40,27 @@ FIGURES: dict[str, Compute] = {
 }
 
 
+def insight_settings(settings: Settings) -> InsightSettings:
+    return InsightSettings(
+        sla=SlaTargets(
+            first_response=timedelta(minutes=settings.sla_first_response_minutes),
+            resolution=timedelta(minutes=settings.sla_resolution_minutes),
+        )
+    )
+
+
 class UnknownFigure(LookupError):
     pass
 
 
 class Insights:
     def __init__(self, db: Database, settings: InsightSettings | None = None) -> None:
-        self._db = db
+        self.database = db
         self.settings = settings or InsightSettings()
 
     def figure(self, name: str, period: ReportRange, filters: ReportFilter | None = None) -> Figure:
         compute = FIGURES.get(name)
         if compute is None:
             raise UnknownFigure(f"no figure {name!r}; known: {', '.join(FIGURES)}")
-        with self._db.session() as session:
+        with self.database.session() as session:
             return compute(session, period, filters or ReportFilter(), self.settings)
