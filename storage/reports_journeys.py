@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import distinct, func
 from sqlmodel import Session, select
@@ -27,24 +28,23 @@ from storage.reports import (
     Figure,
     ReportFilter,
     ReportRange,
-    aware,
     counters,
     customer_filters,
+    epoch,
     language_keys,
     rate,
-    topic_of,
+    raw_time,
     topics,
 )
 from storage.reports_handoffs import handoffs_in
 
 FOLLOW_UP = timedelta(hours=24)
+FOLLOW_UP_SECONDS = FOLLOW_UP.total_seconds()
 
 
-@dataclass(frozen=True, slots=True)
-class Question:
+class Question(NamedTuple):
+    at: float  # epoch seconds: tens of thousands of these are compared
     id: int
-    customer_id: int
-    created_at: datetime
     decision: str
     topic: str
     language: str | None
@@ -57,7 +57,7 @@ def _questions(session: Session, period: ReportRange, tier: str | None) -> dict[
     query = select(
         Message.id,
         Message.customer_id,
-        Message.created_at,
+        raw_time(Message.created_at),
         Message.decision,
         Message.faq_id,
         Message.language,
@@ -72,65 +72,82 @@ def _questions(session: Session, period: ReportRange, tier: str | None) -> dict[
         query = query.join(Customer, Customer.id == Message.customer_id).where(Customer.tier == tier)
     known = topics(session)
     by_customer: dict[int, list[Question]] = defaultdict(list)
-    for id_, customer, created, decision, faq_id, language, platform in session.execute(query.order_by(Message.id)):
-        by_customer[customer].append(
-            Question(id_, customer, aware(created), decision, topic_of(faq_id, known), language, platform)
-        )
+    for id_, customer, created, decision, faq_id, language, platform in session.execute(query):
+        topic = known.get(faq_id, faq_id) if faq_id is not None else UNMATCHED
+        by_customer[customer].append(Question(epoch(created), id_, decision, topic, language, platform))
     for questions in by_customer.values():
-        questions.sort(key=lambda q: (q.created_at, q.id))
+        questions.sort()
     return by_customer
 
 
-def _handoff_times(session: Session, period: ReportRange) -> dict[int, list[datetime]]:
-    query = select(Handoff.customer_id, Handoff.requested_at).where(
+def _handoff_times(session: Session, period: ReportRange) -> dict[int, list[float]]:
+    query = select(Handoff.customer_id, raw_time(Handoff.requested_at)).where(
         Handoff.requested_at >= period.start, Handoff.requested_at < period.end + FOLLOW_UP
     )
-    times: dict[int, list[datetime]] = defaultdict(list)
+    times: dict[int, list[float]] = defaultdict(list)
     for customer, requested in session.execute(query):
-        times[customer].append(aware(requested))
+        times[customer].append(epoch(requested))
     return times
 
 
-def _counted(question: Question, period: ReportRange, filters: ReportFilter) -> bool:
-    return (
-        period.start <= question.created_at < period.end
-        and (not filters.channel or question.platform == filters.channel)
-        and (not filters.language or question.language == filters.language)
-    )
+def _counter(period: ReportRange, filters: ReportFilter):
+    start, end = period.start.timestamp(), period.end.timestamp()
+
+    def counted(question: Question) -> bool:
+        return (
+            start <= question.at < end
+            and (not filters.channel or question.platform == filters.channel)
+            and (not filters.language or question.language == filters.language)
+        )
+
+    return counted
 
 
-def _resolved(question: Question, later: Sequence[Question], handed_off: Sequence[datetime]) -> bool:
+def _resolved(question: Question, later: Sequence[Question], handed_off: Sequence[float]) -> bool:
     if question.decision != "answer":
         return False
-    deadline = question.created_at + FOLLOW_UP
-    if any(question.created_at < moment <= deadline for moment in handed_off):
+    deadline = question.at + FOLLOW_UP_SECONDS
+    if any(question.at < moment <= deadline for moment in handed_off):
         return False
-    return not any(q.topic == question.topic and q.topic != UNMATCHED for q in later if q.created_at <= deadline)
+    for q in later:
+        if q.at > deadline:
+            return True
+        if q.topic == question.topic and q.topic != UNMATCHED:
+            return False
+    return True
 
 
 def _repeated(question: Question, earlier: Sequence[Question]) -> bool:
     if question.topic == UNMATCHED:
         return False
-    since = question.created_at - FOLLOW_UP
-    return any(q.topic == question.topic and q.created_at >= since for q in earlier)
+    since = question.at - FOLLOW_UP_SECONDS
+    return any(q.topic == question.topic and q.at >= since for q in earlier)
+
+
+def _day(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).date().isoformat()
 
 
 def resolution(session: Session, period: ReportRange, filters: ReportFilter) -> Figure:
     by_customer = _questions(session, period, filters.tier)
     handed_off = _handoff_times(session, period)
-    table: dict[tuple[str, str | None], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    totals = counters()
+    counted = _counter(period, filters)
+    per_day: dict[tuple[float, str | None], list[int]] = defaultdict(lambda: [0, 0, 0])
     for customer, questions in by_customer.items():
         for index, question in enumerate(questions):
-            if not _counted(question, period, filters):
-                continue
-            cell = table[(question.created_at.date().isoformat(), question.language)]
-            resolved = _resolved(question, questions[index + 1 :], handed_off.get(customer, ()))
-            answered = question.decision == "answer"
-            for counts in (cell, *(totals[k] for k in language_keys(question.language))):
-                counts["questions"] += 1
-                counts["answered"] += answered
-                counts["resolved"] += resolved
+            if counted(question):
+                cell = per_day[(question.at // 86400, question.language)]
+                cell[0] += 1
+                if question.decision == "answer":
+                    cell[1] += 1
+                    cell[2] += _resolved(question, questions[index + 1 :], handed_off.get(customer, ()))
+    table: dict[tuple[str, str | None], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    totals = counters()
+    for (day, language), (asked, answered, resolved) in per_day.items():
+        for counts in (table[(_day(day * 86400), language)], *(totals[k] for k in language_keys(language))):
+            counts["questions"] += asked
+            counts["answered"] += answered
+            counts["resolved"] += resolved
     columns = ("day", "language", "questions", "answered", "resolved")
     rows = [
         {"day": day, "language": language, **{c: counts.get(c, 0) for c in columns[2:]}}
@@ -165,9 +182,10 @@ def effort(session: Session, period: ReportRange, filters: ReportFilter) -> Figu
             totals[key]["channels"] += used
             totals[key]["multi_channel"] += used > 1
 
+    counted = _counter(period, filters)
     for questions in _questions(session, period, filters.tier).values():
         for index, question in enumerate(questions):
-            if _counted(question, period, filters):
+            if counted(question):
                 repeated = _repeated(question, questions[:index])
                 for key in language_keys(question.language):
                     totals[key]["questions"] += 1
@@ -208,7 +226,7 @@ class TaggedRow:
     conversation_id: int
     customer_id: int
     language: str | None  # the customer's
-    created_at: datetime
+    at: float  # epoch seconds
     label: str
     intensity: float
     faq_id: str | None
@@ -217,7 +235,7 @@ class TaggedRow:
 
 def tagged_conversations(
     session: Session, period: ReportRange, filters: ReportFilter, with_text: bool = False
-) -> tuple[list[TaggedRow], dict[int, datetime]]:
+) -> tuple[list[TaggedRow], dict[int, float]]:
     """Tagged customer messages in the range (oldest first) and each of their conversations' first handoff
     request in the range: what the emotion conversion and recovery figures are computed from."""
     text = Message.text if with_text else Message.id
@@ -226,7 +244,7 @@ def tagged_conversations(
             Message.conversation_id,
             Message.customer_id,
             Customer.language,
-            Message.created_at,
+            raw_time(Message.created_at),
             Message.emotion_label,
             Message.emotion_intensity,
             Message.faq_id,
@@ -241,13 +259,13 @@ def tagged_conversations(
         ),
         filters,
         Message.platform,
-    ).order_by(Message.id)
+    ).order_by(Message.created_at)
     rows = [
-        TaggedRow(c, cu, lang, aware(t), label, i or 0.0, faq, tx if with_text else "")
+        TaggedRow(c, cu, lang, epoch(t), label, i or 0.0, faq, tx if with_text else "")
         for c, cu, lang, t, label, i, faq, tx in session.execute(query)
     ]
-    first_handoff = select(Handoff.conversation_id, func.min(Handoff.requested_at)).where(
+    first_handoff = select(Handoff.conversation_id, raw_time(func.min(Handoff.requested_at))).where(
         Handoff.requested_at >= period.start, Handoff.requested_at < period.end
     )
-    handoffs = {c: aware(t) for c, t in session.execute(first_handoff.group_by(Handoff.conversation_id))}
+    handoffs = {c: epoch(t) for c, t in session.execute(first_handoff.group_by(Handoff.conversation_id))}
     return rows, handoffs

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
 from statistics import median
 
 from bot.emotion.base import NEGATIVE_LABELS
@@ -25,22 +24,22 @@ GROUPS = ("bot_only", "before_handoff", "after_handoff")
 
 
 def _records(rows: Sequence[TaggedRow]) -> list[EmotionRecord]:
-    return [EmotionRecord(r.created_at, str(r.conversation_id), r.label, r.intensity, r.faq_id) for r in rows]
+    return [EmotionRecord(r.at, str(r.conversation_id), r.label, r.intensity, r.faq_id) for r in rows]
 
 
-def _after_handoff(rows: Sequence[TaggedRow], handoff_at: datetime) -> tuple[bool, bool, float | None]:
+def _after_handoff(rows: Sequence[TaggedRow], handoff_at: float) -> tuple[bool, bool, float | None]:
     """(counts, converted, recovery seconds) for one conversation that was handed off."""
-    before = [r for r in rows if r.created_at <= handoff_at]
-    after = [r for r in rows if r.created_at > handoff_at]
+    before = [r for r in rows if r.at <= handoff_at]
+    after = [r for r in rows if r.at > handoff_at]
     if not any(r.label in NEGATIVE_LABELS for r in before):
         return False, False, None
     converted = bool(after) and after[-1].label in POSITIVE_LABELS
     first_positive = next((r for r in after if r.label in POSITIVE_LABELS), None)
-    recovery = (first_positive.created_at - handoff_at).total_seconds() if first_positive else None
+    recovery = first_positive.at - handoff_at if first_positive else None
     return True, converted, recovery
 
 
-def emotion_recovery(rows: Sequence[TaggedRow], handoffs: dict[int, datetime]) -> Figure:
+def emotion_recovery(rows: Sequence[TaggedRow], handoffs: dict[int, float]) -> Figure:
     by_conversation: dict[int, list[TaggedRow]] = defaultdict(list)
     for row in rows:
         by_conversation[row.conversation_id].append(row)
@@ -57,7 +56,7 @@ def emotion_recovery(rows: Sequence[TaggedRow], handoffs: dict[int, datetime]) -
             if summary.negative:
                 outcomes.append(("bot_only", summary.ends_positive, summary.recovery_seconds))
         else:
-            before = [m for m in messages if m.created_at <= handoff_at]
+            before = [m for m in messages if m.at <= handoff_at]
             if before and (summary := summarise_conversation(_records(before))).negative:
                 outcomes.append(("before_handoff", summary.ends_positive, summary.recovery_seconds))
             counts, converted, recovery = _after_handoff(messages, handoff_at)
