@@ -30,10 +30,10 @@ from storage.reports import (
     ReportRange,
     counters,
     customer_filters,
-    epoch,
+    epoch_seconds,
     language_keys,
     rate,
-    raw_time,
+    read,
     topics,
 )
 from storage.reports_handoffs import handoffs_in
@@ -57,7 +57,7 @@ def _questions(session: Session, period: ReportRange, tier: str | None) -> dict[
     query = select(
         Message.id,
         Message.customer_id,
-        raw_time(Message.created_at),
+        epoch_seconds(session, Message.created_at),
         Message.decision,
         Message.faq_id,
         Message.language,
@@ -72,21 +72,21 @@ def _questions(session: Session, period: ReportRange, tier: str | None) -> dict[
         query = query.join(Customer, Customer.id == Message.customer_id).where(Customer.tier == tier)
     known = topics(session)
     by_customer: dict[int, list[Question]] = defaultdict(list)
-    for id_, customer, created, decision, faq_id, language, platform in session.execute(query):
+    for id_, customer, created, decision, faq_id, language, platform in read(session, query):
         topic = known.get(faq_id, faq_id) if faq_id is not None else UNMATCHED
-        by_customer[customer].append(Question(epoch(created), id_, decision, topic, language, platform))
+        by_customer[customer].append(Question(round(float(created), 3), id_, decision, topic, language, platform))
     for questions in by_customer.values():
         questions.sort()
     return by_customer
 
 
 def _handoff_times(session: Session, period: ReportRange) -> dict[int, list[float]]:
-    query = select(Handoff.customer_id, raw_time(Handoff.requested_at)).where(
+    query = select(Handoff.customer_id, epoch_seconds(session, Handoff.requested_at)).where(
         Handoff.requested_at >= period.start, Handoff.requested_at < period.end + FOLLOW_UP
     )
     times: dict[int, list[float]] = defaultdict(list)
-    for customer, requested in session.execute(query):
-        times[customer].append(epoch(requested))
+    for customer, requested in read(session, query):
+        times[customer].append(round(float(requested), 3))
     return times
 
 
@@ -244,7 +244,7 @@ def tagged_conversations(
             Message.conversation_id,
             Message.customer_id,
             Customer.language,
-            raw_time(Message.created_at),
+            epoch_seconds(session, Message.created_at),
             Message.emotion_label,
             Message.emotion_intensity,
             Message.faq_id,
@@ -261,11 +261,11 @@ def tagged_conversations(
         Message.platform,
     ).order_by(Message.created_at)
     rows = [
-        TaggedRow(c, cu, lang, epoch(t), label, i or 0.0, faq, tx if with_text else "")
-        for c, cu, lang, t, label, i, faq, tx in session.execute(query)
+        TaggedRow(c, cu, lang, round(float(t), 3), label, i or 0.0, faq, tx if with_text else "")
+        for c, cu, lang, t, label, i, faq, tx in read(session, query)
     ]
-    first_handoff = select(Handoff.conversation_id, raw_time(func.min(Handoff.requested_at))).where(
+    first_handoff = select(Handoff.conversation_id, func.min(epoch_seconds(session, Handoff.requested_at))).where(
         Handoff.requested_at >= period.start, Handoff.requested_at < period.end
     )
-    handoffs = {c: epoch(t) for c, t in session.execute(first_handoff.group_by(Handoff.conversation_id))}
+    handoffs = {c: round(float(t), 3) for c, t in read(session, first_handoff.group_by(Handoff.conversation_id))}
     return rows, handoffs
