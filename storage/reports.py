@@ -141,6 +141,14 @@ def customer_filters(query, filters: ReportFilter, platform_column):
     return query
 
 
+def daily_rows(table: dict[tuple[str, str | None], dict[str, int]], columns: tuple[str, ...]) -> list[dict]:
+    """Rows of a (day, language) → counts table, in day then language order; `columns` start with both."""
+    return [
+        {"day": day, "language": language, **{c: counts.get(c, 0) for c in columns[2:]}}
+        for (day, language), counts in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+    ]
+
+
 def topics(session: Session) -> dict[str, str]:
     """FAQ id → topic (its first tag, else the id). Removed entries keep their id as the topic."""
     return {
@@ -186,10 +194,7 @@ def volume(session: Session, period: ReportRange, filters: ReportFilter) -> Figu
         for key in language_keys(language):
             totals[key]["conversations"] += count
     columns = ("day", "language", "conversations", "messages_in", "messages_out")
-    rows = [
-        {"day": day, "language": language, **{c: counts.get(c, 0) for c in columns[2:]}}
-        for (day, language), counts in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
-    ]
+    rows = daily_rows(table, columns)
     summary = {
         key: {c: values.get(c, 0) for c in ("conversations", "messages", "messages_in", "messages_out")}
         for key, values in totals.items()
@@ -215,10 +220,7 @@ def unanswered(session: Session, period: ReportRange, filters: ReportFilter) -> 
             totals[key]["questions"] += count
             totals[key][decision] += count
     columns = ("day", "language", "questions", "no_answer", "clarify")
-    rows = [
-        {"day": day, "language": language, **{c: counts.get(c, 0) for c in columns[2:]}}
-        for (day, language), counts in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
-    ]
+    rows = daily_rows(table, columns)
     summary = {
         key: {
             "questions": values.get("questions", 0),

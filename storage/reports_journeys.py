@@ -30,6 +30,7 @@ from storage.reports import (
     ReportRange,
     counters,
     customer_filters,
+    daily_rows,
     epoch_seconds,
     language_keys,
     rate,
@@ -149,10 +150,7 @@ def resolution(session: Session, period: ReportRange, filters: ReportFilter) -> 
             counts["answered"] += answered
             counts["resolved"] += resolved
     columns = ("day", "language", "questions", "answered", "resolved")
-    rows = [
-        {"day": day, "language": language, **{c: counts.get(c, 0) for c in columns[2:]}}
-        for (day, language), counts in sorted(table.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
-    ]
+    rows = daily_rows(table, columns)
     summary = {
         key: {
             "questions": v.get("questions", 0),
