@@ -42,7 +42,12 @@ def database(request, tmp_path) -> Iterator[Database]:
     db = Database(request.getfixturevalue("postgres_database_url"))
     db.migrate()
     yield db
+    empty_postgres(db)
+    db.dispose()
+
+
+def empty_postgres(db: Database) -> None:
+    """Every table emptied, so the session's PostgreSQL database is clean for the next test."""
     with db.engine.begin() as connection:
         tables = ", ".join(f'"{t}"' for t in db.table_names() if t != "alembic_version")
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
-    db.dispose()

@@ -7,15 +7,26 @@ from __future__ import annotations
 import pytest
 
 from bot.insights import Insights
+from storage.db import Database
 from storage.reports import ReportFilter
+from tests.conftest import empty_postgres
 from tests.insights import fixture
 from tests.insights.fixture import RANGE
 
 
-@pytest.fixture
-def insights(database):
-    fixture.build(database)
-    return Insights(database)
+@pytest.fixture(scope="module", params=["sqlite", "postgres"])
+def insights(request, tmp_path_factory):
+    """The fixture history, built once per database for this module's read-only tests."""
+    if request.param == "sqlite":
+        db = Database(f"sqlite:///{tmp_path_factory.mktemp('insights') / 'crm.db'}")
+    else:
+        db = Database(request.getfixturevalue("postgres_database_url"))
+    db.migrate()
+    fixture.build(db)
+    yield Insights(db)
+    if request.param == "postgres":
+        empty_postgres(db)
+    db.dispose()
 
 
 def figure(insights, name, **filters):
