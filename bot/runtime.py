@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.business import BusinessFile, load_business_file
+from bot.care.wiring import Care, open_care
 from bot.emotion import default_tagger
 from bot.emotion.base import EmotionTagger
 from bot.emotion_watch import EmotionWatch
@@ -52,6 +53,7 @@ class Runtime:
     engine: Engine
     outbox: Outbox
     business: BusinessFile
+    care: Care | None = None
 
     @classmethod
     def open(cls, settings: Settings, progress: Callable[[int, int], None] | None = None) -> Runtime:
@@ -88,6 +90,9 @@ class Runtime:
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts)
+        care = open_care(settings, business, db, outbox, texts)  # relationship care: jobs, follow-ups, opt-out
+        engine.interceptors.append(care.optout)
+        engine.handoff.desks.add(care.desk)
         return cls(
             settings,
             db,
@@ -100,6 +105,7 @@ class Runtime:
             engine,
             outbox,
             business,
+            care,
         )
 
     @property

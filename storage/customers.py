@@ -11,14 +11,21 @@ from sqlmodel import Session, SQLModel, select
 from storage.db import Database, row_id
 from storage.models import (
     AuditLog,
+    CareNote,
+    CareTask,
     Conversation,
     Customer,
+    CustomerOrder,
+    CustomerSegment,
     EmotionAlert,
     Handoff,
+    HandoffSla,
     Identity,
+    InboxItem,
     Message,
     Note,
     OutboxMessage,
+    ScheduledJob,
 )
 
 
@@ -42,8 +49,31 @@ EXPORTED: dict[str, type[SQLModel]] = {
     "handoffs": Handoff,
     "notes": Note,
     "emotion_alerts": EmotionAlert,
+    # relationship care (bot/care)
+    "orders": CustomerOrder,
+    "segment": CustomerSegment,
+    "scheduled_jobs": ScheduledJob,
+    "care_tasks": CareTask,
+    "staff_inbox": InboxItem,
+    "handoff_sla": HandoffSla,
+    "care_notes": CareNote,
 }
-FORGOTTEN = (OutboxMessage, EmotionAlert, Message, Handoff, Note, Conversation, Identity)
+FORGOTTEN = (
+    OutboxMessage,
+    EmotionAlert,
+    ScheduledJob,
+    CareTask,
+    InboxItem,
+    HandoffSla,
+    CareNote,
+    CustomerOrder,
+    CustomerSegment,
+    Message,
+    Handoff,
+    Note,
+    Conversation,
+    Identity,
+)
 
 
 class CustomerRepository:
@@ -138,7 +168,8 @@ def _scrub_audit_details(session: Session, target: str) -> None:
 
 
 def _all(session: Session, model: type[SQLModel], customer_id: int) -> list:
-    return list(session.exec(select(model).where(model.customer_id == customer_id).order_by(model.id)).all())
+    order = next(iter(model.__table__.primary_key.columns))  # care_segment and handoff_sla have no `id`
+    return list(session.exec(select(model).where(model.customer_id == customer_id).order_by(order)).all())
 
 
 def _plain(row: SQLModel) -> dict[str, Any]:

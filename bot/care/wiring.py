@@ -1,0 +1,57 @@
+"""Settings and the business file → relationship care, ready to run: jobs, follow-ups, opt-out, the care desk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from bot.business import BusinessFile
+from bot.care.desk import CareDesk
+from bot.care.followups import FollowUps
+from bot.care.optout import OptOut
+from bot.care.rules import FollowupRules, QuietHours, load_followup_rules
+from bot.care.scheduler import Scheduler, SchedulerSettings
+from bot.outbox import Outbox
+from bot.settings import Settings
+from bot.texts import Texts
+from storage.care import CareRepository
+from storage.db import Database
+from storage.handoffs import HandoffRepository
+from storage.jobs import JobRepository
+from storage.models import utcnow
+
+
+@dataclass
+class Care:
+    rules: FollowupRules
+    jobs: JobRepository
+    repository: CareRepository
+    followups: FollowUps
+    scheduler: Scheduler
+    desk: CareDesk
+    optout: OptOut
+
+
+def scheduler_settings(settings: Settings) -> SchedulerSettings:
+    return SchedulerSettings(
+        batch=settings.jobs_batch,
+        lease_seconds=settings.jobs_lease_seconds,
+        idle_seconds=settings.jobs_idle_seconds,
+    )
+
+
+def open_care(
+    settings: Settings,
+    business: BusinessFile,
+    db: Database,
+    outbox: Outbox,
+    texts: Texts,
+    clock: Callable[[], datetime] = utcnow,
+) -> Care:
+    rules = load_followup_rules(business)
+    jobs, repository = JobRepository(db), CareRepository(db)
+    quiet = QuietHours(rules.quiet_hours, rules.timezone or settings.handoff_timezone)
+    followups = FollowUps(rules, jobs, repository, HandoffRepository(db), outbox, texts, quiet, clock=clock)
+    scheduler = Scheduler(jobs, followups.handlers(), scheduler_settings(settings), clock=clock)
+    return Care(rules, jobs, repository, followups, scheduler, CareDesk(followups), OptOut(repository, rules, texts))
