@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.business import BusinessFile, load_business_file
-from bot.care.wiring import Care, open_care
+from bot.care.wiring import Care, check_care_rules, open_care
 from bot.emotion import default_tagger
 from bot.emotion.base import EmotionTagger
 from bot.emotion_watch import EmotionWatch
@@ -59,6 +59,7 @@ class Runtime:
     def open(cls, settings: Settings, progress: Callable[[int, int], None] | None = None) -> Runtime:
         business = load_business_file(settings.business_file)  # first: a typo in it should stop us at once
         texts = Texts.from_business(business)
+        check_care_rules(settings, business)
         data_dir = _usable_data_dir(settings.data_dir)
         db = open_database(settings)
         faqs = FaqRepository(db)

@@ -94,7 +94,9 @@ class FollowUps:
                 deadline = resolved + timedelta(hours=rules.complaint_contact.within_hours)
                 due = self._inside_window(handoff, resolved + timedelta(hours=rules.complaint_contact.after_hours))
                 plans.append((COMPLAINT, min(due, deadline), {"deadline": deadline.isoformat()}))
-        if worked_on and rules.csat_reminder.enabled:
+        # The complaint contact asks whether the customer is happy: a rating reminder beside it would be a second
+        # message about the same thing.
+        if worked_on and rules.csat_reminder.enabled and not any(kind == COMPLAINT for kind, _, _ in plans):
             plans.append((CSAT, resolved + timedelta(hours=rules.csat_reminder.after_hours), {}))
         scheduled = []
         for kind, due, extra in plans:

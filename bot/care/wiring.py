@@ -41,6 +41,12 @@ def scheduler_settings(settings: Settings) -> SchedulerSettings:
     )
 
 
+def check_care_rules(settings: Settings, business: BusinessFile) -> None:
+    """Read the [followups] section at once, so a mistake in it stops the start before the slow parts."""
+    rules = load_followup_rules(business)
+    QuietHours(rules.quiet_hours, rules.timezone or settings.handoff_timezone)
+
+
 def open_care(
     settings: Settings,
     business: BusinessFile,
