@@ -78,7 +78,7 @@ class JobRepository:
             and_(ScheduledJob.status == JobStatus.PENDING, ScheduledJob.due_at <= now),
             and_(ScheduledJob.status == JobStatus.RUNNING, ScheduledJob.lease_until <= now),
         )
-        claimed: list[ClaimedJob] = []
+        token = f"{worker}/{uuid.uuid4().hex[:12]}"  # one claim per batch; finishing checks it
         with self._db.session() as session:
             candidates = session.exec(
                 select(ScheduledJob.id)
@@ -87,27 +87,28 @@ class JobRepository:
                 .limit(limit)
                 .with_for_update(skip_locked=True)
             ).all()
-            for job_id in candidates:
-                token = f"{worker}/{uuid.uuid4().hex[:12]}"
-                moved = session.exec(
-                    update(ScheduledJob)
-                    .where(ScheduledJob.id == job_id, claimable)
-                    .values(
-                        status=JobStatus.RUNNING,
-                        lease_until=now + lease,
-                        claimed_by=token,
-                        attempts=ScheduledJob.attempts + 1,
-                    )
-                ).rowcount
-                if moved:
-                    row = session.get(ScheduledJob, job_id)
-                    session.refresh(row)
-                    claimed.append(
-                        ClaimedJob(
-                            row.id, row.kind, dict(row.payload), row.customer_id, row.attempts, row.max_attempts, token
-                        )
-                    )
-        return claimed
+            if not candidates:
+                return []
+            session.exec(
+                update(ScheduledJob)
+                .where(ScheduledJob.id.in_(candidates), claimable)  # still claimable: SQLite has no row locks
+                .values(
+                    status=JobStatus.RUNNING,
+                    lease_until=now + lease,
+                    claimed_by=token,
+                    attempts=ScheduledJob.attempts + 1,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            rows = session.exec(
+                select(ScheduledJob)
+                .where(ScheduledJob.id.in_(candidates), ScheduledJob.claimed_by == token)
+                .order_by(ScheduledJob.due_at, ScheduledJob.id)
+            ).all()
+            return [
+                ClaimedJob(row.id, row.kind, dict(row.payload), row.customer_id, row.attempts, row.max_attempts, token)
+                for row in rows
+            ]
 
     def finish(self, job: ClaimedJob, now: datetime, outcome: str = "done") -> bool:
         return self._move(job, status=JobStatus.DONE, finished_at=now, outcome=outcome[:200], lease_until=None)

@@ -12,6 +12,7 @@ from bot.care.followups import FollowUps
 from bot.care.optout import OptOut
 from bot.care.rules import FollowupRules, QuietHours, load_followup_rules
 from bot.care.scheduler import Scheduler, SchedulerSettings
+from bot.care.segments import NIGHTLY, Segments, load_segment_rules
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.texts import Texts
@@ -20,6 +21,7 @@ from storage.db import Database
 from storage.handoffs import HandoffRepository
 from storage.jobs import JobRepository
 from storage.models import utcnow
+from storage.segments import SegmentRepository
 
 
 @dataclass
@@ -31,6 +33,7 @@ class Care:
     scheduler: Scheduler
     desk: CareDesk
     optout: OptOut
+    segments: Segments
 
 
 def scheduler_settings(settings: Settings) -> SchedulerSettings:
@@ -45,6 +48,7 @@ def check_care_rules(settings: Settings, business: BusinessFile) -> None:
     """Read the [followups] section at once, so a mistake in it stops the start before the slow parts."""
     rules = load_followup_rules(business)
     QuietHours(rules.quiet_hours, rules.timezone or settings.handoff_timezone)
+    load_segment_rules(business)
 
 
 def open_care(
@@ -60,4 +64,14 @@ def open_care(
     quiet = QuietHours(rules.quiet_hours, rules.timezone or settings.handoff_timezone)
     followups = FollowUps(rules, jobs, repository, HandoffRepository(db), outbox, texts, quiet, clock=clock)
     scheduler = Scheduler(jobs, followups.handlers(), scheduler_settings(settings), clock=clock)
-    return Care(rules, jobs, repository, followups, scheduler, CareDesk(followups), OptOut(repository, rules, texts))
+    segments = open_segments(business, db, quiet.zone, jobs, clock)
+    scheduler.register(NIGHTLY, segments.nightly)
+    segments.ensure_scheduled()
+    optout = OptOut(repository, rules, texts)
+    return Care(rules, jobs, repository, followups, scheduler, CareDesk(followups), optout, segments)
+
+
+def open_segments(
+    business: BusinessFile, db: Database, zone, jobs: JobRepository | None = None, clock=utcnow
+) -> Segments:
+    return Segments(SegmentRepository(db), load_segment_rules(business), jobs, zone, clock)
