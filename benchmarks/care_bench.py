@@ -43,7 +43,8 @@ def fill_orders(db: Database, customers: int, orders: int, seed: int = 7) -> Non
         for n in range(orders):
             rows.append(
                 {
-                    "customer_id": 1 + int(rng.paretovariate(1.2) * 997) % customers,
+                    # every customer orders at least once; the rest go mostly to a few (a long tail)
+                    "customer_id": n + 1 if n < customers else 1 + int(rng.paretovariate(1.2) * 997) % customers,
                     "external_id": f"o{n}",
                     "ordered_at": now - timedelta(days=rng.random() * 720),
                     "amount": round(rng.lognormvariate(4, 1), 2),

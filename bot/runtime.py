@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.business import BusinessFile, load_business_file
+from bot.care.alerts import WatchWithAlerts
 from bot.care.wiring import Care, check_care_rules, open_care
 from bot.emotion import default_tagger
 from bot.emotion.base import EmotionTagger
@@ -94,6 +95,8 @@ class Runtime:
         care = open_care(settings, business, db, outbox, texts)  # relationship care: jobs, follow-ups, opt-out
         engine.interceptors.append(care.optout)
         engine.handoff.desks.add(care.desk)
+        engine.emotion_watch = WatchWithAlerts(engine.emotion_watch, care.alerts)
+        engine.handoff.summary_preface = care.notes.preface
         return cls(
             settings,
             db,

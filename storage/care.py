@@ -10,7 +10,17 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from storage.db import Database
-from storage.models import CareTask, Conversation, Customer, InboxItem, Message, OutboxMessage, OutboxStatus, utcnow
+from storage.models import (
+    CareNote,
+    CareTask,
+    Conversation,
+    Customer,
+    InboxItem,
+    Message,
+    OutboxMessage,
+    OutboxStatus,
+    utcnow,
+)
 
 OPT_OUT_DECISION = "opt_out"
 OPT_IN_DECISION = "opt_in"
@@ -219,3 +229,18 @@ class CareRepository:
                     .values(read_at=now or utcnow())
                 ).rowcount
             )
+
+    # -- care notes ------------------------------------------------------------------------------------------
+
+    def add_care_note(self, customer_id: int, handoff_id: int | None, author: str, text: str) -> CareNote:
+        with self._db.session() as session:
+            note = CareNote(customer_id=customer_id, handoff_id=handoff_id, author=author, text=text)
+            session.add(note)
+            session.flush()
+            return note
+
+    def latest_care_note(self, customer_id: int) -> CareNote | None:
+        with self._db.session() as session:
+            return session.exec(
+                select(CareNote).where(CareNote.customer_id == customer_id).order_by(CareNote.id.desc())
+            ).first()

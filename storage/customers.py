@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, or_
@@ -37,6 +37,7 @@ class CustomerView:
     handoffs: list[Handoff]
     notes: list[Note]
     conversations: list[Conversation]
+    care_notes: list[CareNote] = field(default_factory=list)  # relationship care, newest last
 
 
 # Every table that holds rows of one customer: what `export` hands over and `forget` deletes (in this order,
@@ -119,6 +120,7 @@ class CustomerRepository:
                 handoffs=_all(session, Handoff, customer_id),
                 notes=_all(session, Note, customer_id),
                 conversations=_all(session, Conversation, customer_id),
+                care_notes=_all(session, CareNote, customer_id),
             )
 
     def export(self, customer_id: int, actor: str) -> dict[str, Any] | None:

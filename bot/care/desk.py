@@ -31,10 +31,6 @@ class CareDesk(QuietDesk):
         for reaction in self.on_started:
             await reaction(ticket)
 
-    async def agent_claimed(self, ticket: Ticket, agent: str, via: str) -> None:
-        for reaction in self.on_first_answer:
-            await reaction(ticket, agent)
-
     async def agent_message(self, ticket: Ticket, agent: str, text: str, via: str) -> None:
         for reaction in self.on_first_answer:
             await reaction(ticket, agent)
