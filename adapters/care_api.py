@@ -70,10 +70,8 @@ def care_router(care: Care, customers: CustomerRepository, token: str | None) ->
             return f"{DESK}:{name}"
         raise HTTPException(status_code=401, detail="sign in at /agent")
 
-    Agent = Annotated[str, Depends(agent)]
-
     @router.post("/handoffs/{handoff_id}/care-note", status_code=201)
-    async def add_care_note(handoff_id: RowId, body: NoteBody, who: Agent) -> JSONResponse:
+    async def add_care_note(handoff_id: RowId, body: NoteBody, who: str = Depends(agent)) -> JSONResponse:
         try:
             note = await asyncio.to_thread(care.notes.add, handoff_id, who, body.text)
         except CareNoteError as error:
@@ -82,7 +80,7 @@ def care_router(care: Care, customers: CustomerRepository, token: str | None) ->
         return JSONResponse({"id": note.id, "customer_id": note.customer_id, "text": note.text}, status_code=201)
 
     @router.get("/care/inbox")
-    async def inbox(who: Agent, recipient: str | None = QueryParameter(None, max_length=100)) -> dict:
+    async def inbox(who: str = Depends(agent), recipient: str | None = QueryParameter(None, max_length=100)) -> dict:
         wanted = recipient or who
         items = await asyncio.to_thread(care.repository.inbox, wanted)
         customers.audit(who, "care.inbox", None, {"recipient": wanted})
@@ -96,11 +94,15 @@ def care_router(care: Care, customers: CustomerRepository, token: str | None) ->
         }  # fmt: skip
 
     @router.post("/care/inbox/{item_id}/read")
-    async def read(item_id: RowId, who: Agent, recipient: str | None = QueryParameter(None, max_length=100)) -> dict:
+    async def read(
+        item_id: RowId, who: str = Depends(agent), recipient: str | None = QueryParameter(None, max_length=100)
+    ) -> dict:
         return {"ok": await asyncio.to_thread(care.repository.mark_read, item_id, recipient or who)}
 
     @router.get("/care/tasks")
-    async def tasks(who: Agent, assignee: str | None = QueryParameter(None, max_length=100), done: bool = False):
+    async def tasks(
+        who: str = Depends(agent), assignee: str | None = QueryParameter(None, max_length=100), done: bool = False
+    ):
         rows = await asyncio.to_thread(care.repository.tasks, assignee, done)
         customers.audit(who, "care.tasks", None, {"assignee": assignee})
         return {"tasks": [_task(t) for t in rows]}
@@ -115,25 +117,25 @@ def care_router(care: Care, customers: CustomerRepository, token: str | None) ->
         return JSONResponse({"task": _task(care.repository.task(task_id))})
 
     @router.post("/care/tasks/{task_id}/done")
-    async def task_done(task_id: RowId, who: Agent) -> JSONResponse:
+    async def task_done(task_id: RowId, who: str = Depends(agent)) -> JSONResponse:
         return await change(task_id, who, "done", lambda t: care.repository.complete_task(t.id, who))
 
     @router.post("/care/tasks/{task_id}/snooze")
-    async def task_snooze(task_id: RowId, body: SnoozeBody, who: Agent) -> JSONResponse:
+    async def task_snooze(task_id: RowId, body: SnoozeBody, who: str = Depends(agent)) -> JSONResponse:
         later = timedelta(hours=body.hours)
         return await change(task_id, who, "snoozed", lambda t: care.repository.snooze_task(t.id, utcnow() + later))
 
     @router.post("/care/tasks/{task_id}/assign")
-    async def task_assign(task_id: RowId, body: AssignBody, who: Agent) -> JSONResponse:
+    async def task_assign(task_id: RowId, body: AssignBody, who: str = Depends(agent)) -> JSONResponse:
         return await change(task_id, who, "assigned", lambda t: care.repository.assign_task(t.id, body.assignee))
 
     @router.get("/care/sla")
-    async def sla(who: Agent, days: int = QueryParameter(30, ge=1, le=366)) -> dict:
+    async def sla(who: str = Depends(agent), days: int = QueryParameter(30, ge=1, le=366)) -> dict:
         figures = await asyncio.to_thread(care.sla.repository.figures, utcnow() - timedelta(days=days))
         return {"days": days, "target_minutes": care.sla.target_minutes, **figures.as_dict()}
 
     @router.get("/customers/{customer_id}/care")
-    async def customer_care(customer_id: RowId, who: Agent) -> JSONResponse:
+    async def customer_care(customer_id: RowId, who: str = Depends(agent)) -> JSONResponse:
         customer = await asyncio.to_thread(care.repository.customer, customer_id)
         if customer is None:
             return JSONResponse({"detail": f"no customer #{customer_id}"}, status_code=404)
@@ -158,7 +160,7 @@ def care_router(care: Care, customers: CustomerRepository, token: str | None) ->
         )  # fmt: skip
 
     @router.put("/customers/{customer_id}/account-manager")
-    async def set_manager(customer_id: RowId, body: ManagerBody, who: Agent) -> JSONResponse:
+    async def set_manager(customer_id: RowId, body: ManagerBody, who: str = Depends(agent)) -> JSONResponse:
         if not await asyncio.to_thread(care.repository.set_account_manager, customer_id, body.account_manager):
             return JSONResponse({"detail": f"no customer #{customer_id}"}, status_code=404)
         customers.audit(who, "customer.account_manager", f"customer:{customer_id}", {"to": body.account_manager})
