@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.care_api import care_router
-from adapters.care_slack import SlackNotifier
+from adapters.care_slack import SlackNotifier, attach_slack_care, care_note_reply
 from bot.business import load_business_file
 from bot.care.alerts import NOTIFY
 from bot.care.notes import CareNoteError
@@ -225,3 +225,22 @@ async def test_the_care_note_endpoint_checks_sign_in_state_and_input(setup):
         shown = await client.get(f"/agent/api/customers/{customer_id}/care", headers=headers)
         assert shown.json()["care_note"]["text"] == "Prefers calls after 6 pm"
         assert shown.json()["care_note"]["author"] == "console:ann"
+
+
+async def test_slack_asks_for_a_care_note_after_solving_and_a_note_reply_in_the_thread_is_saved(setup, slack):
+    care, service, _, database = setup
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+    attach_slack_care(care, client, Settings(slack_handoff_channel="CDESK"), service.repository)
+    customer_id, conversation_id = customer(database)
+    handoff_id = service.open(customer_id, conversation_id, TriggerHit(Reason.ANGER, {}))
+    service.repository.save_thread(handoff_id, "slack", "CDESK", "1700000000.000100")
+    take = care_note_reply(care, "en")
+    assert await take(handoff_id, "slack:U1", "note: too early") is None  # open: an ordinary reply
+
+    await service.claim(handoff_id, "slack:U1", "slack")
+    await service.resolve(handoff_id, "slack:U1", "slack")
+    prompt = slack.wait_for("chat.postMessage", lambda p: p.get("thread_ts") == "1700000000.000100")
+    assert "care note" in prompt["text"]
+    assert await take(handoff_id, "slack:U1", "thanks all") is None
+    assert "saved" in await take(handoff_id, "slack:U1", "备注：生日是 5 月 3 日")
+    assert care.repository.latest_care_note(customer_id).text == "生日是 5 月 3 日"
