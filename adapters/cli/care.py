@@ -13,6 +13,7 @@ from storage.customers import CustomerRepository
 from storage.db import row_id
 from storage.jobs import JobRepository
 from storage.models import JobStatus, utcnow
+from storage.sla import SlaRepository
 
 USER_MISTAKE = 2
 
@@ -33,6 +34,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("job_id", type=_id)
     p.add_argument("--by", default="cli", help="who cancels it (recorded in the audit log)")
     p.set_defaults(handler=cancel_job)
+
+    p = commands.add_parser("sla", help="first-response figures of handoffs: answered, breached, median")
+    p.add_argument("--days", type=int, default=30, choices=range(1, 367), metavar="DAYS", help="default 30")
+    p.set_defaults(handler=sla_figures)
 
     tasks = commands.add_parser("tasks", help="staff follow-up tasks: list, done, snooze, assign").add_subparsers(
         dest="tasks_command", required=True
@@ -152,3 +157,14 @@ def task_snooze(settings: Settings, args: argparse.Namespace) -> int:
 
 def task_assign(settings: Settings, args: argparse.Namespace) -> int:
     return _task_change(settings, args, "assigned", lambda care, task: care.assign_task(task.id, args.assignee))
+
+
+def sla_figures(settings: Settings, args: argparse.Namespace) -> int:
+    figures = SlaRepository(open_database(settings)).figures(utcnow() - timedelta(days=args.days))
+    median = figures.median_first_response_seconds
+    shown = "-" if median is None else f"{median / 60:.1f} min"
+    print(
+        f"last {args.days} days: {figures.handoffs} handoffs, {figures.answered} answered, "
+        f"{figures.breached} breached; median first response {shown} (business time)"
+    )
+    return 0

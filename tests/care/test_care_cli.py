@@ -12,7 +12,8 @@ from bot.runtime import open_database
 from bot.settings import Settings
 from storage.care import CareRepository
 from storage.jobs import JobRepository
-from storage.models import AuditLog, JobStatus, utcnow
+from storage.models import AuditLog, Customer, JobStatus, utcnow
+from storage.sla import SlaRepository
 
 
 @pytest.fixture
@@ -83,3 +84,19 @@ def test_a_task_can_be_snoozed_reassigned_and_completed(db, capsys):
     done = care.task(task.id)
     assert (done.status, done.assignee, done.done_by) == ("done", "bob", "staff:bob")
     assert run.main(["tasks", "done", str(task.id)]) == 2
+
+
+def test_sla_figures_are_printed_for_the_last_days(db, capsys):
+    with db.session() as session:
+        customer = Customer(display_name="x")
+        session.add(customer)
+        session.flush()
+        customer_id = customer.id
+    sla = SlaRepository(db)
+    now = utcnow()
+    sla.start(1, customer_id, now - timedelta(hours=1), now)
+    sla.answered(1, now, 240.0)
+    sla.start(2, customer_id, now - timedelta(hours=1), now)
+    sla.breach(2, now)
+    assert run.main(["sla", "--days", "7"]) == 0
+    assert "2 handoffs, 1 answered, 1 breached; median first response 4.0 min" in capsys.readouterr().out
