@@ -70,8 +70,15 @@ class Settings(BaseSettings):
     handoff_timezone: str = _env("WARMDESK_HANDOFF_TIMEZONE", default="UTC")
     handoff_check_seconds: float = _env("WARMDESK_HANDOFF_CHECK_SECONDS", default=30.0, gt=0)
 
-    # Insights (manager reports and the weekly digest)
-    sla_first_response_minutes: float = _env("WARMDESK_SLA_FIRST_RESPONSE_MINUTES", default=10.0, gt=0)
+    # Relationship care (bot/care): the scheduled-jobs worker
+    jobs_batch: int = _env("WARMDESK_JOBS_BATCH", default=50, ge=1, le=1000)
+    jobs_lease_seconds: float = _env("WARMDESK_JOBS_LEASE_SECONDS", default=300.0, ge=10)
+    jobs_idle_seconds: float = _env("WARMDESK_JOBS_IDLE_SECONDS", default=5.0, gt=0)
+    sla_first_response_minutes: float = _env("WARMDESK_SLA_FIRST_RESPONSE_MINUTES", default=15.0, ge=0)
+    slack_care_channel: str | None = _env("SLACK_CARE_CHANNEL", default=None)  # default: SLACK_HANDOFF_CHANNEL
+    slack_sla_channel: str | None = _env("SLACK_SLA_CHANNEL", default=None)  # default: the care channel
+
+    # Insights (manager reports and the weekly digest); the first-response target is the one above
     sla_resolution_minutes: float = _env("WARMDESK_SLA_RESOLUTION_MINUTES", default=60.0, gt=0)
     digest_slack_channel: str | None = _env("WARMDESK_DIGEST_SLACK_CHANNEL", default=None)
 

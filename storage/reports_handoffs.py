@@ -38,7 +38,7 @@ from storage.reports import (
 
 @dataclass(frozen=True, slots=True)
 class SlaTargets:
-    first_response: timedelta = timedelta(minutes=10)
+    first_response: timedelta = timedelta(minutes=15)
     resolution: timedelta = timedelta(hours=1)
 
 

@@ -2,7 +2,7 @@
 conversations started and handoffs requested and closed
 
 Revision ID: 0014
-Revises: 0006
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0014"
-down_revision: str | None = "0006"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
