@@ -7,7 +7,7 @@ and the customer's original messages are always quoted.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,8 +110,13 @@ def build_summary(
     hit: TriggerHit,
     faq_title: Callable[[str], str | None],
     language: str = "en",
+    button_labels: Collection[str] = (),
 ) -> HandoffSummary:
+    """`button_labels` are the texts of buttons the bot offers ("None of these", "都不是"): a press of one is
+    the customer's answer to the bot, not their problem, so it never becomes a problem line."""
     said = [line for line in transcript if line.direction == "in" and line.text.strip()]
+    pressed = {label.strip().casefold() for label in button_labels}
+    typed = [line.text for line in said if line.text.strip().casefold() not in pressed]
     answered = _answered_titles(transcript, faq_title)
     return HandoffSummary(
         handoff_id=handoff_id,
@@ -119,7 +124,7 @@ def build_summary(
         reason=hit.reason,
         evidence=hit.evidence,
         sparkline=emotion_sparkline([(line.emotion, line.intensity) for line in said]),
-        problem=extract_problem([line.text for line in said]),
+        problem=extract_problem(typed),
         answered=answered,
         first_step=suggest_first_step(hit, answered, language),
         quoted=[line.text for line in said[-MAX_QUOTED:]],

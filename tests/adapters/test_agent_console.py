@@ -127,12 +127,12 @@ def test_the_whole_loop_through_the_console_in_chromium(server):
         item.click()
         expect(console.locator("#summary")).to_contain_text("parcel still hasn't arrived")
         console.click("#claim")
-        expect(console.locator("#status")).to_contain_text("claimed · console:lena")
+        expect(console.locator("#heading")).to_contain_text("claimed · lena")
         expect(customer.locator(".msg.bot").last).to_contain_text("has joined the conversation")
 
         customer.fill("#text", "How do I get an invoice?")
         customer.press("#text", "Enter")
-        expect(console.locator("#transcript .line.in").last).to_contain_text("How do I get an invoice?")
+        expect(console.locator("#transcript .line.customer").last).to_contain_text("How do I get an invoice?")
         bot_bubbles = customer.locator(".msg.bot").count()
 
         console.fill("#reply", "Hi, Lena here. I have found your parcel and the invoice is on its way.")
