@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from adapters.cli.errors import plural
 from bot.emotion.profile import EmotionProfile, build_profile
 from bot.emotion_watch import emotion_records
 from bot.outbox import Outbox
@@ -148,7 +149,8 @@ def stats(settings: Settings, args: argparse.Namespace) -> int:
     if not profile.messages:
         print("no tagged messages yet")
         return 0
-    print(f"All customers: {profile.messages} tagged messages in {len(profile.conversations)} conversations")
+    conversations = plural(len(profile.conversations), "conversation")
+    print(f"All customers: {plural(profile.messages, 'tagged message')} in {conversations}")
     for line in _profile_lines(profile):
         print(f"  {line}")
     print(
