@@ -38,7 +38,7 @@ def queue_item(row: QueueRow, now: datetime) -> dict[str, object]:
     until = _aware(handoff.claimed_at or handoff.resolved_at) if handoff.status != HandoffStatus.REQUESTED else now
     return {
         **plain(handoff),
-        "customer_name": row.customer_name or f"#{handoff.customer_id}",
+        "customer_name": row.customer_name or f"Customer #{handoff.customer_id}",
         "channel": row.channel,
         "language": row.language,
         # how long the customer waited for a person (still waiting: until now)

@@ -108,7 +108,7 @@ def test_the_queue_names_customer_channel_language_wait_and_last_message_and_tab
 
     row = next(h for h in ann.get("/handoffs", params={"tab": "open"}).json()["handoffs"] if h["id"] == handoff_id)
     assert (row["channel"], row["language"], row["status"]) == ("web", "en", "requested")
-    assert row["customer_name"] == f"#{row['customer_id']}" and row["wait_seconds"] >= 0
+    assert row["customer_name"] == f"Customer #{row['customer_id']}" and row["wait_seconds"] >= 0
     assert row["last_message"]["role"] == "bot" and "colleague" in row["last_message"]["text"]
 
     assert ann.post(f"/handoffs/{handoff_id}/resolve", json={"outcome": "resolved"}).json()["ok"]
