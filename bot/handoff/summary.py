@@ -26,6 +26,12 @@ _REQUEST_CUES = re.compile(
 )
 _DIGITS = re.compile(r"\d{4,}")
 _ASKING_FOR_A_PERSON = keyword_pattern(DEFAULT_KEYWORDS)
+# The words around a bare request for a person ("I want to talk to a human", "我要找人工"): no problem in them.
+_REQUEST_FILLER = re.compile(
+    r"\b(i|i'd|want|would|like|need|to|talk|speak|chat|with|a|an|the|some|please|can|could|get|me|let|real|now)\b|"
+    r"我|要|想|请|帮|找|给|转|接|一下|一个|吧|呢|啊",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,8 +154,11 @@ def extract_problem(messages: Sequence[str], limit: int = MAX_PROBLEM_LINES) -> 
 
 
 def _request_score(sentence: str) -> float:
-    if _ASKING_FOR_A_PERSON and len(_ASKING_FOR_A_PERSON.sub("", sentence).strip(" .!?。！？,，")) < 4:
-        return 0.0  # "human please" / "转人工" carries no problem
+    rest = sentence
+    if _ASKING_FOR_A_PERSON and _ASKING_FOR_A_PERSON.search(sentence):
+        rest = _REQUEST_FILLER.sub("", _ASKING_FOR_A_PERSON.sub("", sentence))
+    if len(rest.strip(" .!?。！？,，")) < 4:
+        return 0.0  # "hi", "human please", "I want to talk to a human", "转人工": no problem in them
     score = len(_REQUEST_CUES.findall(sentence)) + (2 if _DIGITS.search(sentence) else 0)
     return score + min(len(sentence), 200) / 200
 

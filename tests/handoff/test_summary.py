@@ -74,3 +74,11 @@ def test_a_pressed_button_never_becomes_the_problem_line():
     assert "都不是" in built.quoted  # the customer's own messages are still quoted as they were
     unfiltered = build_summary(1, CUSTOMER, transcript, hit, lambda _: None, "zh")
     assert any(line in ("都不是", "None of these") for line in unfiltered.problem)
+
+
+def test_a_bare_request_for_a_person_is_not_a_problem_line_but_a_request_with_a_problem_is():
+    said = ["Where is my parcel?", "I want to talk to a human", "我要找人工客服"]
+    said.append("I need a human, my card was charged twice")
+    problem = extract_problem(said)
+    assert "I want to talk to a human" not in problem and "我要找人工客服" not in problem
+    assert "Where is my parcel?" in problem and "I need a human, my card was charged twice" in problem
