@@ -4,28 +4,11 @@ console's queue, detail and buttons say what an agent needs (who, where, how lon
 from __future__ import annotations
 
 import httpx
-import pytest
 
-from tests.adapters.conftest import LiveServer
-from tests.handoff.live import AGENT_TOKEN, WebCustomer, handoff_runtime
+from tests.handoff.live import WebCustomer, agent_client
 
 REFUND = "How long does a refund take to reach my card?"
 ANGRIER = "This is ridiculous!!! Nobody answers me, terrible service, I want my money back NOW!!!"
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    runtime = handoff_runtime(tmp_path_factory.mktemp("history"))
-    live = LiveServer(runtime)
-    live.start()
-    yield live, runtime
-    live.stop()
-    runtime.close()
-
-
-def agent(base_url: str, name: str) -> httpx.Client:
-    headers = {"authorization": f"Bearer {AGENT_TOKEN}", "x-agent-name": name}
-    return httpx.Client(base_url=f"{base_url}/agent/api", headers=headers, timeout=30)
 
 
 def history(customer: WebCustomer) -> dict:
@@ -39,8 +22,8 @@ def open_handoff(customer: WebCustomer, runtime) -> int:
     return max(h.id for h in runtime.handoff.repository.queue() if h.status == "requested")
 
 
-def test_a_returning_chat_gets_its_conversation_state_and_the_agents_name_not_an_id(server):
-    live, runtime = server
+def test_a_returning_chat_gets_its_conversation_state_and_the_agents_name_not_an_id(handoff_server):
+    live, runtime = handoff_server
     customer = WebCustomer(live.url)
     customer.say(REFUND)
     handoff_id = open_handoff(customer, runtime)
@@ -56,7 +39,7 @@ def test_a_returning_chat_gets_its_conversation_state_and_the_agents_name_not_an
     assert back["state"] == "waiting_agent" and back["agent_name"] is None
     assert history(WebCustomer(live.url))["lines"] == []  # another session reads nothing of this one
 
-    ann = agent(live.url, "Ann Lee")
+    ann = agent_client(live.url, "Ann Lee")
     assert ann.post(f"/handoffs/{handoff_id}/claim").json()["ok"]
     assert ann.post(f"/handoffs/{handoff_id}/reply", json={"text": "Hi, Ann here.", "client_id": "h1"}).json()["ok"]
     customer.cursor = back["cursor"]  # the page polls from where the history ended: nothing shown twice
@@ -71,8 +54,8 @@ def test_a_returning_chat_gets_its_conversation_state_and_the_agents_name_not_an
     assert again["cursor"] >= customer.cursor
 
 
-def test_history_and_updates_refuse_bad_input_with_a_4xx(server):
-    live, _ = server
+def test_history_and_updates_refuse_bad_input_with_a_4xx(handoff_server):
+    live, _ = handoff_server
     with httpx.Client(base_url=live.url, timeout=30) as http:
         for params in (
             {"session_id": "x"},
@@ -88,8 +71,8 @@ def test_history_and_updates_refuse_bad_input_with_a_4xx(server):
         assert (fresh["lines"], fresh["state"], fresh["cursor"]) == ([], "bot", 0)
 
 
-def test_a_chinese_customer_gets_the_pages_words_in_chinese(server):
-    live, _ = server
+def test_a_chinese_customer_gets_the_pages_words_in_chinese(handoff_server):
+    live, _ = handoff_server
     customer = WebCustomer(live.url)
     customer.say("发票怎么开？")
     back = history(customer)
@@ -99,12 +82,14 @@ def test_a_chinese_customer_gets_the_pages_words_in_chinese(server):
     assert english["chat_send"] == "Send" and "{limit}" in english["chat_too_long"]
 
 
-def test_the_queue_names_customer_channel_language_wait_and_last_message_and_tabs_split_open_from_resolved(server):
-    live, runtime = server
+def test_queue_rows_name_customer_channel_language_wait_and_last_message_and_tabs_split_open_from_resolved(
+    handoff_server,
+):
+    live, runtime = handoff_server
     customer = WebCustomer(live.url)
     customer.say(REFUND)
     handoff_id = open_handoff(customer, runtime)
-    ann = agent(live.url, "ann")
+    ann = agent_client(live.url, "ann")
 
     row = next(h for h in ann.get("/handoffs", params={"tab": "open"}).json()["handoffs"] if h["id"] == handoff_id)
     assert (row["channel"], row["language"], row["status"]) == ("web", "en", "requested")
@@ -119,11 +104,11 @@ def test_the_queue_names_customer_channel_language_wait_and_last_message_and_tab
     assert ann.get("/handoffs", params={"tab": "everything"}).status_code == 422
 
 
-def test_the_summary_follows_the_conversation_after_the_handoff(server):
-    live, runtime = server
+def test_the_summary_follows_the_conversation_after_the_handoff(handoff_server):
+    live, runtime = handoff_server
     customer = WebCustomer(live.url)
     handoff_id = open_handoff(customer, runtime)
-    ann = agent(live.url, "ann")
+    ann = agent_client(live.url, "ann")
     before = ann.get(f"/handoffs/{handoff_id}").json()["summary"]
     assert "ridiculous" not in before
     customer.say(ANGRIER)
@@ -135,11 +120,11 @@ def test_the_summary_follows_the_conversation_after_the_handoff(server):
     assert len(who_line.rsplit("emotion ", 1)[1].strip()) == 2  # one sparkline bar per customer message
 
 
-def test_buttons_follow_the_state_and_a_long_reply_or_help_without_slack_are_refused_readably(server):
-    live, runtime = server
+def test_buttons_follow_the_state_and_a_long_reply_or_help_without_slack_are_refused_readably(handoff_server):
+    live, runtime = handoff_server
     customer = WebCustomer(live.url)
     handoff_id = open_handoff(customer, runtime)
-    ann, bob = agent(live.url, "ann"), agent(live.url, "bob")
+    ann, bob = agent_client(live.url, "ann"), agent_client(live.url, "bob")
 
     def enabled(client) -> dict[str, bool]:
         return {name: b["enabled"] for name, b in client.get(f"/handoffs/{handoff_id}").json()["actions"].items()}

@@ -10,11 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.adapters.conftest import LiveServer
-from tests.adapters.test_webchat_browser import CHROMIUM, FLAGS, ambiguous_question
-from tests.handoff.live import AGENT_TOKEN, WebCustomer, handoff_runtime
+from tests.adapters.test_webchat_browser import ambiguous_question
+from tests.handoff.live import AGENT_TOKEN, WebCustomer
 
 pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 780}
@@ -26,24 +25,6 @@ PLACEHOLDER_FITS = """() => {
   const room = box.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
   return context.measureText(box.placeholder).width <= room;
 }"""
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    runtime = handoff_runtime(tmp_path_factory.mktemp("pages"))
-    live = LiveServer(runtime)
-    live.start()
-    yield live, runtime
-    live.stop()
-    runtime.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +52,8 @@ def newest_requested(runtime) -> int:
     return max(h.id for h in runtime.handoff.repository.queue() if h.status == "requested")
 
 
-def test_a_reload_restores_the_conversation_and_the_waiting_state(browser, server, shots):
-    live, _ = server
+def test_a_reload_restores_the_conversation_and_the_waiting_state(browser, handoff_server, shots):
+    live, _ = handoff_server
     page = browser.new_context(locale="en-US", viewport=DESKTOP).new_page()
     page.goto(live.url)
     page.fill("#text", "How long does a refund take to reach my card?")
@@ -97,8 +78,8 @@ def test_a_reload_restores_the_conversation_and_the_waiting_state(browser, serve
     page.close()
 
 
-def test_a_chinese_customer_gets_chinese_chrome_stale_choices_and_a_kept_long_paste(browser, server, shots):
-    live, runtime = server
+def test_a_chinese_customer_gets_chinese_chrome_stale_choices_and_a_kept_long_paste(browser, handoff_server, shots):
+    live, runtime = handoff_server
     page = browser.new_context(locale="zh-CN", viewport=PHONE).new_page()
     page.goto(live.url)
     expect(page.locator("#send")).to_have_text("发送")
@@ -128,8 +109,10 @@ def test_a_chinese_customer_gets_chinese_chrome_stale_choices_and_a_kept_long_pa
     page.close()
 
 
-def test_the_console_keeps_scroll_and_draft_offers_claim_and_send_and_buttons_follow_the_state(browser, server, shots):
-    live, runtime = server
+def test_console_keeps_scroll_and_draft_offers_take_over_and_send_and_buttons_follow_the_state(
+    browser, handoff_server, shots
+):
+    live, runtime = handoff_server
     customer = WebCustomer(live.url)
     customer.say("我要投诉！快递三个星期了还没到，一直没人理我，太差劲了！")
     handoff_id = newest_requested(runtime)
@@ -195,8 +178,8 @@ def test_the_console_keeps_scroll_and_draft_offers_claim_and_send_and_buttons_fo
     console.close()
 
 
-def test_the_console_in_english_claim_and_send_on_a_new_handoff(browser, server, shots):
-    live, runtime = server
+def test_the_console_in_english_claim_and_send_on_a_new_handoff(browser, handoff_server, shots):
+    live, runtime = handoff_server
     customer = WebCustomer(live.url)
     customer.say("Where is my parcel? I ordered it three weeks ago and it still hasn't arrived!")
     customer.say("I want to talk to a human")
