@@ -132,6 +132,8 @@ class HandoffService:
         self.texts = texts
         self._faq_title = faq_title
         self._telling: dict[int | None, asyncio.Task] = {}  # the newest announcement per conversation
+        # Relationship care (bot/care/notes.py) sets this: lines a new handoff's summary starts with.
+        self.summary_preface: Callable[[int], list[str]] = lambda customer_id: []
 
     # -- the engine's side ----------------------------------------------------------------------------------
 
@@ -420,6 +422,7 @@ class HandoffService:
             lambda faq_id: self._faq_title(faq_id, language),
             language,
             button_labels=self._button_labels(),
+            preface=self.summary_preface(row.customer_id),
         )
         return summary.render()
 

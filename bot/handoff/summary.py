@@ -96,6 +96,7 @@ class HandoffSummary:
         say = agent_say
         lines = [
             self.title,
+            *self.extra.get("preface", ()),  # relationship care (bot/care/notes.py): the latest care note first
             f"{say('who', self.language)}: {self.who}",
             f"{say('why', self.language)}: {self.why}",
             f"{say('problem', self.language)}:",
@@ -117,6 +118,7 @@ def build_summary(
     faq_title: Callable[[str], str | None],
     language: str = "en",
     button_labels: Collection[str] = (),
+    preface: Sequence[str] = (),  # relationship care: lines shown right under the title (the care note)
 ) -> HandoffSummary:
     """`button_labels` are the texts of buttons the bot offers ("None of these", "都不是"): a press of one is
     the customer's answer to the bot, not their problem, so it never becomes a problem line."""
@@ -135,6 +137,7 @@ def build_summary(
         first_step=suggest_first_step(hit, answered, language),
         quoted=[line.text for line in said[-MAX_QUOTED:]],
         language=language,
+        extra={"preface": list(preface)} if preface else {},
     )
 
 
