@@ -20,8 +20,9 @@ run: install  ## install, seed the demo knowledge base on first start, serve web
 chat: install  ## chat with the bot in this terminal
 	$(PY) run.py chat
 
-browser:  ## headless Chromium for the web chat tests (Debian's package)
+browser:  ## headless Chromium and a CJK font for the page tests and screenshots (Debian's packages, when missing)
 	@command -v chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
+	@dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq fonts-noto-cjk >/dev/null; }
 
 lint: install
 	$(VENV)/bin/ruff check .

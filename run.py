@@ -25,16 +25,28 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if logging.getLogger().level > logging.DEBUG:  # Alembic says which dialect it uses on every single command
         logging.getLogger("alembic").setLevel(logging.WARNING)
+        _quiet_jieba()
+    from adapters.cli.errors import UsageError
     from bot.business import BusinessFileError
+    from bot.emotion.batch import BatchInputError
     from bot.runtime import DataDirError
+    from knowledge.io import UnsupportedFormat
     from storage.db import DatabaseUnavailable
 
     try:
         status = args.handler(settings, args)
         sys.stdout.flush()  # inside the try: a closed pipe shows up on this flush
         return status
-    except BusinessFileError as error:  # the business's own file: a mistake they can fix
+    except (BusinessFileError, UsageError, UnsupportedFormat) as error:  # a mistake the user can fix
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except BatchInputError as error:
+        for number, problem in error.problems:
+            print(f"{args.batch}:{number}: {problem}", file=sys.stderr)
+        print(f"error: nothing tagged: {len(error.problems)} line(s) without a text", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError, PermissionError) as error:
+        print(f"error: {error.strerror.lower()}: {error.filename}", file=sys.stderr)
         return 2
     except (DataDirError, DatabaseUnavailable) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -44,6 +56,15 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): stop quietly, as the Python docs advise
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
+
+
+def _quiet_jieba() -> None:
+    """jieba prints "Building prefix dict..." at DEBUG on stderr through its own handler, whatever the root says."""
+    try:
+        import jieba
+    except ImportError:
+        return
+    jieba.setLogLevel(logging.WARNING)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,12 +129,15 @@ def serve_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def chat_command(settings: Settings, args: argparse.Namespace) -> int:
-    from adapters.console import chat_in_terminal
+    from adapters.console import PLATFORM, chat_in_terminal
+    from adapters.webchat_mailbox import WebChatMailbox
     from bot.runtime import Runtime
 
     runtime = Runtime.open(settings)
+    mailbox = WebChatMailbox(runtime.db, PLATFORM)
+    runtime.outbox.add_sender(PLATFORM, mailbox.sender)
     try:
-        asyncio.run(chat_in_terminal(runtime.engine, args.customer))
+        asyncio.run(chat_in_terminal(runtime.engine, args.customer, mailbox=mailbox))
     finally:
         runtime.close()
     return 0

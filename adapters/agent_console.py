@@ -14,15 +14,18 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from adapters.agent_console_views import HELP_DESKS, actions, plain, queue_item, transcript_line
+from bot.handoff.agent_texts import agent_say
 from bot.handoff.desk import QuietDesk, Ticket
-from bot.handoff.service import MAX_REPLY_CHARS, ActionResult, HandoffService, Outcome, ResolveOutcome
+from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
 from storage.db import MAX_ROW_ID
-from storage.handoffs import HandoffRepository
+from storage.handoff_queue import briefing, handoff_queue
+from storage.handoffs import HandoffRepository, HandoffStatus
 
 DESK = "console"
 COOKIE = "warmdesk_agent"
@@ -60,8 +63,12 @@ class ConsoleDesk(QuietDesk):
         self._repository.save_thread(ticket.handoff_id, DESK, DESK, str(ticket.handoff_id))
 
 
+MAX_REPLY_BODY_CHARS = 100_000  # the service refuses replies over its own limit with a message the page shows
+TRANSCRIPT_LINES = 200
+
+
 class ReplyBody(BaseModel):
-    text: str = Field(min_length=1, max_length=MAX_REPLY_CHARS)
+    text: str = Field(min_length=1, max_length=MAX_REPLY_BODY_CHARS)
     client_id: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
 
@@ -120,25 +127,30 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
         return {"agent": who}
 
     @router.get("/agent/api/handoffs")
-    async def queue(who: str = Depends(agent)) -> dict[str, object]:
-        return {"agent": who, "handoffs": [_plain(h) for h in repository.queue()]}
+    async def queue(
+        who: str = Depends(agent), tab: str | None = Query(default=None, pattern=r"^(open|resolved)$")
+    ) -> dict[str, object]:
+        """Without `tab`: open handoffs oldest first, then recently closed ones (what scripts diff for new ids)."""
+        now = service.clock()
+        rows = handoff_queue(repository.database, tab)
+        return {"agent": who, "tab": tab, "handoffs": [queue_item(row, now) for row in rows]}
 
     @router.get("/agent/api/handoffs/{handoff_id}")
-    async def detail(handoff_id: HandoffId, _: str = Depends(agent)) -> dict[str, object]:
+    async def detail(handoff_id: HandoffId, who: str = Depends(agent)) -> dict[str, object]:
         handoff = repository.get(handoff_id)
         if handoff is None:
             raise HTTPException(404, "no such handoff (the customer may have deleted their data)")
-        transcript = [
-            {
-                "id": m.id,
-                "direction": m.direction,
-                "text": m.shown_text,
-                "decision": m.decision,
-                "emotion": m.emotion_label,
-            }
-            for m in repository.transcript(handoff.conversation_id, limit=100)
-        ]
-        return {**_plain(handoff), "transcript": transcript}
+        summary = handoff.summary
+        if handoff.status != HandoffStatus.RESOLVED and (now := briefing(repository.database, handoff_id)):
+            summary = service.live_summary(now)  # follows the conversation after the handoff opened
+        transcript = repository.transcript(handoff.conversation_id, limit=TRANSCRIPT_LINES)
+        language = service.settings.agent_language
+        return {
+            **plain(handoff),
+            "summary": summary,
+            "transcript": [transcript_line(m) for m in transcript],
+            "actions": actions(handoff, who, service.desks.names, language),
+        }
 
     @router.post("/agent/api/handoffs/{handoff_id}/claim")
     async def claim(handoff_id: HandoffId, who: str = Depends(agent)) -> JSONResponse:
@@ -158,6 +170,9 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
 
     @router.post("/agent/api/handoffs/{handoff_id}/help")
     async def ask_for_help(handoff_id: HandoffId, who: str = Depends(agent)) -> JSONResponse:
+        if not HELP_DESKS & set(service.desks.names):  # nobody would see the request: say so, do not pretend
+            message = agent_say("action.no_help_desk", service.settings.agent_language)
+            return JSONResponse({"ok": False, "outcome": "no_help_desk", "message": message}, status_code=409)
         return _answer(await service.ask_for_help(handoff_id, who))
 
     return router
@@ -166,22 +181,8 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
 def _answer(result: ActionResult) -> JSONResponse:
     body = {"ok": result.ok, "outcome": result.outcome.value, "message": result.message}
     if result.handoff is not None:
-        body["handoff"] = _plain(result.handoff)
+        body["handoff"] = plain(result.handoff)
     return JSONResponse(body, status_code=200 if result.ok else STATUS_FOR.get(result.outcome, 400))
-
-
-def _plain(handoff) -> dict[str, object]:
-    return {
-        "id": handoff.id,
-        "status": handoff.status,
-        "reason": handoff.reason,
-        "agent": handoff.agent,
-        "summary": handoff.summary,
-        "outcome": handoff.outcome,
-        "rating": handoff.rating,
-        "customer_id": handoff.customer_id,
-        "requested_at": handoff.requested_at.isoformat(),
-    }
 
 
 def _header_name(raw: str | None) -> str:

@@ -11,6 +11,7 @@ from fastapi import APIRouter
 from adapters.agent_console import ConsoleDesk, agent_console_router
 from adapters.care_api import care_router
 from adapters.care_slack import attach_slack_care, care_note_reply
+from adapters.console import PLATFORM as TERMINAL_PLATFORM
 from adapters.slack_desk import slack_configured, slack_router
 from adapters.webchat import PLATFORM as WEB_PLATFORM
 from adapters.webchat_mailbox import WebChatMailbox
@@ -29,6 +30,7 @@ class HandoffDesks:
     def open(cls, runtime: Runtime) -> HandoffDesks:
         mailbox = WebChatMailbox(runtime.db, WEB_PLATFORM)
         runtime.outbox.add_sender(WEB_PLATFORM, mailbox.sender)
+        runtime.outbox.add_sender(TERMINAL_PLATFORM, mailbox.sender)  # `run.py chat` reads its rows as a mailbox
         desks = cls(mailbox, runtime=runtime)
         service, settings = runtime.handoff, runtime.settings
         if service is None:

@@ -1,24 +1,48 @@
-"""Web chat: a page served by the app and a small JSON API, translated to and from the engine's messages."""
+"""Web chat: a page served by the app and a small JSON API, translated to and from the engine's messages.
+
+`POST /api/chat` sends a message and returns the bot's replies; `GET /api/chat/updates` returns what arrived
+later (a person's replies, the rating request) with the conversation's state; `GET /api/chat/history` returns
+the conversation so far, so a reloaded or returning page shows it again. The session id is the page's
+random bearer secret (kept in localStorage): whoever holds it reads that chat, nobody else.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from adapters.webchat_mailbox import WebChatMailbox
 from bot.engine import Engine
+from bot.handoff.speakers import CUSTOMER, customer_facing_name, speaker
 from bot.messages import InboundMessage
+from bot.texts import Texts
+from storage.db import MAX_ROW_ID
 
 PLATFORM = "web"
 PAGE = Path(__file__).parent / "web" / "chat.html"
 MAX_TEXT_CHARS = 10_000
+SESSION_PATTERN = r"^[A-Za-z0-9_-]{8,64}$"
+LANGUAGES = ("zh", "en")
+# The page's own words, from the business file's texts (the page fills them in).
+CHROME_KEYS = (
+    "chat_title",
+    "chat_placeholder",
+    "chat_send",
+    "chat_waiting",
+    "chat_with_agent",
+    "chat_with_team",
+    "chat_sent_to_team",
+    "chat_too_long",
+    "chat_send_failed",
+)
 
 
 class ChatRequest(BaseModel):
-    session_id: str = Field(pattern=r"^[A-Za-z0-9_-]{8,64}$")
+    session_id: str = Field(pattern=SESSION_PATTERN)
     message_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
     text: str = Field(default="", max_length=MAX_TEXT_CHARS)
     choice_id: str | None = Field(default=None, max_length=200)
@@ -45,6 +69,30 @@ class ChatResponse(BaseModel):
 class UpdatesResponse(BaseModel):
     replies: list[ReplyOut]
     cursor: int
+    state: str  # bot | waiting_agent | agent
+    agent_name: str | None = None  # the person with the customer, as the customer may read it
+
+
+class HistoryLineOut(BaseModel):
+    id: int
+    role: str  # customer | bot | agent | system
+    kind: str | None  # the engine's decision for bot lines (answer, clarify, handoff...)
+    text: str
+    at: datetime
+
+
+class HistoryResponse(BaseModel):
+    lines: list[HistoryLineOut]
+    language: str
+    state: str
+    agent_name: str | None = None
+    cursor: int  # pass as `after` to /api/chat/updates
+    texts: dict[str, str]
+    max_chars: int = MAX_TEXT_CHARS
+
+
+def chrome(texts: Texts, language: str) -> dict[str, str]:
+    return {key: texts.say(key, language) for key in CHROME_KEYS}
 
 
 def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> APIRouter:
@@ -56,12 +104,17 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
         return page
 
     @router.get("/api/chat/welcome")
-    async def welcome(language: str = "en") -> dict[str, str]:
-        language = language if language in ("zh", "en") else "en"
-        return {"text": engine.welcome(language), "language": language}
+    async def welcome(language: str = "en") -> dict[str, object]:
+        language = language if language in LANGUAGES else "en"
+        return {
+            "text": engine.welcome(language),
+            "language": language,
+            "texts": chrome(engine.texts, language),
+            "max_chars": MAX_TEXT_CHARS,
+        }
 
     @router.post("/api/chat", response_model=ChatResponse)
-    async def chat(body: ChatRequest, request: Request) -> ChatResponse:
+    async def chat(body: ChatRequest) -> ChatResponse:
         reply = await engine.handle(
             InboundMessage(
                 platform=PLATFORM,
@@ -86,15 +139,45 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
 
         @router.get("/api/chat/updates", response_model=UpdatesResponse)
         async def updates(
-            session_id: str = Query(pattern=r"^[A-Za-z0-9_-]{8,64}$"), after: int = Query(default=0, ge=0)
+            session_id: str = Query(pattern=SESSION_PATTERN), after: int = Query(default=0, ge=0, le=MAX_ROW_ID)
         ) -> UpdatesResponse:
             rows = mailbox.updates(session_id, after)
+            state, agent = mailbox.state(session_id)
             return UpdatesResponse(
                 replies=[
                     ReplyOut(text=row.text, kind=row.kind, choices=[ChoiceOut(**c) for c in row.choices or []])
                     for row in rows
                 ],
                 cursor=rows[-1].id if rows else after,
+                state=state,
+                agent_name=customer_facing_name(agent),
+            )
+
+        @router.get("/api/chat/history", response_model=HistoryResponse)
+        async def history(
+            session_id: str = Query(pattern=SESSION_PATTERN),
+            language: str | None = Query(default=None, pattern=r"^(zh|en)$"),
+        ) -> HistoryResponse:
+            """The conversation so far; an unknown session is a new chat (no lines), not an error."""
+            found = mailbox.history(session_id)
+            shown_language = (found.language if found else None) or language or "en"
+            shown_language = shown_language if shown_language in LANGUAGES else "en"
+            return HistoryResponse(
+                lines=[
+                    HistoryLineOut(
+                        id=line.id,
+                        role=(role := speaker(line.direction, line.decision)),
+                        kind=None if role == CUSTOMER else line.decision,
+                        text=line.text,
+                        at=line.created_at,
+                    )
+                    for line in (found.lines if found else [])
+                ],
+                language=shown_language,
+                state=found.state if found else "bot",
+                agent_name=customer_facing_name(found.agent) if found else None,
+                cursor=found.cursor if found else 0,
+                texts=chrome(engine.texts, shown_language),
             )
 
     return router

@@ -1,7 +1,9 @@
-"""Messages for a web chat page that arrive later (agent replies, "a person has joined", rating requests).
+"""Messages for a web chat page that arrive later (agent replies, "a person has joined", rating requests), and
+what a page that comes back needs to show again.
 
 The outbox row is the mailbox: the web "sender" only confirms it, and the page fetches rows after the last
-id it has seen (`GET /api/chat/updates`), so a reload or a lost response never loses a message.
+id it has seen (`GET /api/chat/updates`), so a reload or a lost response never loses a message. The
+conversation so far comes from the message log (`GET /api/chat/history`).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.messages import OutboundMessage
+from storage.chat_history import ChatHistory, chat_history, chat_state
 from storage.db import Database
 from storage.models import OutboxMessage, OutboxStatus
 
@@ -43,3 +46,9 @@ class WebChatMailbox:
                     .limit(MAX_UPDATES)
                 ).all()
             )
+
+    def history(self, session_id: str) -> ChatHistory | None:
+        return chat_history(self._db, self._platform, session_id)
+
+    def state(self, session_id: str) -> tuple[str, str | None]:
+        return chat_state(self._db, self._platform, session_id)

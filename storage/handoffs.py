@@ -67,6 +67,10 @@ class HandoffRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
 
+    @property
+    def database(self) -> Database:
+        return self._db
+
     # -- starting -------------------------------------------------------------------------------------------
 
     def start(

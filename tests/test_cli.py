@@ -137,7 +137,7 @@ def test_customer_show_export_forget(data_dir, tmp_path, capsys, monkeypatch):
     assert "Emotion profile" in shown and "dominant: anxiety" in shown
 
     assert run.main(["customer", "stats"]) == 0
-    assert "1 tagged messages in 1 conversations" in capsys.readouterr().out
+    assert "1 tagged message in 1 conversation" in capsys.readouterr().out
 
     exported = tmp_path / "me.json"
     assert run.main(["customer", "export", "tg-1001", "--out", str(exported)]) == 0
@@ -220,3 +220,75 @@ def test_a_mistake_in_the_business_file_stops_serve_with_one_line(data_dir, tmp_
     assert run.main(["serve", "--port", "1"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "texts.en.greting is not a text the bot uses" in error
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["kb", "import", "x.txt"], "unsupported FAQ file type '.txt'"),
+        (["kb", "export", "x.txt"], "unsupported FAQ file type '.txt'"),
+        (["kb", "import", "missing.jsonl"], "no such file: missing.jsonl"),
+        (["kb", "export", "no/such/folder/out.jsonl"], "no such folder: no/such/folder"),
+        (["kb", "ask", "--kb", "missing.csv", "refund?"], "no such file: missing.csv"),
+        (["kb", "ask", "--batch", "missing.jsonl", "--out", "o.jsonl"], "no such file: missing.jsonl"),
+        (["emotion", "--batch", "missing.jsonl", "--out", "o.jsonl"], "no such file: missing.jsonl"),
+        (["emotion", "--batch", "in.jsonl"], "--batch needs --out"),
+        (["emotion"], "give a text"),
+    ],
+)
+def test_a_user_mistake_is_one_line_and_exit_status_2(data_dir, tmp_path, monkeypatch, capsys, argv, says):
+    monkeypatch.chdir(tmp_path)
+    assert run.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "Traceback" not in err
+    assert err == f"error: {says}" or err.startswith(f"error: {says}")
+
+
+def test_emotion_batch_names_bad_lines_by_number_and_writes_nothing(data_dir, tmp_path, capsys):
+    source, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_text('{"text": "where is my parcel?"}\n{"txt": "typo"}\nnot json\n', encoding="utf-8")
+    assert run.main(["emotion", "--batch", str(source), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == f'{source}:2: no "text" string' and err[1].startswith(f"{source}:3: not JSON")
+    assert err[-1] == "error: nothing tagged: 2 line(s) without a text" and not out.exists()
+
+
+def test_counts_are_said_in_the_singular_for_one(data_dir, tmp_path, capsys):
+    source = tmp_path / "faq.jsonl"
+    write_jsonl(source, [{"id": "only", "questions": ["Just one?"], "answer": "Yes."}])
+    assert run.main(["kb", "import", str(source)]) == 0
+    capsys.readouterr()
+    assert run.main(["kb", "list"]) == 0
+    assert capsys.readouterr().out == "only\t1 question\tJust one?\n"
+    assert run.main(["kb", "history", "only"]) == 0
+    assert "\t1 question\t" in capsys.readouterr().out
+    assert run.main(["kb", "export", str(tmp_path / "out.jsonl")]) == 0
+    assert "exported 1 entry to" in capsys.readouterr().out
+
+
+def test_jieba_says_nothing_on_stderr(data_dir):
+    command = [sys.executable, str(Path(run.__file__)), "emotion", "我的快递怎么还没到，太慢了"]
+    finished = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    assert finished.returncode == 0, finished.stderr
+    assert "prefix dict" not in finished.stderr and "jieba" not in finished.stderr.lower()
+
+
+def test_customer_list_finds_an_anonymous_web_visitor_by_channel_and_date(data_dir, capsys):
+    db = Database(f"sqlite:///{data_dir / 'warmdesk.db'}")
+    db.migrate()
+    log = ConversationLog(db)
+    log.record_exchange("telegram", "tg-1", "tg-1", "Wang Fang", LoggedMessage("in", "你好"), [])
+    log.record_exchange("web", "f3a9c2secretsession", "f3a9c2secretsession", None, LoggedMessage("in", "refund?"), [])
+    db.dispose()
+
+    assert run.main(["customer", "list", "--channel", "web"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    assert len(listed) == 1 and "(no name)" in listed[0] and "web:f3a9c2…" in listed[0] and "“refund?”" in listed[0]
+    assert "secretsession" not in listed[0]  # a web session id is the key to that chat: never printed whole
+    assert run.main(["customer", "list"]) == 0
+    assert "Wang Fang" in capsys.readouterr().out
+    assert run.main(["customer", "list", "--since", "2999-01-01"]) == 0
+    assert capsys.readouterr().out == "no customers match\n"
+    with pytest.raises(SystemExit) as exited:
+        run.main(["customer", "list", "--since", "yesterday"])
+    assert exited.value.code == 2 and "not a date" in capsys.readouterr().err

@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 from adapters.cli import segments as segment_commands
+from adapters.cli.errors import plural
 from bot.emotion.profile import EmotionProfile, build_profile
 from bot.emotion_watch import emotion_records
 from bot.outbox import Outbox
 from bot.runtime import open_database
 from bot.settings import Settings
+from storage.customer_list import list_customers
 from storage.customers import CustomerRepository
 from storage.emotions import EmotionStore
 from storage.models import Customer
@@ -29,6 +32,11 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("query", help="customer id (#12), platform user id, phone, email or part of the name")
     p.set_defaults(handler=show)
 
+    p = customer.add_parser("list", help="customers by latest activity, e.g. to find an anonymous web visitor")
+    p.add_argument("--channel", help="only customers seen on this platform (web, telegram, wechat, console)")
+    p.add_argument("--since", type=_since, help="only customers active since this date (YYYY-MM-DD or ISO time, UTC)")
+    p.set_defaults(handler=list_command)
+
     p = customer.add_parser("stats", help="emotion metrics over all customers: conversion rate, recovery time, alerts")
     p.set_defaults(handler=stats)
 
@@ -41,6 +49,41 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("query")
     p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
     p.set_defaults(handler=forget)
+
+
+def _since(given: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(given)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date: {given!r} (expected YYYY-MM-DD)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _masked(platform: str, platform_user_id: str) -> str:
+    """A web chat's session id is the key to its history: shown only far enough to tell visitors apart."""
+    if platform == "web" and len(platform_user_id) > 8:
+        return f"{platform}:{platform_user_id[:6]}…"
+    return f"{platform}:{platform_user_id}"
+
+
+def list_command(settings: Settings, args: argparse.Namespace) -> int:
+    db = open_database(settings)
+    listed = list_customers(db, channel=args.channel, since=args.since)
+    CustomerRepository(db).audit(
+        "cli", "customer.list", None, {"channel": args.channel, "since": args.since.isoformat() if args.since else None}
+    )
+    if not listed:
+        print("no customers match")
+        return 0
+    for row in listed:
+        c = row.customer
+        accounts = ", ".join(_masked(i.platform, i.platform_user_id) for i in row.identities) or "-"
+        last = f"  “{_short(row.last_text, 50)}”" if row.last_text else ""
+        print(
+            f"#{c.id}\t{c.display_name or '(no name)'}\t{accounts}\t{c.language or '-'}\t"
+            f"last seen {c.last_seen_at:%Y-%m-%d %H:%M}\t{row.messages} msg{last}"
+        )
+    return 0
 
 
 def _repository(settings: Settings) -> CustomerRepository:
@@ -108,7 +151,8 @@ def stats(settings: Settings, args: argparse.Namespace) -> int:
     if not profile.messages:
         print("no tagged messages yet")
         return 0
-    print(f"All customers: {profile.messages} tagged messages in {len(profile.conversations)} conversations")
+    conversations = plural(len(profile.conversations), "conversation")
+    print(f"All customers: {plural(profile.messages, 'tagged message')} in {conversations}")
     for line in _profile_lines(profile):
         print(f"  {line}")
     print(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
+from adapters.cli.errors import UsageError, plural
 from bot.emotion import default_tagger
 from bot.emotion.batch import tag_batch
 from bot.settings import Settings
@@ -22,18 +22,18 @@ def register(commands: argparse._SubParsersAction) -> None:
 
 
 def emotion(settings: Settings, args: argparse.Namespace) -> int:
+    if args.batch and not args.out:
+        raise UsageError("--batch needs --out")
+    if args.batch and not args.batch.is_file():
+        raise UsageError(f"no such file: {args.batch}")
+    if not args.batch and args.text is None:
+        raise UsageError("give a text, or --batch IN.jsonl --out OUT.jsonl")
     shared_embedder(settings.embed_threads)  # the tagger embeds with the process's one model
     tagger = default_tagger()
     if args.batch:
-        if not args.out:
-            print("--batch needs --out", file=sys.stderr)
-            return 2
         count = tag_batch(tagger, args.batch, args.out)
-        print(f"tagged {count} texts into {args.out}")
+        print(f"tagged {plural(count, 'text')} into {args.out}")
         return 0
-    if args.text is None:
-        print("give a text, or --batch IN.jsonl --out OUT.jsonl", file=sys.stderr)
-        return 2
     tag = tagger.tag(args.text)
     print(
         json.dumps(

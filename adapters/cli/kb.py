@@ -7,12 +7,13 @@ import json
 import sys
 from pathlib import Path
 
+from adapters.cli.errors import UsageError, plural
 from bot.runtime import open_database, open_knowledge, retrieval_settings
 from bot.settings import Settings
 from knowledge.base import KnowledgeBase
 from knowledge.batch import ask_batch
 from knowledge.embedder import shared_embedder
-from knowledge.io import load_entries, write_entries
+from knowledge.io import format_for, load_entries, write_entries
 from storage.db import row_id
 from storage.faqs import FaqRepository, UnknownFaq
 
@@ -88,8 +89,16 @@ def _progress(done: int, total: int) -> None:
         print(f"\rembedding {done}/{total}", end="" if done < total else "\n", file=sys.stderr, flush=True)
 
 
+def _readable(path: Path) -> Path:
+    """Checked before the database or the model opens: a wrong name is the user's, said in one line."""
+    format_for(path)
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    return path
+
+
 def import_entries(settings: Settings, args: argparse.Namespace) -> int:
-    result = load_entries(args.file, skip_bad=args.skip_bad)
+    result = load_entries(_readable(args.file), skip_bad=args.skip_bad)
     _report_issues(args.file, result.errors)
     if result.errors and not args.skip_bad:
         print(f"nothing imported: {len(result.errors)} problem(s); fix them or use --skip-bad", file=sys.stderr)
@@ -103,15 +112,18 @@ def import_entries(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def export_entries(settings: Settings, args: argparse.Namespace) -> int:
+    format_for(args.file)
+    if not args.file.parent.is_dir():
+        raise UsageError(f"no such folder: {args.file.parent}")
     entries = _repository(settings).all()
     write_entries(args.file, entries)
-    print(f"exported {len(entries)} entries to {args.file}")
+    print(f"exported {len(entries)} {'entry' if len(entries) == 1 else 'entries'} to {args.file}")
     return 0
 
 
 def list_entries(settings: Settings, args: argparse.Namespace) -> int:
     for entry in _repository(settings).all():
-        print(f"{entry.id}\t{len(entry.questions)} questions\t{entry.title()}")
+        print(f"{entry.id}\t{plural(len(entry.questions), 'question')}\t{entry.title()}")
     return 0
 
 
@@ -125,8 +137,10 @@ def show_entry(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def ask(settings: Settings, args: argparse.Namespace) -> int:
+    if args.batch:
+        _readable_batch(args.batch)
     if args.kb:
-        loaded = load_entries(args.kb)
+        loaded = load_entries(_readable(args.kb))
         if loaded.errors:
             _report_issues(args.kb, loaded.errors)
             return 1
@@ -140,7 +154,7 @@ def ask(settings: Settings, args: argparse.Namespace) -> int:
             print("--batch needs --out", file=sys.stderr)
             return 2
         count = ask_batch(knowledge, args.batch, args.out)
-        print(f"answered {count} questions into {args.out}")
+        print(f"answered {plural(count, 'question')} into {args.out}")
         return 0
     if not args.text:
         print("give a question, or --batch IN.jsonl --out OUT.jsonl", file=sys.stderr)
@@ -162,7 +176,7 @@ def history(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     for rev in revisions:
         when = rev.created_at.strftime("%Y-%m-%d %H:%M")
-        summary = f"{len(rev.entry.questions)} questions" if rev.entry else "(removed)"
+        summary = plural(len(rev.entry.questions), "question") if rev.entry else "(removed)"
         print(f"r{rev.revision}\t{when}\t{rev.action}\t{rev.author}\t{summary}\t{rev.note or ''}")
     return 0
 
@@ -188,3 +202,9 @@ def remove(settings: Settings, args: argparse.Namespace) -> int:
     _index(settings).remove(args.faq_id)
     print(f"removed {args.faq_id} (its history is kept; `kb rollback` restores it)")
     return 0
+
+
+def _readable_batch(path: Path) -> Path:
+    if not path.is_file():
+        raise UsageError(f"no such file: {path}")
+    return path

@@ -63,6 +63,13 @@ AGENT_TEXTS: dict[str, dict[str, str]] = {
         "note.usage": 'Usage: /note <customer> <text>  (quote a name with spaces: /note "Ann Lee" called back)',
         "note.added": "Note added to {name}.",
         "note.ambiguous": "{count} customers match {query!r}; use their #id.",
+        # the agent console's buttons, when one cannot be used now (w12b)
+        "action.closed": "This handoff is closed.",
+        "action.yours": "You already have this handoff.",
+        "action.not_claimed": "Nobody has claimed it yet: claim it instead.",
+        "action.owner": "{owner} has this handoff; take it over first.",
+        "action.no_help_desk": "Ask for help posts in the team's Slack channel, and Slack is not set up here "
+        "(SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET, SLACK_HANDOFF_CHANNEL). Ask a colleague directly.",
     },
     "zh": {
         "title": "转人工 #{id}：{name}",
@@ -124,6 +131,13 @@ AGENT_TEXTS: dict[str, dict[str, str]] = {
         "note.usage": "用法：/note <客户> <内容>",
         "note.added": "已为 {name} 添加备注。",
         "note.ambiguous": "有 {count} 位客户匹配 {query!r}，请使用 #编号。",
+        # the agent console's buttons, when one cannot be used now (w12b)
+        "action.closed": "此会话已关闭。",
+        "action.yours": "此会话已由你负责。",
+        "action.not_claimed": "尚无人认领：请直接认领。",
+        "action.owner": "此会话由 {owner} 负责，请先接手。",
+        "action.no_help_desk": "“请求协助”会发到团队的 Slack 频道，而此处未配置 Slack"
+        "（SLACK_BOT_TOKEN、SLACK_SIGNING_SECRET、SLACK_HANDOFF_CHANNEL）。请直接联系同事。",
     },
 }
 

@@ -421,9 +421,18 @@ class HandoffService:
             TriggerHit(handoff.reason, handoff.evidence or {}),
             lambda faq_id: self._faq_title(faq_id, language),
             language,
+            button_labels=self._button_labels(),
             preface=self.summary_preface(row.customer_id),
         )
         return summary.render()
+
+    def _button_labels(self) -> set[str]:
+        keys = ("none_of_these", "talk_to_person")
+        return {self.texts.say(key, language) for key in keys for language in self.texts.languages}
+
+    def live_summary(self, briefing: Briefing) -> str:
+        """The summary as the conversation stands now (the console rebuilds it whenever it shows a handoff)."""
+        return self._summarise(briefing)
 
     def _say(self, key: str, **values: object) -> str:
         return agent_say(key, self.settings.agent_language, **values)

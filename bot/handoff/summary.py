@@ -7,7 +7,7 @@ and the customer's original messages are always quoted.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +26,12 @@ _REQUEST_CUES = re.compile(
 )
 _DIGITS = re.compile(r"\d{4,}")
 _ASKING_FOR_A_PERSON = keyword_pattern(DEFAULT_KEYWORDS)
+# The words around a bare request for a person ("I want to talk to a human", "我要找人工"): no problem in them.
+_REQUEST_FILLER = re.compile(
+    r"\b(i|i'd|want|would|like|need|to|talk|speak|chat|with|a|an|the|some|please|can|could|get|me|let|real|now)\b|"
+    r"我|要|想|请|帮|找|给|转|接|一下|一个|吧|呢|啊",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +117,14 @@ def build_summary(
     hit: TriggerHit,
     faq_title: Callable[[str], str | None],
     language: str = "en",
+    button_labels: Collection[str] = (),
     preface: Sequence[str] = (),  # relationship care: lines shown right under the title (the care note)
 ) -> HandoffSummary:
+    """`button_labels` are the texts of buttons the bot offers ("None of these", "都不是"): a press of one is
+    the customer's answer to the bot, not their problem, so it never becomes a problem line."""
     said = [line for line in transcript if line.direction == "in" and line.text.strip()]
+    pressed = {label.strip().casefold() for label in button_labels}
+    typed = [line.text for line in said if line.text.strip().casefold() not in pressed]
     answered = _answered_titles(transcript, faq_title)
     return HandoffSummary(
         handoff_id=handoff_id,
@@ -121,7 +132,7 @@ def build_summary(
         reason=hit.reason,
         evidence=hit.evidence,
         sparkline=emotion_sparkline([(line.emotion, line.intensity) for line in said]),
-        problem=extract_problem([line.text for line in said]),
+        problem=extract_problem(typed),
         answered=answered,
         first_step=suggest_first_step(hit, answered, language),
         quoted=[line.text for line in said[-MAX_QUOTED:]],
@@ -146,8 +157,11 @@ def extract_problem(messages: Sequence[str], limit: int = MAX_PROBLEM_LINES) -> 
 
 
 def _request_score(sentence: str) -> float:
-    if _ASKING_FOR_A_PERSON and len(_ASKING_FOR_A_PERSON.sub("", sentence).strip(" .!?。！？,，")) < 4:
-        return 0.0  # "human please" / "转人工" carries no problem
+    rest = sentence
+    if _ASKING_FOR_A_PERSON and _ASKING_FOR_A_PERSON.search(sentence):
+        rest = _REQUEST_FILLER.sub("", _ASKING_FOR_A_PERSON.sub("", sentence))
+    if len(rest.strip(" .!?。！？,，")) < 4:
+        return 0.0  # "hi", "human please", "I want to talk to a human", "转人工": no problem in them
     score = len(_REQUEST_CUES.findall(sentence)) + (2 if _DIGITS.search(sentence) else 0)
     return score + min(len(sentence), 200) / 200
 

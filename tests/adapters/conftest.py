@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -7,10 +8,24 @@ from collections.abc import Iterator
 
 import pytest
 import uvicorn
+from playwright.sync_api import sync_playwright
 
 from adapters.http_app import create_app
 from bot.runtime import Runtime
 from bot.settings import Settings
+from tests.handoff.live import handoff_runtime
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 class AppServer:
@@ -69,3 +84,23 @@ def live_server(live_runtime) -> Iterator[LiveServer]:
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium, headless, once per test module."""
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def handoff_server(tmp_path_factory):
+    """The real app with the agent console on (WARMDESK_AGENT_TOKEN set), and its runtime, per test module."""
+    runtime = handoff_runtime(tmp_path_factory.mktemp("handoff"))
+    live = LiveServer(runtime)
+    live.start()
+    yield live, runtime
+    live.stop()
+    runtime.close()

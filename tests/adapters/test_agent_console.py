@@ -5,32 +5,15 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.adapters.conftest import LiveServer
-from tests.adapters.test_webchat_browser import CHROMIUM, FLAGS
-from tests.handoff.live import AGENT_TOKEN, WebCustomer, handoff_runtime
+from tests.handoff.live import AGENT_TOKEN, WebCustomer, agent_client
 
 ANGRY = "This is ridiculous!!! Three weeks and my parcel still hasn't arrived, nobody answers me. Terrible service!"
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    runtime = handoff_runtime(tmp_path_factory.mktemp("console"))
-    live = LiveServer(runtime)
-    live.start()
-    yield live, runtime
-    live.stop()
-    runtime.close()
-
-
-def agent(base_url: str, name: str) -> httpx.Client:
-    headers = {"authorization": f"Bearer {AGENT_TOKEN}", "x-agent-name": name}
-    return httpx.Client(base_url=f"{base_url}/agent/api", headers=headers, timeout=30)
-
-
-def test_console_refuses_requests_without_a_valid_token(server):
-    live, _ = server
+def test_console_refuses_requests_without_a_valid_token(handoff_server):
+    live, _ = handoff_server
     assert httpx.get(f"{live.url}/agent").status_code == 401
     assert httpx.get(f"{live.url}/agent/api/handoffs").status_code == 401
     wrong = {"authorization": "Bearer nope"}
@@ -41,12 +24,12 @@ def test_console_refuses_requests_without_a_valid_token(server):
     assert forged.status_code == 401
 
 
-def test_claims_replies_and_closes_are_guarded(server):
-    live, runtime = server
+def test_claims_replies_and_closes_are_guarded(handoff_server):
+    live, runtime = handoff_server
     customer = WebCustomer(live.url)
     assert customer.say("I want to talk to a human")["replies"][0]["kind"] == "handoff"
     handoff_id = runtime.handoff.repository.queue()[-1].id
-    ann, bob = agent(live.url, "ann"), agent(live.url, "bob")
+    ann, bob = agent_client(live.url, "ann"), agent_client(live.url, "bob")
     queue = ann.get("/handoffs").json()["handoffs"]
     assert any(h["id"] == handoff_id and "human" in h["summary"] for h in queue)
 
@@ -70,11 +53,11 @@ def test_claims_replies_and_closes_are_guarded(server):
     assert ann.post(f"/handoffs/{handoff_id}/resolve", json={"outcome": "explode"}).status_code == 422
 
 
-def test_agent_names_and_ids_from_outside_are_checked(server):
-    live, runtime = server
+def test_agent_names_and_ids_from_outside_are_checked(handoff_server):
+    live, runtime = handoff_server
     for bad_name in ("<!channel> *boss*", "x" * 41):
-        assert agent(live.url, bad_name).get("/handoffs").status_code == 400
-    assert agent(live.url, "ann").post(f"/handoffs/{'9' * 30}/claim").status_code == 422
+        assert agent_client(live.url, bad_name).get("/handoffs").status_code == 400
+    assert agent_client(live.url, "ann").post(f"/handoffs/{'9' * 30}/claim").status_code == 422
 
     customer = WebCustomer(live.url)
     customer.say("I want to talk to a human")
@@ -90,8 +73,8 @@ def test_agent_names_and_ids_from_outside_are_checked(server):
     assert blank.status_code == 422 and blank.json()["outcome"] == "empty"
 
 
-def test_a_failed_answer_offers_a_person_and_the_choice_hands_off(server):
-    live, runtime = server
+def test_a_failed_answer_offers_a_person_and_the_choice_hands_off(handoff_server):
+    live, runtime = handoff_server
     customer = WebCustomer(live.url)
 
     failed = customer.say("What is the airspeed velocity of an unladen swallow?")["replies"][0]
@@ -106,50 +89,47 @@ def test_a_failed_answer_offers_a_person_and_the_choice_hands_off(server):
 
 
 @pytest.mark.browser
-def test_the_whole_loop_through_the_console_in_chromium(server):
-    live, runtime = server
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        customer = browser.new_page(locale="en-US")
-        customer.goto(live.url)
-        customer.fill("#text", ANGRY)
-        customer.press("#text", "Enter")
-        expect(customer.locator(".msg.bot").nth(1)).to_contain_text("colleague")
-        handoff_id = max(h.id for h in runtime.handoff.repository.queue() if h.status == "requested")
+def test_the_whole_loop_through_the_console_in_chromium(browser, handoff_server):
+    live, runtime = handoff_server
+    customer = browser.new_page(locale="en-US")
+    customer.goto(live.url)
+    customer.fill("#text", ANGRY)
+    customer.press("#text", "Enter")
+    expect(customer.locator(".msg.bot").nth(1)).to_contain_text("colleague")
+    handoff_id = max(h.id for h in runtime.handoff.repository.queue() if h.status == "requested")
 
-        console = browser.new_context().new_page()
-        console.goto(f"{live.url}/agent")
-        console.fill("#name", "lena")
-        console.fill("#token", AGENT_TOKEN)
-        console.click("#login")
-        item = console.locator(f'.item[data-id="{handoff_id}"]')
-        expect(item).to_contain_text("requested")
-        item.click()
-        expect(console.locator("#summary")).to_contain_text("parcel still hasn't arrived")
-        console.click("#claim")
-        expect(console.locator("#status")).to_contain_text("claimed · console:lena")
-        expect(customer.locator(".msg.bot").last).to_contain_text("has joined the conversation")
+    console = browser.new_context().new_page()
+    console.goto(f"{live.url}/agent")
+    console.fill("#name", "lena")
+    console.fill("#token", AGENT_TOKEN)
+    console.click("#login")
+    item = console.locator(f'.item[data-id="{handoff_id}"]')
+    expect(item).to_contain_text("requested")
+    item.click()
+    expect(console.locator("#summary")).to_contain_text("parcel still hasn't arrived")
+    console.click("#claim")
+    expect(console.locator("#heading")).to_contain_text("claimed · lena")
+    expect(customer.locator(".msg.bot").last).to_contain_text("has joined the conversation")
 
-        customer.fill("#text", "How do I get an invoice?")
-        customer.press("#text", "Enter")
-        expect(console.locator("#transcript .line.in").last).to_contain_text("How do I get an invoice?")
-        bot_bubbles = customer.locator(".msg.bot").count()
+    customer.fill("#text", "How do I get an invoice?")
+    customer.press("#text", "Enter")
+    expect(console.locator("#transcript .line.customer").last).to_contain_text("How do I get an invoice?")
+    bot_bubbles = customer.locator(".msg.bot").count()
 
-        console.fill("#reply", "Hi, Lena here. I have found your parcel and the invoice is on its way.")
-        console.press("#reply", "Enter")
-        expect(customer.locator(".msg.bot.agent").last).to_contain_text("Lena here")
-        assert customer.locator(".msg.bot").count() == bot_bubbles + 1  # only the agent spoke
+    console.fill("#reply", "Hi, Lena here. I have found your parcel and the invoice is on its way.")
+    console.press("#reply", "Enter")
+    expect(customer.locator(".msg.bot.agent").last).to_contain_text("Lena here")
+    assert customer.locator(".msg.bot").count() == bot_bubbles + 1  # only the agent spoke
 
-        console.click("#resolve")
-        ratings = customer.locator(".msg.bot").last.locator(".choices button")
-        expect(ratings).to_have_count(5)
-        ratings.nth(3).click()
-        expect(customer.locator(".msg.bot").last).to_contain_text("Thank you for your rating")
+    console.click("#resolve")
+    ratings = customer.locator(".msg.bot").last.locator(".choices button")
+    expect(ratings).to_have_count(5)
+    ratings.nth(3).click()
+    expect(customer.locator(".msg.bot").last).to_contain_text("Thank you for your rating")
 
-        customer.fill("#text", "How long does a refund take to reach my card?")
-        customer.press("#text", "Enter")
-        expect(customer.locator(".msg.bot").last).to_contain_text("business days")
-        browser.close()
+    customer.fill("#text", "How long does a refund take to reach my card?")
+    customer.press("#text", "Enter")
+    expect(customer.locator(".msg.bot").last).to_contain_text("business days")
 
     handoff = runtime.handoff.repository.get(handoff_id)
     assert (handoff.status, handoff.rating, handoff.agent) == ("resolved", 4, "console:lena")

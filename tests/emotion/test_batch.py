@@ -3,9 +3,10 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 
 from bot.emotion.base import EmotionTag
-from bot.emotion.batch import tag_batch
+from bot.emotion.batch import BatchInputError, tag_batch
 
 
 class LengthTagger:
@@ -21,7 +22,7 @@ class LengthTagger:
 
 def test_batch_keeps_order_and_fields(tmp_path):
     source = tmp_path / "in.jsonl"
-    rows = [{"text": "hello", "id": 1}, {"text": "我要投诉你们！！！"}, {"other": "no text"}, {"text": "ok"}]
+    rows = [{"text": "hello", "id": 1}, {"text": "我要投诉你们！！！"}, {"text": ""}, {"text": "ok"}]
     source.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n\n", encoding="utf-8")
     target = tmp_path / "out.jsonl"
 
@@ -46,3 +47,13 @@ def test_batch_embeds_in_chunks_when_given_an_embedder(tmp_path):
     tag_batch(tagger, source, tmp_path / "out.jsonl", embed_many)
     assert chunks == [64, 6]
     assert all(v is not None for v in tagger.vectors)
+
+
+def test_lines_without_text_are_reported_by_number_and_nothing_is_written(tmp_path):
+    source = tmp_path / "in.jsonl"
+    source.write_text('{"text": "fine"}\n\n{"other": 1}\nnot json\n[1]\n{"text": null}\n', encoding="utf-8")
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(BatchInputError) as raised:
+        tag_batch(LengthTagger(), source, target)
+    assert [number for number, _ in raised.value.problems] == [3, 4, 5, 6]
+    assert not target.exists()

@@ -32,6 +32,12 @@ def handoff_runtime(data_dir: Path, slack_api_base_url: str | None = None) -> Ru
     return Runtime.open(Settings(data_dir=data_dir, agent_token=AGENT_TOKEN, **slack))
 
 
+def agent_client(base_url: str, name: str) -> httpx.Client:
+    """The console's JSON API as the agent `name` (Bearer token and X-Agent-Name)."""
+    headers = {"authorization": f"Bearer {AGENT_TOKEN}", "x-agent-name": name}
+    return httpx.Client(base_url=f"{base_url}/agent/api", headers=headers, timeout=30)
+
+
 class WebCustomer:
     def __init__(self, base_url: str) -> None:
         self.http = httpx.Client(base_url=base_url, timeout=30)

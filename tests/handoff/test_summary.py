@@ -57,3 +57,28 @@ def test_business_hours_open_and_closed():
     assert not hours.is_open(datetime(2024, 5, 6, 12, 0, tzinfo=UTC))  # Monday 20:00
     assert not hours.is_open(datetime(2024, 5, 4, 3, 0, tzinfo=UTC))  # Saturday
     assert parse_business_hours("").always_open
+
+
+def test_a_pressed_button_never_becomes_the_problem_line():
+    transcript = [
+        TranscriptLine("in", "积分", "neutral", 0.0),
+        TranscriptLine("out", "我想确认一下，您问的是下面哪一个？", decision="clarify"),
+        TranscriptLine("in", "都不是", "neutral", 0.0),
+        TranscriptLine("out", "抱歉", decision="no_answer"),
+        TranscriptLine("in", "None of these", "neutral", 0.0),
+    ]
+    hit = TriggerHit(Reason.FAILED_TURNS, {"failed": [1, 2]})
+    labels = {"都不是", "None of these", "转人工"}
+    built = build_summary(1, CUSTOMER, transcript, hit, lambda _: None, "zh", button_labels=labels)
+    assert built.problem == ["积分"]
+    assert "都不是" in built.quoted  # the customer's own messages are still quoted as they were
+    unfiltered = build_summary(1, CUSTOMER, transcript, hit, lambda _: None, "zh")
+    assert any(line in ("都不是", "None of these") for line in unfiltered.problem)
+
+
+def test_a_bare_request_for_a_person_is_not_a_problem_line_but_a_request_with_a_problem_is():
+    said = ["Where is my parcel?", "I want to talk to a human", "我要找人工客服"]
+    said.append("I need a human, my card was charged twice")
+    problem = extract_problem(said)
+    assert "I want to talk to a human" not in problem and "我要找人工客服" not in problem
+    assert "Where is my parcel?" in problem and "I need a human, my card was charged twice" in problem
