@@ -34,6 +34,7 @@ class ReplyOut(BaseModel):
     text: str
     kind: str
     choices: list[ChoiceOut] = []
+    faq_id: str | None = None  # on replies of kind "answer": the entry the answer came from (composed or not)
 
 
 class ChatResponse(BaseModel):
@@ -75,7 +76,12 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
         )
         return ChatResponse(
             replies=[
-                ReplyOut(text=r.text, kind=r.kind, choices=[ChoiceOut(id=c.id, label=c.label) for c in r.choices])
+                ReplyOut(
+                    text=r.text,
+                    kind=r.kind,
+                    choices=[ChoiceOut(id=c.id, label=c.label) for c in r.choices],
+                    faq_id=reply.faq_id if r.kind == "answer" else None,
+                )
                 for r in reply.replies
             ],
             language=reply.language,

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.business import BusinessFile, load_business_file
 from bot.emotion import default_tagger
@@ -30,6 +31,9 @@ from storage.emotions import EmotionStore
 from storage.faqs import FaqRepository
 from storage.identity_links import IdentityLinks
 
+if TYPE_CHECKING:
+    from bot.llm.client import LlmClient
+
 log = logging.getLogger("warmdesk")
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "knowledge" / "demo_kb.jsonl"
@@ -52,6 +56,7 @@ class Runtime:
     engine: Engine
     outbox: Outbox
     business: BusinessFile
+    llm: LlmClient | None = None  # LLM mode only
 
     @classmethod
     def open(cls, settings: Settings, progress: Callable[[int, int], None] | None = None) -> Runtime:
@@ -88,6 +93,12 @@ class Runtime:
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts)
+        llm = None
+        if settings.llm_enabled:  # imported only here: with no LLM configured, langchain and openai never load
+            from bot.llm.wiring import grounded_answers, open_llm
+
+            llm = open_llm(settings, db)
+            engine.composer = grounded_answers(llm, knowledge, texts, business)
         return cls(
             settings,
             db,
@@ -100,6 +111,7 @@ class Runtime:
             engine,
             outbox,
             business,
+            llm,
         )
 
     @property

@@ -223,3 +223,20 @@ class EmotionAlert(SQLModel, table=True):
     reason: str
     created_at: datetime = Field(default_factory=utcnow, index=True)
     acknowledged_at: datetime | None = None
+
+
+class LlmUsage(SQLModel, table=True):
+    """One call to the optional LLM (bot/llm/): its tokens and cost, for the daily budget and the bill."""
+
+    __tablename__ = "llm_usage"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: str = Field(index=True)  # UTC date, YYYY-MM-DD: the budget's unit
+    purpose: str  # answer, summary, suggest, translate
+    model: str
+    conversation_id: int | None = Field(default=None, index=True)
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    outcome: str = "ok"  # ok, rejected (failed the grounding check), error
+    created_at: datetime = Field(default_factory=utcnow)
