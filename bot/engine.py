@@ -177,7 +177,7 @@ class Engine:
                 retrieval = self._knowledge.search(analysed, vector)
                 plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts)
                 if self.composer is not None:
-                    plan = self.composer.compose(analysed, language, emotion, snapshot, retrieval, plan)
+                    plan = self.composer.compose(message, analysed, language, emotion, snapshot, retrieval, plan)
             t3 = time.perf_counter()
             timings = {"embed": (t1 - t0) * 1e3, "emotion": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
 

@@ -44,6 +44,13 @@ class LlmUsageRepository:
         with self._db.session() as session:
             return list(session.execute(query).scalars().all())
 
+    def for_message(self, platform: str, platform_message_id: str) -> list[LlmUsage]:
+        query = select(LlmUsage).where(
+            LlmUsage.platform == platform, LlmUsage.platform_message_id == platform_message_id
+        )
+        with self._db.session() as session:
+            return list(session.execute(query.order_by(LlmUsage.id)).scalars().all())
+
     def days(self, limit: int = 31) -> list[DayTotal]:
         query = (
             select(

@@ -234,7 +234,9 @@ class LlmUsage(SQLModel, table=True):
     day: str = Field(index=True)  # UTC date, YYYY-MM-DD: the budget's unit
     purpose: str  # answer, summary, suggest, translate
     model: str
-    conversation_id: int | None = Field(default=None, index=True)
+    conversation_id: int | None = Field(default=None, index=True)  # None on a customer's very first message
+    platform: str | None = None
+    platform_message_id: str | None = Field(default=None, index=True)  # the customer message it answered
     input_tokens: int = 0
     output_tokens: int = 0
     cost: float = 0.0

@@ -15,9 +15,10 @@ from langchain_core.output_parsers import JsonOutputParser
 
 from bot.emotion.base import EmotionTag
 from bot.llm import prompts
-from bot.llm.client import LlmClient
+from bot.llm.client import CallFor, LlmClient
 from bot.llm.grounding import LlmRules, check
 from bot.llm.masking import Masker
+from bot.messages import InboundMessage
 from bot.policy import Decision, PlannedReply, no_answer
 from bot.texts import Texts
 from knowledge.entry import FaqEntry
@@ -49,6 +50,7 @@ class GroundedAnswers:
 
     def compose(
         self,
+        message: InboundMessage,
         text: str,
         language: str,
         emotion: EmotionTag,
@@ -61,6 +63,7 @@ class GroundedAnswers:
         entries = [entry for c in retrieval.candidates[:MAX_ENTRIES] if (entry := self._lookup(c.faq_id))]
         if not entries:
             return plan
+        who = CallFor(snapshot.conversation_id, message.platform, message.message_id)
         masker = Masker(enabled=self._mask)
         confident = plan.faq_id if plan.decision == Decision.ANSWER else None
         payload = {
@@ -84,13 +87,13 @@ class GroundedAnswers:
             intensity=emotion.intensity,
             payload=json.dumps(payload, ensure_ascii=False, indent=1),
         )
-        completion = self._client.complete(messages, "answer", snapshot.conversation_id)
+        completion = self._client.complete(messages, "answer", who)
         if completion is None:
             return plan
         chosen = _parse(completion.text)
         if chosen is None:
             log.warning("llm answer unreadable (not the JSON asked for): the offline reply stands")
-            self._client.note_rejected("answer", snapshot.conversation_id)
+            self._client.note_rejected("answer", who)
             return plan
         faq_id, reply = chosen
         entry = next((e for e in entries if e.id == faq_id), None)
@@ -98,14 +101,14 @@ class GroundedAnswers:
             return plan if plan.decision == Decision.CLARIFY else no_answer(language, self._texts, plan.score)
         if entry is None:
             log.warning("llm answer cited an entry it was not given: the offline reply stands")
-            self._client.note_rejected("answer", snapshot.conversation_id)
+            self._client.note_rejected("answer", who)
             return plan
         verdict = check(reply, [entry.answer_for(language)], language, self._rules)
         if not verdict.ok:
             log.warning(
                 "llm answer failed the grounding check (%s): the FAQ answer is sent", ",".join(verdict.problems)
             )
-            self._client.note_rejected("answer", snapshot.conversation_id)
+            self._client.note_rejected("answer", who)
             return plan
         return PlannedReply(Decision.ANSWER, masker.unmask(reply).strip(), faq_id=entry.id, score=plan.score)
 

@@ -38,6 +38,18 @@ class Completion:
     seconds: float
 
 
+@dataclass(frozen=True, slots=True)
+class CallFor:
+    """What a call is logged against: the conversation (None on a first message) and the customer message."""
+
+    conversation_id: int | None = None
+    platform: str | None = None
+    platform_message_id: str | None = None
+
+
+NOBODY = CallFor()
+
+
 def chat_model(settings: Settings, *, timeout: float | None = None, max_tokens: int | None = None) -> ChatOpenAI:
     """langchain-openai's chat model on any OpenAI-compatible endpoint. Retries are ours (tenacity), not the SDK's,
     so that every try fits in the message's deadline."""
@@ -84,9 +96,7 @@ class LlmClient:
         budget = self.settings.llm_daily_token_budget
         return bool(budget) and self.tokens_today >= budget
 
-    def complete(
-        self, messages: list[BaseMessage], purpose: str, conversation_id: int | None = None
-    ) -> Completion | None:
+    def complete(self, messages: list[BaseMessage], purpose: str, who: CallFor = NOBODY) -> Completion | None:
         if self.over_budget():
             log.info(
                 "llm %s skipped: the daily token budget (%d) is spent", purpose, self.settings.llm_daily_token_budget
@@ -101,18 +111,18 @@ class LlmClient:
         except Exception as error:  # the customer never sees an LLM error: the offline reply stands
             self.breaker.failed()
             log.warning("llm %s failed after %.2f s: %s", purpose, self._clock() - started, type(error).__name__)
-            self._record(purpose, conversation_id, 0, 0, "error")
+            self._record(purpose, who, 0, 0, "error")
             return None
         self.breaker.succeeded()
         usage = getattr(reply, "usage_metadata", None) or {}
         input_tokens, output_tokens = int(usage.get("input_tokens", 0)), int(usage.get("output_tokens", 0))
-        cost = self._record(purpose, conversation_id, input_tokens, output_tokens, "ok")
+        cost = self._record(purpose, who, input_tokens, output_tokens, "ok")
         text = reply.content if isinstance(reply.content, str) else str(reply.content)
         return Completion(text, input_tokens, output_tokens, cost, self._clock() - started)
 
-    def note_rejected(self, purpose: str, conversation_id: int | None) -> None:
+    def note_rejected(self, purpose: str, who: CallFor) -> None:
         """A reply that failed the grounding check: counted (with no tokens, they were counted already)."""
-        self._record(purpose, conversation_id, 0, 0, "rejected")
+        self._record(purpose, who, 0, 0, "rejected")
 
     def _retrying(self, started: float) -> Retrying:
         retries, timeout, deadline = (
@@ -132,7 +142,7 @@ class LlmClient:
             sleep=self._sleep,
         )
 
-    def _record(self, purpose: str, conversation_id: int | None, input_tokens: int, output_tokens: int, outcome: str):
+    def _record(self, purpose: str, who: CallFor, input_tokens: int, output_tokens: int, outcome: str):
         cost = (
             input_tokens * self.settings.llm_input_price_per_million
             + output_tokens * self.settings.llm_output_price_per_million
@@ -146,7 +156,9 @@ class LlmClient:
                 day=day,
                 purpose=purpose,
                 model=self.settings.llm_model or "",
-                conversation_id=conversation_id,
+                conversation_id=who.conversation_id,
+                platform=who.platform,
+                platform_message_id=who.platform_message_id,
                 input_tokens=input_tokens,
                 output_tokens=output_tokens,
                 cost=cost,

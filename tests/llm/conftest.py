@@ -1,0 +1,68 @@
+"""The LLM mode against a fake OpenAI-compatible server on loopback, through the real openai SDK and langchain."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+
+import pytest
+
+from benchmarks.fake_llm_server import FakeLlm, grounded
+from bot.messages import InboundMessage
+from bot.runtime import Runtime
+from bot.settings import Settings
+
+
+@pytest.fixture(scope="session")
+def fake_llm() -> Iterator[FakeLlm]:
+    fake = FakeLlm().start()
+    yield fake
+    fake.stop()
+
+
+def llm_settings(fake: FakeLlm, data_dir, **overrides) -> Settings:
+    values = dict(
+        data_dir=data_dir,
+        knowledge_recheck_seconds=0,
+        llm_base_url=fake.base_url,
+        llm_api_key="test-key",
+        llm_model="fake-model",
+        llm_timeout_seconds=2.0,
+        llm_deadline_seconds=3.0,
+    )
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture(scope="session")
+def llm_runtime(fake_llm, tmp_path_factory) -> Iterator[Runtime]:
+    runtime = Runtime.open(llm_settings(fake_llm, tmp_path_factory.mktemp("llm-data")))
+    yield runtime
+    runtime.close()
+
+
+@pytest.fixture
+def fake(fake_llm, llm_runtime) -> Iterator[FakeLlm]:
+    """The shared fake, answering grounded, with no requests recorded and the runtime's breaker closed."""
+    fake_llm.behaviour = grounded
+    fake_llm.requests.clear()
+    llm_runtime.llm.breaker.succeeded()
+    yield fake_llm
+    fake_llm.behaviour = grounded
+
+
+_users = itertools.count()
+
+
+def ask(runtime: Runtime, text: str, user: str | None = None, **extra):
+    user = user or f"llm-user-{next(_users)}"
+    return runtime.engine.handle_sync(
+        InboundMessage(platform="test", platform_user_id=user, chat_id=user, text=text, **extra)
+    )
+
+
+def offline_plan(runtime: Runtime, text: str, language: str):
+    """What the bot decides for `text` without the LLM: retrieval + policy, as the engine runs them."""
+    from bot import policy
+
+    retrieval = runtime.knowledge.search(text, runtime.embedder.query(text))
+    return policy.plan_reply(retrieval, language, runtime.knowledge.entry, runtime.engine.texts)
