@@ -34,7 +34,7 @@ class ReplyOut(BaseModel):
     text: str
     kind: str
     choices: list[ChoiceOut] = []
-    faq_id: str | None = None  # on replies of kind "answer": the entry the answer came from (composed or not)
+    faq_id: str | None = None  # only on replies of kind "answer": the entry the answer came from (composed or not)
 
 
 class ChatResponse(BaseModel):
@@ -61,7 +61,7 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
         language = language if language in ("zh", "en") else "en"
         return {"text": engine.welcome(language), "language": language}
 
-    @router.post("/api/chat", response_model=ChatResponse)
+    @router.post("/api/chat", response_model=ChatResponse, response_model_exclude_none=True)
     async def chat(body: ChatRequest, request: Request) -> ChatResponse:
         reply = await engine.handle(
             InboundMessage(
@@ -90,7 +90,7 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
 
     if mailbox is not None:
 
-        @router.get("/api/chat/updates", response_model=UpdatesResponse)
+        @router.get("/api/chat/updates", response_model=UpdatesResponse, response_model_exclude_none=True)
         async def updates(
             session_id: str = Query(pattern=r"^[A-Za-z0-9_-]{8,64}$"), after: int = Query(default=0, ge=0)
         ) -> UpdatesResponse:
