@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -88,16 +89,24 @@ class FakeLlm:
 
     behaviour: Behaviour = grounded
     requests: list[dict[str, Any]] = field(default_factory=list)
+    handling_seconds: list[float] = field(default_factory=list)  # per request, reading to last byte written
     port: int = 0
 
     def start(self) -> FakeLlm:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints do
+
+            def setup(self) -> None:
+                super().setup()  # no Nagle delay between the header and body writes on a kept-alive connection
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def log_message(self, *args) -> None:  # quiet
                 pass
 
             def do_POST(self) -> None:
+                started = time.perf_counter()
                 body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
                 fake.requests.append(body)
                 reply = fake.behaviour(body)
@@ -117,6 +126,7 @@ class FakeLlm:
                     self.wfile.write(data)
                 except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
                     pass
+                fake.handling_seconds.append(time.perf_counter() - started - reply.delay)
 
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self._server.daemon_threads = True

@@ -119,6 +119,8 @@ class Runtime:
         return self.engine.handoff
 
     def close(self) -> None:
+        if self.llm is not None:
+            self.llm.flush()
         self.db.dispose()
 
 

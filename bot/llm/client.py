@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -79,6 +80,9 @@ class LlmClient:
         self.settings = settings
         self._model = model or chat_model(settings)
         self._usage = usage
+        # The usage row is written by one background thread: a SQLite commit costs milliseconds the customer
+        # should not wait for. The in-memory day total (the budget) is updated at once.
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-usage")
         self._clock = clock
         self._today = today or (lambda: datetime.now(UTC).date().isoformat())
         self.breaker = CircuitBreaker(settings.llm_breaker_failures, settings.llm_breaker_seconds, clock)
@@ -151,7 +155,8 @@ class LlmClient:
             self._roll_day()
             self._spent += input_tokens + output_tokens
             day = self._day
-        self._usage.add(
+        self._writer.submit(
+            self._store,
             LlmUsage(
                 day=day,
                 purpose=purpose,
@@ -163,7 +168,7 @@ class LlmClient:
                 output_tokens=output_tokens,
                 cost=cost,
                 outcome=outcome,
-            )
+            ),
         )
         if outcome == "ok":
             log.info(
@@ -175,6 +180,16 @@ class LlmClient:
                 self._spent,
             )
         return cost
+
+    def flush(self) -> None:
+        """Wait until every usage row so far is written (tests, shutdown)."""
+        self._writer.submit(lambda: None).result()
+
+    def _store(self, usage: LlmUsage) -> None:
+        try:
+            self._usage.add(usage)
+        except Exception as error:  # a lost usage row must not break anything; the budget is counted in memory
+            log.warning("llm usage row not written: %s", type(error).__name__)
 
     def _roll_day(self) -> None:
         today = self._today()

@@ -76,6 +76,7 @@ def test_a_promise_the_entry_does_not_make_is_never_sent(fake, llm_runtime):
     offline = offline_plan(llm_runtime, "How do I track my order?", "en")
     reply = ask(llm_runtime, "How do I track my order?", message_id="promise-1")
     assert reply.replies[0].text == offline.text
+    llm_runtime.llm.flush()
     calls = LlmUsageRepository(llm_runtime.db).for_message("test", "promise-1")
     assert sorted(c.outcome for c in calls) == ["ok", "rejected"]
 
@@ -153,6 +154,7 @@ def test_an_angry_customer_gets_the_acknowledge_first_tone_rule_with_the_emotion
 
 def test_tokens_and_cost_are_logged_per_message_and_per_day(fake, llm_runtime):
     ask(llm_runtime, "Which payment methods do you accept?", message_id="usage-1")
+    llm_runtime.llm.flush()
     usage = LlmUsageRepository(llm_runtime.db)
     rows = usage.for_message("test", "usage-1")
     assert len(rows) == 1 and rows[0].purpose == "answer" and rows[0].input_tokens > 100 and rows[0].output_tokens > 0
