@@ -32,7 +32,7 @@ class HandoffDesks:
         if service is None:
             return desks
         service.desks.add(ConsoleDesk(service.repository))
-        desks.routers.append(agent_console_router(service, settings.agent_token))
+        desks.routers.append(agent_console_router(service, settings.agent_token, _copilot(runtime)))
         if slack_configured(settings):
             router, slack = slack_router(service, runtime.customers, settings)
             service.desks.add(slack)
@@ -45,3 +45,17 @@ class HandoffDesks:
         """Re-ping unclaimed handoffs until `stop` is set."""
         if self.runtime is not None and self.runtime.handoff is not None:
             await self.runtime.handoff.watch(stop)
+
+
+def _copilot(runtime: Runtime):
+    """The copilot's console routes in LLM mode, else None (and nothing of bot.llm is imported)."""
+    if runtime.llm is None or runtime.handoff is None:
+        return None
+    from adapters.agent_copilot import copilot_routes
+    from bot.llm.copilot import Copilot
+    from bot.llm.wiring import llm_rules
+
+    copilot = Copilot(
+        runtime.llm, runtime.knowledge, runtime.embedder, runtime.handoff.repository, llm_rules(runtime.business)
+    )
+    return copilot_routes(copilot, runtime.handoff.repository, runtime.customers)

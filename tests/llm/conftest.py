@@ -12,6 +12,8 @@ from bot.messages import InboundMessage
 from bot.runtime import Runtime
 from bot.settings import Settings
 
+AGENT_TOKEN = "copilot-test-token"
+
 
 @pytest.fixture(scope="session")
 def fake_llm() -> Iterator[FakeLlm]:
@@ -35,7 +37,7 @@ def llm_settings(fake: FakeLlm, data_dir, **overrides) -> Settings:
 
 @pytest.fixture(scope="session")
 def llm_runtime(fake_llm, tmp_path_factory) -> Iterator[Runtime]:
-    runtime = Runtime.open(llm_settings(fake_llm, tmp_path_factory.mktemp("llm-data")))
+    runtime = Runtime.open(llm_settings(fake_llm, tmp_path_factory.mktemp("llm-data"), agent_token=AGENT_TOKEN))
     yield runtime
     runtime.close()
 
