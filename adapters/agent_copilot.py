@@ -1,6 +1,7 @@
 """The copilot's JSON endpoints on the agent console API (LLM mode only; README "Agent copilot"):
 
     POST /agent/api/handoffs/{id}/suggest          → {"draft", "language", "faq_ids", "warnings"}: never sent
+    POST /agent/api/handoffs/{id}/summary          → {"fields", "summary"}: the LLM summary written afresh
     POST /agent/api/handoffs/{id}/translate        {"target_language"} → the customer's messages with translations
     POST /agent/api/handoffs/{id}/translate-reply  {"text"} → the agent's text in the customer's language
 
@@ -18,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from bot.language import detect_language
 from bot.llm.copilot import Copilot
+from bot.llm.summary import LlmSummaries
 from storage.customers import CustomerRepository
 from storage.handoffs import HandoffRepository
 
@@ -34,7 +36,7 @@ class TranslateReplyBody(BaseModel):
 
 
 def copilot_routes(
-    copilot: Copilot, handoffs: HandoffRepository, customers: CustomerRepository
+    copilot: Copilot, handoffs: HandoffRepository, customers: CustomerRepository, summaries: LlmSummaries
 ) -> Callable[[APIRouter, Callable], None]:
     def add(router: APIRouter, agent: Callable) -> None:
         def handoff_or_404(handoff_id: int):
@@ -57,6 +59,15 @@ def copilot_routes(
                 "warnings": draft.warnings,
                 "sent": False,
             }
+
+        @router.post("/agent/api/handoffs/{handoff_id}/summary")
+        async def summary(handoff_id: HandoffId, who: str = Depends(agent)) -> dict[str, object]:
+            handoff_or_404(handoff_id)
+            fields = await asyncio.to_thread(summaries.refresh, handoff_id)
+            customers.audit(who, "copilot.summary", f"handoff:{handoff_id}")
+            if fields is None:
+                raise HTTPException(503, UNAVAILABLE + " (the template summary stands)")
+            return {"fields": fields, "summary": handoffs.get(handoff_id).summary}
 
         @router.post("/agent/api/handoffs/{handoff_id}/translate")
         async def translate(handoff_id: HandoffId, body: TranslateBody, who: str = Depends(agent)):

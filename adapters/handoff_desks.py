@@ -53,9 +53,10 @@ def _copilot(runtime: Runtime):
         return None
     from adapters.agent_copilot import copilot_routes
     from bot.llm.copilot import Copilot
-    from bot.llm.wiring import llm_rules
+    from bot.llm.wiring import llm_rules, llm_summaries
 
     copilot = Copilot(
         runtime.llm, runtime.knowledge, runtime.embedder, runtime.handoff.repository, llm_rules(runtime.business)
     )
-    return copilot_routes(copilot, runtime.handoff.repository, runtime.customers)
+    summaries = llm_summaries(runtime.llm, runtime.handoff, runtime.db, runtime.business)
+    return copilot_routes(copilot, runtime.handoff.repository, runtime.customers, summaries)

@@ -95,10 +95,12 @@ class Runtime:
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts)
         llm = None
         if settings.llm_enabled:  # imported only here: with no LLM configured, langchain and openai never load
-            from bot.llm.wiring import grounded_answers, open_llm
+            from bot.llm.wiring import grounded_answers, llm_summaries, open_llm
 
             llm = open_llm(settings, db)
             engine.composer = grounded_answers(llm, knowledge, texts, business)
+            if engine.handoff is not None:
+                engine.handoff.after_open = llm_summaries(llm, engine.handoff, db, business).refresh_soon
         return cls(
             settings,
             db,

@@ -8,6 +8,7 @@ from bot.business import BusinessFile, BusinessFileError
 from bot.llm.answers import GroundedAnswers
 from bot.llm.client import LlmClient
 from bot.llm.grounding import LlmRules
+from bot.llm.summary import LlmSummaries
 from bot.settings import Settings
 from bot.texts import Texts
 from storage.db import Database
@@ -33,3 +34,7 @@ def grounded_answers(client: LlmClient, knowledge, texts: Texts, business: Busin
     return GroundedAnswers(
         client, knowledge.entry, texts, llm_rules(business), mask=client.settings.llm_mask_personal_data
     )
+
+
+def llm_summaries(client: LlmClient, handoff, db: Database, business: BusinessFile) -> LlmSummaries:
+    return LlmSummaries(client, handoff.repository, db, handoff.settings.agent_language, llm_rules(business))
