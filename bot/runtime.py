@@ -148,11 +148,22 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
 
 
 def open_knowledge(settings: Settings, embedder: Embedder) -> KnowledgeBase:
-    """The knowledge index: a Chroma server's (CHROMA_URL) or the data dir's own, rebuilt if damaged."""
+    """The knowledge index: a Chroma server's (CHROMA_URL) or the data dir's own, rebuilt if damaged. With
+    EMBEDDINGS_BASE_URL its vectors come from that endpoint, in a collection of that model's own."""
+    if settings.embeddings_base_url:
+        from bot.llm.embeddings import OwnVectors, RemoteEmbedder
+
+        remote = RemoteEmbedder(settings)
+        log.info("knowledge embeddings: %s at %s (dim %d)", remote.model, settings.embeddings_base_url, remote.dim)
+        return OwnVectors(_open_index(settings, remote, f"faq-{remote.identity}"))
+    return _open_index(settings, embedder, "faq")
+
+
+def _open_index(settings: Settings, embedder, collection: str) -> KnowledgeBase:
     data_dir = settings.data_dir.expanduser()
     try:
         client = open_chroma_client(data_dir, settings.chroma_url)
-        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
+        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings), collection=collection)
     except Exception as error:
         if settings.chroma_url:
             raise DataDirError(f"The Chroma server at {settings.chroma_url} cannot be used ({error}).") from error
@@ -160,7 +171,7 @@ def open_knowledge(settings: Settings, embedder: Embedder) -> KnowledgeBase:
         log.warning("the vector index in %s is unreadable (%s); rebuilding it from the database", data_dir, error)
         discard_embedded_index(data_dir)
         client = open_chroma_client(data_dir, None)
-        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
+        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings), collection=collection)
 
 
 def _sync_knowledge(
