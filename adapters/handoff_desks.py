@@ -32,9 +32,10 @@ class HandoffDesks:
         if service is None:
             return desks
         service.desks.add(ConsoleDesk(service.repository))
-        desks.routers.append(agent_console_router(service, settings.agent_token, _copilot(runtime)))
+        copilot, copilot_routes = _copilot(runtime)
+        desks.routers.append(agent_console_router(service, settings.agent_token, copilot_routes))
         if slack_configured(settings):
-            router, slack = slack_router(service, runtime.customers, settings)
+            router, slack = slack_router(service, runtime.customers, settings, copilot)
             service.desks.add(slack)
             desks.routers.append(router)
         else:
@@ -48,9 +49,9 @@ class HandoffDesks:
 
 
 def _copilot(runtime: Runtime):
-    """The copilot's console routes in LLM mode, else None (and nothing of bot.llm is imported)."""
+    """The copilot and its console routes in LLM mode, else (None, None) and nothing of bot.llm is imported."""
     if runtime.llm is None or runtime.handoff is None:
-        return None
+        return None, None
     from adapters.agent_copilot import copilot_routes
     from bot.llm.copilot import Copilot
     from bot.llm.wiring import llm_rules, llm_summaries
@@ -59,4 +60,4 @@ def _copilot(runtime: Runtime):
         runtime.llm, runtime.knowledge, runtime.embedder, runtime.handoff.repository, llm_rules(runtime.business)
     )
     summaries = llm_summaries(runtime.llm, runtime.handoff, runtime.db, runtime.business)
-    return copilot_routes(copilot, runtime.handoff.repository, runtime.customers, summaries)
+    return copilot, copilot_routes(copilot, runtime.handoff.repository, runtime.customers, summaries)
