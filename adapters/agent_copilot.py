@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Path
 from pydantic import BaseModel, Field
@@ -45,13 +45,18 @@ def copilot_routes(
                 raise HTTPException(404, "no such handoff (the customer may have deleted their data)")
             return handoff
 
+        async def audited(handoff_id: int, who: str, action: str, work: Callable[[int], Any]) -> Any:
+            """`work(handoff_id)` in a thread, audited; None from it (no LLM) is a 503."""
+            handoff_or_404(handoff_id)
+            result = await asyncio.to_thread(work, handoff_id)
+            customers.audit(who, action, f"handoff:{handoff_id}")
+            if result is None:
+                raise HTTPException(503, UNAVAILABLE)
+            return result
+
         @router.post("/agent/api/handoffs/{handoff_id}/suggest")
         async def suggest(handoff_id: HandoffId, who: str = Depends(agent)) -> dict[str, object]:
-            handoff_or_404(handoff_id)
-            draft = await asyncio.to_thread(copilot.suggest, handoff_id)
-            customers.audit(who, "copilot.suggest", f"handoff:{handoff_id}")
-            if draft is None:
-                raise HTTPException(503, UNAVAILABLE)
+            draft = await audited(handoff_id, who, "copilot.suggest", copilot.suggest)
             return {
                 "draft": draft.text,
                 "language": draft.language,
@@ -62,11 +67,7 @@ def copilot_routes(
 
         @router.post("/agent/api/handoffs/{handoff_id}/summary")
         async def summary(handoff_id: HandoffId, who: str = Depends(agent)) -> dict[str, object]:
-            handoff_or_404(handoff_id)
-            fields = await asyncio.to_thread(summaries.refresh, handoff_id)
-            customers.audit(who, "copilot.summary", f"handoff:{handoff_id}")
-            if fields is None:
-                raise HTTPException(503, UNAVAILABLE + " (the template summary stands)")
+            fields = await audited(handoff_id, who, "copilot.summary", summaries.refresh)
             return {"fields": fields, "summary": handoffs.get(handoff_id).summary}
 
         @router.post("/agent/api/handoffs/{handoff_id}/translate")
