@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from benchmarks.fake_llm_server import FakeLlm, grounded
+from benchmarks.fake_llm_server import FakeLlm, grounded, payload_of
 from bot.messages import InboundMessage
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -50,6 +50,11 @@ def fake(fake_llm, llm_runtime) -> Iterator[FakeLlm]:
     llm_runtime.llm.breaker.succeeded()
     yield fake_llm
     fake_llm.behaviour = grounded
+
+
+def answer_requests(fake: FakeLlm) -> list[dict]:
+    """The answer prompts the fake received, oldest first (a handoff's summary may arrive in between)."""
+    return [r for r in fake.requests if "message" in (payload_of(r) or {})]
 
 
 _users = itertools.count()

@@ -10,7 +10,7 @@ from benchmarks.fake_llm_server import OPENERS, Reply, grounded, payload_of, sys
 from bot.policy import Decision
 from storage.llm_usage import LlmUsageRepository
 from storage.models import Message
-from tests.llm.conftest import ask, offline_plan
+from tests.llm.conftest import answer_requests, ask, offline_plan
 
 QUESTIONS = {
     "en": [
@@ -46,7 +46,7 @@ def test_a_confident_answer_is_composed_from_the_entry_names_it_and_is_logged_wi
 def test_a_chinese_question_gets_a_chinese_composed_answer(fake, llm_runtime):
     reply = ask(llm_runtime, "我的快递到哪了？")
     assert reply.faq_id == "order_track" and reply.replies[0].text.startswith(OPENERS["zh"])
-    assert "Simplified Chinese" in system_text(fake.requests[-1])
+    assert "Simplified Chinese" in system_text(answer_requests(fake)[-1])
 
 
 def test_every_reply_that_invents_a_price_falls_back_to_the_plain_faq_answer(fake, llm_runtime):
@@ -64,7 +64,7 @@ def test_every_reply_that_invents_a_price_falls_back_to_the_plain_faq_answer(fak
             reply = ask(llm_runtime, question)
             answered += 1
             assert reply.replies[0].text == offline.text and reply.faq_id == offline.faq_id, question
-    assert answered >= 10 and len(fake.requests) == answered
+    assert answered >= 10 and len(answer_requests(fake)) == answered
 
 
 def test_a_promise_the_entry_does_not_make_is_never_sent(fake, llm_runtime):
@@ -99,7 +99,7 @@ def test_when_retrieval_is_unsure_the_model_may_pick_one_of_the_close_entries(fa
 
     fake.behaviour = picks_the_last
     reply = ask(llm_runtime, question)
-    cited = payload_of(fake.requests[-1])["entries"][-1]
+    cited = payload_of(answer_requests(fake)[-1])["entries"][-1]
     assert reply.decision == Decision.ANSWER and reply.faq_id == cited["id"]
 
     fake.behaviour = grounded  # no strong entry: "none fits", so the customer still gets the choices
@@ -118,7 +118,7 @@ def test_an_entry_the_model_was_not_given_is_not_cited(fake, llm_runtime):
 def test_a_follow_up_is_sent_with_the_earlier_messages_of_the_conversation(fake, llm_runtime):
     ask(llm_runtime, "How much is shipping?", user="follow-up-user")
     ask(llm_runtime, "How much is shipping to Germany?", user="follow-up-user")
-    payload = payload_of(fake.requests[-1])
+    payload = payload_of(answer_requests(fake)[-1])
     assert payload["conversation"] == ["How much is shipping?"]
     assert payload["message"] == "How much is shipping to Germany?"
 
@@ -130,26 +130,28 @@ def test_phone_numbers_and_emails_are_masked_on_the_wire_and_restored_in_the_rep
 
     fake.behaviour = echoes_placeholders
     reply = ask(llm_runtime, "How do I reset my password? My phone is 13812345678, email li.lei@example.com")
-    sent = json.dumps(fake.requests[-1], ensure_ascii=False)
+    sent = json.dumps(answer_requests(fake)[-1], ensure_ascii=False)
     assert "13812345678" not in sent and "li.lei@example.com" not in sent
-    assert "[PHONE_1]" in payload_of(fake.requests[-1])["message"]
+    assert "[PHONE_1]" in payload_of(answer_requests(fake)[-1])["message"]
     if reply.decision == Decision.ANSWER:
         assert reply.replies[0].text.endswith("We noted 13812345678.")
 
 
 def test_an_angry_customer_gets_the_acknowledge_first_tone_rule_with_the_emotion_in_the_prompt(fake, llm_runtime):
     ask(llm_runtime, "This is so annoying, how do I track my order?")
-    request = fake.requests[-1]
+    request = answer_requests(fake)[-1]
     payload = payload_of(request)
     assert payload["emotion"]["label"] == "anger" and payload["emotion"]["intensity"] > 0.3
     assert "acknowledges how they feel" in system_text(request) and "No exclamation marks" in system_text(request)
     assert f"intensity {payload['emotion']['intensity']:.2f}" in system_text(request)
 
     ask(llm_runtime, "我很着急，退款多久到账？")
-    assert "anxiety" in system_text(fake.requests[-1]) and "先用一句简短的话表示理解" in system_text(fake.requests[-1])
+    assert "anxiety" in system_text(answer_requests(fake)[-1]) and "先用一句简短的话表示理解" in system_text(
+        answer_requests(fake)[-1]
+    )
 
     ask(llm_runtime, "How do I track my order?")
-    assert "acknowledges how they feel" not in system_text(fake.requests[-1])
+    assert "acknowledges how they feel" not in system_text(answer_requests(fake)[-1])
 
 
 def test_tokens_and_cost_are_logged_per_message_and_per_day(fake, llm_runtime):
