@@ -45,6 +45,7 @@ def llm_runtime(fake_llm, tmp_path_factory) -> Iterator[Runtime]:
 @pytest.fixture
 def fake(fake_llm, llm_runtime) -> Iterator[FakeLlm]:
     """The shared fake, answering grounded, with no requests recorded and the runtime's breaker closed."""
+    llm_runtime.handoff.after_open.__self__.flush()  # no summary of an earlier test's handoff still on its way
     fake_llm.behaviour = grounded
     fake_llm.requests.clear()
     llm_runtime.llm.breaker.succeeded()
