@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import html
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -76,7 +77,10 @@ class ResolveBody(BaseModel):
     outcome: str = Field(default=ResolveOutcome.RESOLVED, pattern=r"^(resolved|returned_to_bot)$")
 
 
-def agent_console_router(service: HandoffService, token: str | None) -> APIRouter:
+def agent_console_router(
+    service: HandoffService, token: str | None, extra_routes: Callable[[APIRouter, Callable], None] | None = None
+) -> APIRouter:
+    """`extra_routes(router, agent)` adds routes behind the same sign-in (the LLM copilot's)."""
     router = APIRouter()
     page = PAGE.read_text(encoding="utf-8")
     repository = service.repository
@@ -175,6 +179,8 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
             return JSONResponse({"ok": False, "outcome": "no_help_desk", "message": message}, status_code=409)
         return _answer(await service.ask_for_help(handoff_id, who))
 
+    if extra_routes is not None:
+        extra_routes(router, agent)
     return router
 
 

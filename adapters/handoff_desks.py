@@ -36,12 +36,13 @@ class HandoffDesks:
         if service is None:
             return desks
         service.desks.add(ConsoleDesk(service.repository))
-        desks.routers.append(agent_console_router(service, settings.agent_token))
+        copilot, copilot_routes = _copilot(runtime)
+        desks.routers.append(agent_console_router(service, settings.agent_token, copilot_routes))
         if runtime.care is not None:
             desks.routers.append(care_router(runtime.care, runtime.customers, settings.agent_token))
         if slack_configured(settings):
             care_note = care_note_reply(runtime.care, settings.handoff_agent_language)
-            router, slack = slack_router(service, runtime.customers, settings, care_note)
+            router, slack = slack_router(service, runtime.customers, settings, care_note, copilot)
             service.desks.add(slack)
             if runtime.care is not None:
                 attach_slack_care(runtime.care, slack.client, settings, service.repository)
@@ -54,3 +55,18 @@ class HandoffDesks:
         """Re-ping unclaimed handoffs until `stop` is set."""
         if self.runtime is not None and self.runtime.handoff is not None:
             await self.runtime.handoff.watch(stop)
+
+
+def _copilot(runtime: Runtime):
+    """The copilot and its console routes in LLM mode, else (None, None) and nothing of bot.llm is imported."""
+    if runtime.llm is None or runtime.handoff is None:
+        return None, None
+    from adapters.agent_copilot import copilot_routes
+    from bot.llm.copilot import Copilot
+    from bot.llm.wiring import llm_rules, llm_summaries
+
+    copilot = Copilot(
+        runtime.llm, runtime.knowledge, runtime.embedder, runtime.handoff.repository, llm_rules(runtime.business)
+    )
+    summaries = llm_summaries(runtime.llm, runtime.handoff, runtime.db, runtime.business)
+    return copilot, copilot_routes(copilot, runtime.handoff.repository, runtime.customers, summaries)

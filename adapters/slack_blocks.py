@@ -18,12 +18,13 @@ from storage.handoffs import OPEN_STATUSES, HandoffStatus
 MAX_SECTION = 2900
 _SLACK_MARKUP = re.compile(r"<([^<>\s][^<>]*)>")  # <url|label>, <@U1>, <#C1|general>, <!here>
 MAX_BUTTON_VALUE = 2000  # Slack's limit for a button's value
-CLAIM, RETURN, RESOLVE, HELP, TAKE_OVER = (
+CLAIM, RETURN, RESOLVE, HELP, TAKE_OVER, SUGGEST = (
     "handoff_claim",
     "handoff_return",
     "handoff_resolve",
     "handoff_help",
     "handoff_take_over",
+    "handoff_suggest",  # LLM mode only: the copilot's draft, shown to the agent who pressed it
 )
 
 
@@ -65,7 +66,7 @@ def summary_mrkdwn(summary: str) -> str:
     return text if len(text) <= MAX_SECTION else text[: MAX_SECTION - 1] + "…"
 
 
-def handoff_card(ticket: Ticket, language: str) -> list[dict[str, Any]]:
+def handoff_card(ticket: Ticket, language: str, suggest: bool = False) -> list[dict[str, Any]]:
     title = (ticket.summary.splitlines() or [f"Handoff #{ticket.handoff_id}"])[0]
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
@@ -78,6 +79,8 @@ def handoff_card(ticket: Ticket, language: str) -> list[dict[str, Any]]:
         if ticket.status == HandoffStatus.CLAIMED:
             buttons.append(_button(RESOLVE, "resolve", value, language, style="primary"))
         buttons += [_button(RETURN, "return_to_bot", value, language), _button(HELP, "ask_help", value, language)]
+        if suggest:
+            buttons.append(_button(SUGGEST, "suggest_reply", value, language))
         blocks.append({"type": "actions", "block_id": f"handoff-{ticket.handoff_id}", "elements": buttons})
     return blocks
 

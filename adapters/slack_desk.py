@@ -8,6 +8,7 @@ of a signed request inside the five-minute window is refused here too.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -27,6 +28,7 @@ from adapters.slack_blocks import (
     HELP,
     RESOLVE,
     RETURN,
+    SUGGEST,
     TAKE_OVER,
     agent_mrkdwn,
     escape,
@@ -71,10 +73,13 @@ class SlackDesk:
         self._repository = repository
         self._language = language
         self._supervisors = f"<!subteam^{supervisor_group}>" if supervisor_group else "<!here>"
+        self.suggest_button = False  # LLM mode: cards offer "Suggest a reply"
 
     async def handoff_started(self, ticket: Ticket) -> None:
         posted = await self.client.chat_postMessage(
-            channel=self.channel, text=self._fallback(ticket), blocks=handoff_card(ticket, self._language)
+            channel=self.channel,
+            text=self._fallback(ticket),
+            blocks=handoff_card(ticket, self._language, self.suggest_button),
         )
         self._repository.save_thread(ticket.handoff_id, DESK, posted["channel"], posted["ts"])
 
@@ -113,7 +118,7 @@ class SlackDesk:
                 channel=thread.channel,
                 ts=thread.thread_id,
                 text=self._fallback(ticket),
-                blocks=handoff_card(ticket, self._language),
+                blocks=handoff_card(ticket, self._language, self.suggest_button),
             )
 
     async def _in_thread(self, ticket: Ticket, text: str, broadcast: bool = False) -> None:
@@ -149,8 +154,10 @@ def slack_router(
     customers: CustomerRepository,
     settings: Settings,
     care_note: Callable[[int, str, str], Awaitable[str | None]] | None = None,  # adapters/care_slack.py
+    copilot=None,
 ) -> tuple[APIRouter, SlackDesk]:
-    """The /slack/events route and the desk to register with the handoff service."""
+    """The /slack/events route and the desk to register with the handoff service. `copilot` (a
+    bot.llm.copilot.Copilot, LLM mode only) adds the "Suggest a reply" button to the cards."""
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=_with_slash(settings.slack_api_base_url))
     app = AsyncApp(
         client=client,  # carries the token; pointed at SLACK_API_BASE_URL
@@ -162,6 +169,9 @@ def slack_router(
         client, settings.slack_handoff_channel, service.repository, language, settings.slack_supervisor_group
     )
     _register_handoff_listeners(app, service, language, care_note)
+    if copilot is not None:
+        desk.suggest_button = True
+        _register_suggest_listener(app, copilot, customers, language)
     StaffCommands(customers, settings.slack_staff_ids, language).register(app)
     handler = AsyncSlackRequestHandler(app)
     verifier = SignatureVerifier(settings.slack_signing_secret)
@@ -257,7 +267,7 @@ def _register_handoff_listeners(
             return await tell(client, body, claimed)
         await tell(client, body, await service.reply(handoff_id, agent, text, DESK, ts))
 
-    @app.action(re.compile(".*"))
+    @app.action(re.compile("^(?!" + re.escape(SUGGEST) + "$).*"))
     async def unknown_action(ack, body, client) -> None:
         await ack()
         await unknown(client, body)
@@ -301,3 +311,26 @@ def _register_handoff_listeners(
 
 def _with_slash(url: str) -> str:
     return url if url.endswith("/") else url + "/"
+
+
+def _register_suggest_listener(app: AsyncApp, copilot, customers: CustomerRepository, language: str) -> None:
+    @app.action(SUGGEST)
+    async def suggest(ack, body, client) -> None:
+        """The draft goes only to the agent who pressed the button (ephemeral); it is never sent to the customer."""
+        await ack()
+        value = body["actions"][0].get("value", "")
+        handoff_id = row_id(value) if isinstance(value, str) else None
+        channel = (body.get("channel") or {}).get("id")
+        if handoff_id is None or not channel:
+            return
+        try:
+            draft = await asyncio.to_thread(copilot.suggest, handoff_id)
+        except LookupError:
+            draft = None
+        customers.audit(f"{DESK}:{body['user']['id']}", "copilot.suggest", f"handoff:{handoff_id}")
+        text = (
+            agent_say("copilot.draft", language, draft=draft.text)
+            if draft
+            else agent_say("copilot.unavailable", language)
+        )
+        await client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=text)

