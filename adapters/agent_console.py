@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 
 from bot.handoff.desk import QuietDesk, Ticket
 from bot.handoff.service import MAX_REPLY_CHARS, ActionResult, HandoffService, Outcome, ResolveOutcome
-from storage.db import MAX_ROW_ID
+from storage.db import MAX_ROW_ID, off_loop
 from storage.handoffs import HandoffRepository
 
 DESK = "console"
@@ -121,11 +121,11 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
 
     @router.get("/agent/api/handoffs")
     async def queue(who: str = Depends(agent)) -> dict[str, object]:
-        return {"agent": who, "handoffs": [_plain(h) for h in repository.queue()]}
+        return {"agent": who, "handoffs": [_plain(h) for h in await off_loop(repository.queue)]}
 
     @router.get("/agent/api/handoffs/{handoff_id}")
     async def detail(handoff_id: HandoffId, _: str = Depends(agent)) -> dict[str, object]:
-        handoff = repository.get(handoff_id)
+        handoff = await off_loop(repository.get, handoff_id)
         if handoff is None:
             raise HTTPException(404, "no such handoff (the customer may have deleted their data)")
         transcript = [
@@ -136,7 +136,7 @@ def agent_console_router(service: HandoffService, token: str | None) -> APIRoute
                 "decision": m.decision,
                 "emotion": m.emotion_label,
             }
-            for m in repository.transcript(handoff.conversation_id, limit=100)
+            for m in await off_loop(repository.transcript, handoff.conversation_id, limit=100)
         ]
         return {**_plain(handoff), "transcript": transcript}
 

@@ -39,7 +39,7 @@ from bot.handoff.desk import Ticket
 from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
 from bot.settings import Settings
 from storage.customers import CustomerRepository
-from storage.db import row_id
+from storage.db import off_loop, row_id
 from storage.handoffs import HandoffRepository
 
 log = logging.getLogger("warmdesk.slack")
@@ -260,7 +260,7 @@ def _register_handoff_listeners(app: AsyncApp, service: HandoffService, language
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == event.get("ts"):
             return
-        handoff_id = service.repository.handoff_for_thread(DESK, event["channel"], thread_ts)
+        handoff_id = await off_loop(service.repository.handoff_for_thread, DESK, event["channel"], thread_ts)
         if handoff_id is None:
             return
         agent, text = f"{DESK}:{event['user']}", unescape(event.get("text") or "")

@@ -14,6 +14,7 @@ from telegram.error import TelegramError
 
 from adapters.telegram_messages import PLATFORM, MalformedUpdate, inbound_from_update, is_start_command
 from adapters.telegram_sender import TelegramSender
+from bot.deadline import within
 from bot.engine import Engine
 from bot.outbox import Outbox
 from bot.settings import Settings
@@ -28,8 +29,11 @@ ANSWERED_UPDATES = ["message", "callback_query"]
 
 
 class TelegramChannel:
-    def __init__(self, bot: Bot, engine: Engine, outbox: Outbox, webhook_secret: str | None) -> None:
+    def __init__(
+        self, bot: Bot, engine: Engine, outbox: Outbox, webhook_secret: str | None, deadline: float | None = None
+    ) -> None:
         self.bot = bot
+        self.deadline = deadline  # past it the webhook answers 503 and Telegram sends the update again later
         self._engine = engine
         self._outbox = outbox
         self._secret = webhook_secret.encode() if webhook_secret else None
@@ -43,7 +47,7 @@ class TelegramChannel:
         # httpx logs every request URL at INFO, and Bot API URLs contain the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
         bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url.rstrip("/") + "/bot")
-        return cls(bot, engine, outbox, settings.telegram_webhook_secret)
+        return cls(bot, engine, outbox, settings.telegram_webhook_secret, settings.reply_deadline_seconds)
 
     async def handle_update(self, update: Update) -> None:
         """Answer one update; the same update delivered again logs and answers nothing more."""
@@ -69,7 +73,7 @@ class TelegramChannel:
             if update is None:
                 return Response("malformed update", status_code=400)
             try:
-                await self.handle_update(update)
+                await within(self.deadline, self.handle_update(update))
             except MalformedUpdate as error:
                 return Response(f"malformed update: {error}", status_code=400)
             return Response(status_code=200)

@@ -9,8 +9,10 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from adapters.webchat_mailbox import WebChatMailbox
+from bot.deadline import within
 from bot.engine import Engine
 from bot.messages import InboundMessage
+from storage.db import MAX_ROW_ID, off_loop
 
 PLATFORM = "web"
 PAGE = Path(__file__).parent / "web" / "chat.html"
@@ -47,7 +49,10 @@ class UpdatesResponse(BaseModel):
     cursor: int
 
 
-def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> APIRouter:
+def webchat_router(
+    engine: Engine, mailbox: WebChatMailbox | None = None, *, deadline: float | None = None
+) -> APIRouter:
+    """`deadline`: seconds a message may take before the caller gets 503 (a locked or hung database)."""
     router = APIRouter()
     page = PAGE.read_text(encoding="utf-8")
 
@@ -62,16 +67,19 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
 
     @router.post("/api/chat", response_model=ChatResponse)
     async def chat(body: ChatRequest, request: Request) -> ChatResponse:
-        reply = await engine.handle(
-            InboundMessage(
-                platform=PLATFORM,
-                platform_user_id=body.session_id,
-                chat_id=body.session_id,
-                message_id=body.message_id,
-                text=body.text,
-                choice_id=body.choice_id,
-                language_hint=body.language,
-            )
+        reply = await within(
+            deadline,
+            engine.handle(
+                InboundMessage(
+                    platform=PLATFORM,
+                    platform_user_id=body.session_id,
+                    chat_id=body.session_id,
+                    message_id=body.message_id,
+                    text=body.text,
+                    choice_id=body.choice_id,
+                    language_hint=body.language,
+                )
+            ),
         )
         return ChatResponse(
             replies=[
@@ -86,9 +94,10 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
 
         @router.get("/api/chat/updates", response_model=UpdatesResponse)
         async def updates(
-            session_id: str = Query(pattern=r"^[A-Za-z0-9_-]{8,64}$"), after: int = Query(default=0, ge=0)
+            session_id: str = Query(pattern=r"^[A-Za-z0-9_-]{8,64}$"),
+            after: int = Query(default=0, ge=0, le=MAX_ROW_ID),
         ) -> UpdatesResponse:
-            rows = mailbox.updates(session_id, after)
+            rows = await off_loop(mailbox.updates, session_id, after)
             return UpdatesResponse(
                 replies=[
                     ReplyOut(text=row.text, kind=row.kind, choices=[ChoiceOut(**c) for c in row.choices or []])

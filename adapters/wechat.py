@@ -28,6 +28,7 @@ from bot.engine import Engine, EngineReply
 from bot.messages import InboundMessage
 from bot.outbox import Outbox
 from bot.settings import Settings
+from storage.db import off_loop
 
 log = logging.getLogger("warmdesk.wechat")
 
@@ -114,18 +115,20 @@ class WeChatChannel:
             return None
         passive = "\n\n".join(render_text(r) for r in reply.replies)
         if len(passive.encode("utf-8")) > TEXT_LIMIT_BYTES:  # too long for one reply: sent in parts instead
-            self._later(reply, key)
+            await self._later(reply, key)
             return None
         return passive
 
-    def _later(self, reply: EngineReply, key: str) -> None:
+    async def _later(self, reply: EngineReply, key: str) -> None:
         for index, outbound in enumerate(reply.replies):
-            self._outbox.enqueue(
+            await off_loop(
+                self._outbox.enqueue,
                 outbound,
                 customer_id=reply.customer_id,
                 conversation_id=reply.conversation_id,
                 dedup_key=f"{PLATFORM}:{key}:{index}",
             )
+        self._outbox.wake()
 
     async def _event(self, fields: dict[str, str]) -> str | None:
         event = fields.get("Event", "").lower()

@@ -25,7 +25,7 @@ from knowledge.io import load_entries
 from knowledge.vector_index import discard_embedded_index
 from storage.conversations import ConversationLog
 from storage.customers import CustomerRepository
-from storage.db import Database
+from storage.db import Database, DatabaseTimeouts
 from storage.emotions import EmotionStore
 from storage.faqs import FaqRepository
 from storage.identity_links import IdentityLinks
@@ -52,6 +52,7 @@ class Runtime:
     engine: Engine
     outbox: Outbox
     business: BusinessFile
+    chroma: object | None = None  # the Chroma client behind `knowledge`, for /readyz
 
     @classmethod
     def open(cls, settings: Settings, progress: Callable[[int, int], None] | None = None) -> Runtime:
@@ -65,7 +66,7 @@ class Runtime:
             faqs.save_many(result.entries, author="demo-seed", note="demo knowledge base")
             log.info("seeded the demo knowledge base (%d entries)", len(result.entries))
         embedder = shared_embedder(settings.embed_threads)
-        knowledge = open_knowledge(settings, embedder)
+        knowledge, chroma = open_knowledge(settings, embedder)
         _sync_knowledge(knowledge, faqs, data_dir, progress)
         # Ready means answering at full speed: build the ranking state and load jieba's dictionary now,
         # not while the first customer waits.
@@ -100,6 +101,7 @@ class Runtime:
             engine,
             outbox,
             business,
+            chroma,
         )
 
     @property
@@ -114,9 +116,17 @@ def open_database(settings: Settings) -> Database:
     """The migrated CRM database; with SQLite, its data dir must be a writable folder."""
     if not settings.database_url:
         _usable_data_dir(settings.data_dir)
-    db = Database(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url, database_timeouts(settings))
     db.migrate()
     return db
+
+
+def database_timeouts(settings: Settings) -> DatabaseTimeouts:
+    return DatabaseTimeouts(
+        sqlite_busy_seconds=settings.sqlite_busy_timeout_seconds,
+        connect_seconds=settings.db_connect_timeout_seconds,
+        statement_seconds=settings.db_statement_timeout_seconds,
+    )
 
 
 def retrieval_settings(settings: Settings) -> RetrievalSettings:
@@ -131,12 +141,13 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
     return RetrievalSettings(**overrides)
 
 
-def open_knowledge(settings: Settings, embedder: Embedder) -> KnowledgeBase:
-    """The knowledge index: a Chroma server's (CHROMA_URL) or the data dir's own, rebuilt if damaged."""
+def open_knowledge(settings: Settings, embedder: Embedder) -> tuple[KnowledgeBase, object]:
+    """The knowledge index: a Chroma server's (CHROMA_URL) or the data dir's own, rebuilt if damaged; and its
+    Chroma client."""
     data_dir = settings.data_dir.expanduser()
     try:
         client = open_chroma_client(data_dir, settings.chroma_url)
-        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
+        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings)), client
     except Exception as error:
         if settings.chroma_url:
             raise DataDirError(f"The Chroma server at {settings.chroma_url} cannot be used ({error}).") from error
@@ -144,7 +155,7 @@ def open_knowledge(settings: Settings, embedder: Embedder) -> KnowledgeBase:
         log.warning("the vector index in %s is unreadable (%s); rebuilding it from the database", data_dir, error)
         discard_embedded_index(data_dir)
         client = open_chroma_client(data_dir, None)
-        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings))
+        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings)), client
 
 
 def _sync_knowledge(

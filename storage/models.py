@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -180,6 +180,7 @@ class OutboxMessage(SQLModel, table=True):
     """A message to a customer, stored before it is sent so that nothing is lost when a platform hiccups."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_chat_queue", "status", "platform", "chat_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str | None = Field(default=None, unique=True)
@@ -199,6 +200,7 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
+    give_up_at: datetime | None = None  # retried until then, then failed; None: created_at + the retry window
 
 
 class LinkCode(SQLModel, table=True):
@@ -223,3 +225,13 @@ class EmotionAlert(SQLModel, table=True):
     reason: str
     created_at: datetime = Field(default_factory=utcnow, index=True)
     acknowledged_at: datetime | None = None
+
+
+class WebhookNonce(SQLModel, table=True):
+    """A signed webhook request already accepted (Slack signature, WeChat nonce), shared by every server process,
+    so that a captured request replayed inside its timestamp window is refused."""
+
+    __tablename__ = "webhook_nonce"
+
+    key: str = Field(primary_key=True)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)
