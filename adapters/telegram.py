@@ -11,6 +11,7 @@ import logging
 from fastapi import APIRouter, Request, Response
 from telegram import Bot, Update
 from telegram.error import TelegramError
+from telegram.request import HTTPXRequest
 
 from adapters.telegram_messages import PLATFORM, MalformedUpdate, inbound_from_update, is_start_command
 from adapters.telegram_sender import TelegramSender
@@ -26,6 +27,11 @@ POLL_TIMEOUT_SECONDS = 25
 POLL_ERROR_PAUSE_SECONDS = 3.0
 MAX_FAILURES_PER_UPDATE = 3
 ANSWERED_UPDATES = ["message", "callback_query"]
+# PTB's 5 s read timeout is shorter than a slow Bot API answer: the message arrived, timed out here, was sent
+# again by the outbox (9 sends of 2 replies). A read that times out is retried, so it must be rare.
+SEND_READ_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
+SEND_CONNECTIONS = 32  # above the outbox's parallel sends per platform
 
 
 class TelegramChannel:
@@ -46,7 +52,17 @@ class TelegramChannel:
             return None
         # httpx logs every request URL at INFO, and Bot API URLs contain the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url.rstrip("/") + "/bot")
+        bot = Bot(
+            settings.telegram_bot_token,
+            base_url=settings.telegram_api_base_url.rstrip("/") + "/bot",
+            request=HTTPXRequest(
+                connection_pool_size=SEND_CONNECTIONS,
+                read_timeout=SEND_READ_TIMEOUT_SECONDS,
+                write_timeout=SEND_READ_TIMEOUT_SECONDS,
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                pool_timeout=CONNECT_TIMEOUT_SECONDS,
+            ),
+        )
         return cls(bot, engine, outbox, settings.telegram_webhook_secret, settings.reply_deadline_seconds)
 
     async def handle_update(self, update: Update) -> None:
