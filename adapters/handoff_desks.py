@@ -13,6 +13,7 @@ from adapters.slack_desk import slack_configured, slack_router
 from adapters.webchat import PLATFORM as WEB_PLATFORM
 from adapters.webchat_mailbox import WebChatMailbox
 from bot.runtime import Runtime
+from storage.nonces import NonceStore
 
 log = logging.getLogger("warmdesk.handoff")
 
@@ -34,7 +35,7 @@ class HandoffDesks:
         service.desks.add(ConsoleDesk(service.repository))
         desks.routers.append(agent_console_router(service, settings.agent_token))
         if slack_configured(settings):
-            router, slack = slack_router(service, runtime.customers, settings)
+            router, slack = slack_router(service, runtime.customers, settings, NonceStore(runtime.db))
             service.desks.add(slack)
             desks.routers.append(router)
         else:

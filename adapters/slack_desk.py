@@ -41,6 +41,7 @@ from bot.settings import Settings
 from storage.customers import CustomerRepository
 from storage.db import off_loop, row_id
 from storage.handoffs import HandoffRepository
+from storage.nonces import NonceStore
 
 log = logging.getLogger("warmdesk.slack")
 
@@ -144,9 +145,10 @@ class ReplayGuard:
 
 
 def slack_router(
-    service: HandoffService, customers: CustomerRepository, settings: Settings
+    service: HandoffService, customers: CustomerRepository, settings: Settings, nonces: NonceStore
 ) -> tuple[APIRouter, SlackDesk]:
-    """The /slack/events route and the desk to register with the handoff service."""
+    """The /slack/events route and the desk to register with the handoff service; `nonces` remembers the
+    signatures already accepted, for every server process."""
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=_with_slash(settings.slack_api_base_url))
     app = AsyncApp(
         client=client,  # carries the token; pointed at SLACK_API_BASE_URL
@@ -161,7 +163,6 @@ def slack_router(
     StaffCommands(customers, settings.slack_staff_ids, language).register(app)
     handler = AsyncSlackRequestHandler(app)
     verifier = SignatureVerifier(settings.slack_signing_secret)
-    replays = ReplayGuard()
     router = APIRouter()
 
     @router.post("/slack/events", include_in_schema=False)
@@ -172,7 +173,7 @@ def slack_router(
         # Checked here, before bolt parses the body, so that unsigned junk is refused rather than parsed.
         if not _signed(verifier, body, timestamp, signature):
             return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
-        if not replays.first_time(signature):
+        if not await off_loop(nonces.first_time, f"slack:{signature}"):
             return JSONResponse({"error": "replayed request"}, status_code=401)
         return await handler.handle(request)
 

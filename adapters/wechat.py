@@ -29,6 +29,7 @@ from bot.messages import InboundMessage
 from bot.outbox import Outbox
 from bot.settings import Settings
 from storage.db import off_loop
+from storage.nonces import NonceStore
 
 log = logging.getLogger("warmdesk.wechat")
 
@@ -46,8 +47,10 @@ class WeChatChannel:
         outbox: Outbox,
         sender: WeChatSender | None = None,
         window: PassiveWindow[EngineReply] | None = None,
+        nonces: NonceStore | None = None,
     ) -> None:
         self._crypto = crypto
+        self._nonces = nonces  # None: no replay check (benchmarks); the app always passes the database's
         self._engine = engine
         self._outbox = outbox
         self.window = window or PassiveWindow(PASSIVE_BUDGET_SECONDS)
@@ -55,7 +58,9 @@ class WeChatChannel:
             outbox.add_sender(PLATFORM, sender)
 
     @classmethod
-    def from_settings(cls, settings: Settings, engine: Engine, outbox: Outbox) -> WeChatChannel | None:
+    def from_settings(
+        cls, settings: Settings, engine: Engine, outbox: Outbox, nonces: NonceStore | None = None
+    ) -> WeChatChannel | None:
         if not settings.wechat_token:
             return None
         crypto = CallbackCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
@@ -67,7 +72,7 @@ class WeChatChannel:
             sender = WeChatSender(client)
         else:
             log.warning("WECHAT_APP_ID/WECHAT_APP_SECRET unset: slow answers and agent replies cannot reach WeChat")
-        return cls(crypto, engine, outbox, sender)
+        return cls(crypto, engine, outbox, sender, nonces=nonces)
 
     def router(self) -> APIRouter:
         router = APIRouter()
@@ -88,6 +93,7 @@ class WeChatChannel:
             query = dict(request.query_params)
             try:
                 fields, encrypted = self._crypto.open(body, query)
+                await self._refuse_replay(query)
                 content = await self.respond(fields)
             except BadSignature:
                 return Response(status_code=403)
@@ -103,6 +109,12 @@ class WeChatChannel:
             return Response(reply, media_type="application/xml")
 
         return router
+
+    async def _refuse_replay(self, query: dict[str, str]) -> None:
+        """A signed request seen before (same timestamp and nonce, any body) is a captured one sent again."""
+        key = f"wechat:{query.get('timestamp', '')}:{query.get('nonce', '')}"
+        if self._nonces is not None and not await off_loop(self._nonces.first_time, key):
+            raise BadSignature("replayed nonce")
 
     async def respond(self, fields: dict[str, str]) -> str | None:
         """The passive reply's text, or None to answer `success`."""
