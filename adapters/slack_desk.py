@@ -18,6 +18,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -175,9 +176,20 @@ def slack_router(
             return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
         if not await off_loop(nonces.first_time, f"slack:{signature}"):
             return JSONResponse({"error": "replayed request"}, status_code=401)
+        if not _readable(body, request.headers.get("content-type")):  # signed, yet not what Slack sends
+            return JSONResponse({"error": "malformed body"}, status_code=400)
         return await handler.handle(request)
 
     return router, desk
+
+
+def _readable(body: bytes, content_type: str | None) -> bool:
+    """The body parses the way bolt will parse it, into an object (bolt itself would fail with a 500)."""
+    try:
+        parsed = parse_body(body.decode("utf-8"), (content_type or "").split(";")[0].strip() or None)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(parsed, dict)
 
 
 def _signed(verifier: SignatureVerifier, body: bytes, timestamp: str | None, signature: str) -> bool:

@@ -12,7 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.db import Database
-from storage.models import Conversation, ConversationState, Customer, Identity, Message, OutboxMessage, utcnow
+from storage.models import (
+    Conversation,
+    ConversationState,
+    Customer,
+    Identity,
+    Message,
+    OutboxMessage,
+    capped_name,
+    utcnow,
+)
 
 RECENT_TURNS = 6
 
@@ -161,6 +170,7 @@ class ConversationLog:
         retried delivery) writes nothing and reports a duplicate. `known` is this identity's snapshot taken
         just before: its conversation is written to directly unless it was closed or merged away since.
         """
+        display_name = capped_name(display_name)
         for attempt in range(2):
             try:
                 return self._record(

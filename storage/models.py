@@ -13,6 +13,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+MAX_DISPLAY_NAME_CHARS = 100  # a platform profile name can be anything; agents see it in every summary
+
+
+def capped_name(name: str | None) -> str | None:
+    """A display name as stored: at most MAX_DISPLAY_NAME_CHARS characters."""
+    return name[:MAX_DISPLAY_NAME_CHARS] if name else name
+
+
 class ConversationState:
     BOT = "bot"
     WAITING_AGENT = "waiting_agent"

@@ -352,3 +352,17 @@ async def test_a_request_replayed_to_another_server_process_is_refused_too(desk)
         replay = await http.post("/slack/events", content=body, headers=headers)
     assert (first.status_code, replay.status_code) == (200, 401)
     assert replay.json() == {"error": "replayed request"}
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        ('{"type": "event_callback", "event": ', JSON),
+        ("[1, 2, 3]", JSON),
+        ("payload=%7Bnot+json", FORM),
+        ("payload=%5B1%5D", FORM),
+    ],
+)
+async def test_a_signed_but_malformed_body_is_a_400_not_a_500(desk, body, headers):
+    response = await desk.post(body, headers)
+    assert response.status_code == 400 and response.json() == {"error": "malformed body"}
