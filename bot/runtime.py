@@ -15,6 +15,7 @@ from bot.emotion_watch import EmotionWatch
 from bot.engine import Engine
 from bot.handoff.service import HandoffService
 from bot.handoff.wiring import open_handoff_service
+from bot.keyed_lock import SharedKeyedLock
 from bot.linking import AccountLinking
 from bot.outbox import Outbox
 from bot.settings import Settings
@@ -86,6 +87,7 @@ class Runtime:
             outbox=outbox,
             emotion_watch=EmotionWatch(EmotionStore(db)),
             texts=texts,
+            locks=SharedKeyedLock(db) if db.shared_by_processes else None,
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -76,11 +77,44 @@ class Database:
         with self.engine.connect() as connection:
             connection.exec_driver_sql("SELECT 1")
 
+    @property
+    def shared_by_processes(self) -> bool:
+        """PostgreSQL: several server processes may use this database at once (SQLite: one server)."""
+        return not self.url.startswith("sqlite")
+
+    def advisory_lock(self, name: str) -> AdvisoryLock:
+        """Wait for PostgreSQL's session advisory lock named `name` (any process, any machine); bounded by the
+        statement timeout. Release it with `.release()`. Blocking: call it from a worker thread."""
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        connection = self.engine.connect()
+        try:
+            connection.exec_driver_sql("SELECT pg_advisory_lock(%s)", (key,))
+            connection.commit()
+        except BaseException:
+            connection.invalidate()  # never hand a connection that may still hold or wait for the lock back
+            connection.close()
+            raise
+        return AdvisoryLock(connection, key)
+
     def table_names(self) -> list[str]:
         return inspect(self.engine).get_table_names()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class AdvisoryLock:
+    def __init__(self, connection, key: int) -> None:
+        self._connection, self._key = connection, key
+
+    def release(self) -> None:
+        try:
+            self._connection.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (self._key,))
+            self._connection.commit()
+        except Exception:
+            self._connection.invalidate()  # closing the session releases the lock on the server anyway
+        finally:
+            self._connection.close()
 
 
 MAX_ROW_ID = 2**63 - 1  # SQLite's and PostgreSQL's largest integer key
