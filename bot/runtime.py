@@ -62,10 +62,8 @@ class Runtime:
         data_dir = _usable_data_dir(settings.data_dir)
         db = open_database(settings)
         faqs = FaqRepository(db)
-        if settings.seed_demo_kb and not faqs.has_history():
-            result = load_entries(DEMO_KB)
-            faqs.save_many(result.entries, author="demo-seed", note="demo knowledge base")
-            log.info("seeded the demo knowledge base (%d entries)", len(result.entries))
+        if settings.seed_demo_kb:
+            _seed_demo_once(db, faqs)
         embedder = shared_embedder(settings.embed_threads)
         knowledge, chroma = open_knowledge(settings, embedder)
         _sync_knowledge(knowledge, faqs, data_dir, progress)
@@ -121,6 +119,19 @@ def open_database(settings: Settings) -> Database:
     db = Database(settings.sqlalchemy_url, database_timeouts(settings))
     db.migrate()
     return db
+
+
+def _seed_demo_once(db: Database, faqs: FaqRepository) -> None:
+    """The demo KB for a knowledge base never written to; one process seeds it when several start at once."""
+    startup = db.advisory_lock("warmdesk:seed-demo") if db.shared_by_processes else None
+    try:
+        if not faqs.has_history():
+            result = load_entries(DEMO_KB)
+            faqs.save_many(result.entries, author="demo-seed", note="demo knowledge base")
+            log.info("seeded the demo knowledge base (%d entries)", len(result.entries))
+    finally:
+        if startup is not None:
+            startup.release()
 
 
 def database_timeouts(settings: Settings) -> DatabaseTimeouts:

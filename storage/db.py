@@ -64,8 +64,10 @@ class Database:
         """Bring the schema to the newest Alembic revision."""
         try:
             with self.engine.begin() as connection:
-                if not self.url.startswith("sqlite"):
+                if self.shared_by_processes:
                     connection.exec_driver_sql("SET statement_timeout = 0")  # a migration may rewrite big tables
+                    # Several processes starting at once: one migrates, the others wait and find nothing to do.
+                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
                 config = alembic_config(self.url)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
@@ -117,6 +119,7 @@ class AdvisoryLock:
             self._connection.close()
 
 
+MIGRATION_LOCK_KEY = 0x57A12D35  # "warmdesk migrations"
 MAX_ROW_ID = 2**63 - 1  # SQLite's and PostgreSQL's largest integer key
 
 
