@@ -7,6 +7,7 @@ goes out through the outbox as a customer-service message. See adapters/passive_
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -87,6 +88,7 @@ class WeChatChannel:
 
         @router.post("/wechat", include_in_schema=False)
         async def callback(request: Request) -> Response:
+            arrived = time.monotonic()  # WeChat's 5 s count from here, not from after the checks
             body = await request.body()
             if len(body) > MAX_BODY_BYTES:
                 return PlainTextResponse("body too large", status_code=413)
@@ -94,7 +96,7 @@ class WeChatChannel:
             try:
                 fields, encrypted = self._crypto.open(body, query)
                 await self._refuse_replay(query)
-                content = await self.respond(fields)
+                content = await self.respond(fields, arrived)
             except BadSignature:
                 return Response(status_code=403)
             except (BadXml, MissingField) as error:
@@ -116,13 +118,15 @@ class WeChatChannel:
         if self._nonces is not None and not await off_loop(self._nonces.first_time, key):
             raise BadSignature("replayed nonce")
 
-    async def respond(self, fields: dict[str, str]) -> str | None:
+    async def respond(self, fields: dict[str, str], arrived: float | None = None) -> str | None:
         """The passive reply's text, or None to answer `success`."""
         if required(fields, "MsgType").lower() == "event":
             return await self._event(fields)
         inbound = inbound_from_fields(fields)
         key = message_key(fields)
-        reply = await self.window.answer(key, lambda: self._engine.handle(inbound), lambda r: self._later(r, key))
+        reply = await self.window.answer(
+            key, lambda: self._engine.handle(inbound), lambda r: self._later(r, key), arrived
+        )
         if reply is None or not reply.replies:
             return None
         passive = "\n\n".join(render_text(r) for r in reply.replies)
