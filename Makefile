@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: install run chat test lint browser bench clean
+.PHONY: install run chat test lint browser bench loadtest clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ lint: install
 
 test: install browser lint  ## install everything and run the whole test suite
 	$(PY) -m pytest -q
+
+loadtest: install  ## load and fault runs: real serve processes, PostgreSQL, a Chroma server, fake platform APIs
+	$(PY) -m pytest -q -s -m load tests/load
 
 bench: install  ## FAQ, emotion and engine benchmarks on ../shared/bench (see docs/benchmarks.md)
 	$(PY) -m benchmarks.faq_bench

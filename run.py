@@ -14,6 +14,7 @@ from adapters.cli import customer as customer_commands
 from adapters.cli import emotion as emotion_commands
 from adapters.cli import insights as insights_commands
 from adapters.cli import kb as kb_commands
+from adapters.cli import outbox as outbox_commands
 from adapters.cli import segments as segment_commands
 from bot.settings import Settings
 
@@ -94,6 +95,7 @@ def build_parser() -> argparse.ArgumentParser:
     kb_commands.register(commands)
     emotion_commands.register(commands)
     customer_commands.register(commands)
+    outbox_commands.register(commands)
     care_commands.register(commands)
     segment_commands.register(commands)
     insights_commands.register(commands)

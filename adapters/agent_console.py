@@ -24,7 +24,7 @@ from adapters.agent_console_views import HELP_DESKS, actions, plain, queue_item,
 from bot.handoff.agent_texts import agent_say
 from bot.handoff.desk import QuietDesk, Ticket
 from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
-from storage.db import MAX_ROW_ID
+from storage.db import MAX_ROW_ID, off_loop
 from storage.handoff_queue import briefing, handoff_queue
 from storage.handoffs import HandoffRepository, HandoffStatus
 
@@ -136,18 +136,20 @@ def agent_console_router(
     ) -> dict[str, object]:
         """Without `tab`: open handoffs oldest first, then recently closed ones (what scripts diff for new ids)."""
         now = service.clock()
-        rows = handoff_queue(repository.database, tab)
+        rows = await off_loop(handoff_queue, repository.database, tab)
         return {"agent": who, "tab": tab, "handoffs": [queue_item(row, now) for row in rows]}
 
     @router.get("/agent/api/handoffs/{handoff_id}")
     async def detail(handoff_id: HandoffId, who: str = Depends(agent)) -> dict[str, object]:
-        handoff = repository.get(handoff_id)
+        handoff = await off_loop(repository.get, handoff_id)
         if handoff is None:
             raise HTTPException(404, "no such handoff (the customer may have deleted their data)")
         summary = handoff.summary
-        if handoff.status != HandoffStatus.RESOLVED and (now := briefing(repository.database, handoff_id)):
-            summary = service.live_summary(now)  # follows the conversation after the handoff opened
-        transcript = repository.transcript(handoff.conversation_id, limit=TRANSCRIPT_LINES)
+        if handoff.status != HandoffStatus.RESOLVED and (
+            now := await off_loop(briefing, repository.database, handoff_id)
+        ):
+            summary = await off_loop(service.live_summary, now)  # follows the conversation after the handoff opened
+        transcript = await off_loop(repository.transcript, handoff.conversation_id, limit=TRANSCRIPT_LINES)
         language = service.settings.agent_language
         return {
             **plain(handoff),

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from adapters.telegram import TelegramChannel
 from adapters.wechat import WeChatChannel
+from storage.nonces import NonceStore
 
 
 @dataclass
@@ -24,7 +25,7 @@ class Channels:
         settings = runtime.settings
         return cls(
             telegram=TelegramChannel.from_settings(settings, runtime.engine, runtime.outbox),
-            wechat=WeChatChannel.from_settings(settings, runtime.engine, runtime.outbox),
+            wechat=WeChatChannel.from_settings(settings, runtime.engine, runtime.outbox, NonceStore(runtime.db)),
         )
 
     def routers(self) -> list[APIRouter]:

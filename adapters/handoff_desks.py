@@ -16,6 +16,7 @@ from adapters.slack_desk import slack_configured, slack_router
 from adapters.webchat import PLATFORM as WEB_PLATFORM
 from adapters.webchat_mailbox import WebChatMailbox
 from bot.runtime import Runtime
+from storage.nonces import NonceStore
 
 log = logging.getLogger("warmdesk.handoff")
 
@@ -42,7 +43,9 @@ class HandoffDesks:
             desks.routers.append(care_router(runtime.care, runtime.customers, settings.agent_token))
         if slack_configured(settings):
             care_note = care_note_reply(runtime.care, settings.handoff_agent_language)
-            router, slack = slack_router(service, runtime.customers, settings, care_note, copilot)
+            router, slack = slack_router(
+                service, runtime.customers, settings, NonceStore(runtime.db), care_note, copilot
+            )
             service.desks.add(slack)
             if runtime.care is not None:
                 attach_slack_care(runtime.care, slack.client, settings, service.repository)

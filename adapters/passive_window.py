@@ -37,10 +37,15 @@ class PassiveWindow(Generic[Result]):
         self._finished: deque[tuple[float, str, _Job[Result]]] = deque()  # in finishing order, for forgetting
 
     async def answer(
-        self, key: str, work: Callable[[], Awaitable[Result]], deliver_later: Callable[[Result], None]
+        self,
+        key: str,
+        work: Callable[[], Awaitable[Result]],
+        deliver_later: Callable[[Result], Awaitable[None]],
+        arrived: float | None = None,
     ) -> Result | None:
-        """The result to answer passively, or None if it is (or will be) delivered otherwise."""
-        arrived = time.monotonic()
+        """The result to answer passively, or None if it is (or will be) delivered otherwise. The budget counts
+        from `arrived` (time.monotonic() when the request came in), or from now."""
+        arrived = time.monotonic() if arrived is None else arrived
         self._forget_old(arrived)
         job = self._jobs.get(key)
         if job is None:
@@ -63,7 +68,7 @@ class PassiveWindow(Generic[Result]):
         key: str,
         job: _Job[Result],
         work: Callable[[], Awaitable[Result]],
-        deliver_later: Callable[[Result], None],
+        deliver_later: Callable[[Result], Awaitable[None]],
     ) -> Result:
         try:
             result = await work()
@@ -78,7 +83,7 @@ class PassiveWindow(Generic[Result]):
         if job.waiters == 0 and not job.claimed:
             job.claimed = True
             try:
-                deliver_later(result)
+                await deliver_later(result)
             except Exception:
                 log.exception("could not hand %s over for later delivery", key)
         return result

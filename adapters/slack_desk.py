@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.internals import parse_body
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -42,8 +43,9 @@ from bot.handoff.desk import Ticket
 from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
 from bot.settings import Settings
 from storage.customers import CustomerRepository
-from storage.db import row_id
+from storage.db import off_loop, row_id
 from storage.handoffs import HandoffRepository
+from storage.nonces import NonceStore
 
 log = logging.getLogger("warmdesk.slack")
 
@@ -153,11 +155,13 @@ def slack_router(
     service: HandoffService,
     customers: CustomerRepository,
     settings: Settings,
+    nonces: NonceStore,
     care_note: Callable[[int, str, str], Awaitable[str | None]] | None = None,  # adapters/care_slack.py
     copilot=None,
 ) -> tuple[APIRouter, SlackDesk]:
-    """The /slack/events route and the desk to register with the handoff service. `copilot` (a
-    bot.llm.copilot.Copilot, LLM mode only) adds the "Suggest a reply" button to the cards."""
+    """The /slack/events route and the desk to register with the handoff service; `nonces` remembers the
+    signatures already accepted, for every server process. `copilot` (a bot.llm.copilot.Copilot, LLM mode only)
+    adds the "Suggest a reply" button to the cards."""
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=_with_slash(settings.slack_api_base_url))
     app = AsyncApp(
         client=client,  # carries the token; pointed at SLACK_API_BASE_URL
@@ -175,7 +179,6 @@ def slack_router(
     StaffCommands(customers, settings.slack_staff_ids, language).register(app)
     handler = AsyncSlackRequestHandler(app)
     verifier = SignatureVerifier(settings.slack_signing_secret)
-    replays = ReplayGuard()
     router = APIRouter()
 
     @router.post("/slack/events", include_in_schema=False)
@@ -186,11 +189,22 @@ def slack_router(
         # Checked here, before bolt parses the body, so that unsigned junk is refused rather than parsed.
         if not _signed(verifier, body, timestamp, signature):
             return JSONResponse({"error": "invalid or stale signature"}, status_code=401)
-        if not replays.first_time(signature):
+        if not await off_loop(nonces.first_time, f"slack:{signature}"):
             return JSONResponse({"error": "replayed request"}, status_code=401)
+        if not _readable(body, request.headers.get("content-type")):  # signed, yet not what Slack sends
+            return JSONResponse({"error": "malformed body"}, status_code=400)
         return await handler.handle(request)
 
     return router, desk
+
+
+def _readable(body: bytes, content_type: str | None) -> bool:
+    """The body parses the way bolt will parse it, into an object (bolt itself would fail with a 500)."""
+    try:
+        parsed = parse_body(body.decode("utf-8"), (content_type or "").split(";")[0].strip() or None)
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(parsed, dict)
 
 
 def _signed(verifier: SignatureVerifier, body: bytes, timestamp: str | None, signature: str) -> bool:
@@ -279,7 +293,7 @@ def _register_handoff_listeners(
         thread_ts = event.get("thread_ts")
         if not thread_ts or thread_ts == event.get("ts"):
             return
-        handoff_id = service.repository.handoff_for_thread(DESK, event["channel"], thread_ts)
+        handoff_id = await off_loop(service.repository.handoff_for_thread, DESK, event["channel"], thread_ts)
         if handoff_id is None:
             return
         agent, text = f"{DESK}:{event['user']}", unescape(event.get("text") or "")

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from adapters.slack_blocks import customer_card
 from bot.handoff.agent_texts import agent_say
 from storage.customers import CustomerRepository
+from storage.db import off_loop
 
 GROUP_CACHE_SECONDS = 300
 MAX_CARDS = 3
@@ -55,19 +56,23 @@ class StaffCommands:
     async def lookup(self, ack, command, client) -> None:
         actor, query = f"slack:{command['user_id']}", (command.get("text") or "").strip()
         if not await self._allowlist.allows(command["user_id"], client):
-            self._customers.audit(actor, "customer.lookup_refused", None, {"query": query})
+            await off_loop(self._customers.audit, actor, "customer.lookup_refused", None, {"query": query})
             return await ack(text=self._say("error.not_staff"))
         if not query:
             return await ack(text=self._say("lookup.usage"))
-        found = self._customers.find(query)
-        self._customers.audit(
-            actor, "customer.lookup", ",".join(f"customer:{c.id}" for c in found) or None, {"query": query}
+        found = await off_loop(self._customers.find, query)
+        await off_loop(
+            self._customers.audit,
+            actor,
+            "customer.lookup",
+            ",".join(f"customer:{c.id}" for c in found) or None,
+            {"query": query},
         )
         if not found:
             return await ack(text=self._say("lookup.none", query=query))
         blocks = []
         for customer in found[:MAX_CARDS]:
-            view = self._customers.view(customer.id, message_limit=50)
+            view = await off_loop(self._customers.view, customer.id, message_limit=50)
             if view is not None:
                 blocks += [*customer_card(view, self._language), {"type": "divider"}]
         await ack(text=f"{len(found)} customer(s) found", blocks=blocks[:-1], response_type="ephemeral")
@@ -75,18 +80,18 @@ class StaffCommands:
     async def note(self, ack, command, client) -> None:
         actor, raw = f"slack:{command['user_id']}", (command.get("text") or "").strip()
         if not await self._allowlist.allows(command["user_id"], client):
-            self._customers.audit(actor, "customer.note_refused", None, {"text": raw[:200]})
+            await off_loop(self._customers.audit, actor, "customer.note_refused", None, {"text": raw[:200]})
             return await ack(text=self._say("error.not_staff"))
         query, text = _split_note(raw)
         if not query or not text:
             return await ack(text=self._say("note.usage"))
-        found = self._customers.find(query)
+        found = await off_loop(self._customers.find, query)
         if len(found) != 1:
             key = "lookup.none" if not found else "note.ambiguous"
             return await ack(text=self._say(key, query=query, count=len(found)))
         customer = found[0]
-        self._customers.add_note(customer.id, actor, text)
-        self._customers.audit(actor, "customer.note", f"customer:{customer.id}", {"query": query})
+        await off_loop(self._customers.add_note, customer.id, actor, text)
+        await off_loop(self._customers.audit, actor, "customer.note", f"customer:{customer.id}", {"query": query})
         await ack(text=self._say("note.added", name=customer.display_name or f"#{customer.id}"))
 
     def _say(self, key: str, **values: object) -> str:

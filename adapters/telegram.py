@@ -11,9 +11,11 @@ import logging
 from fastapi import APIRouter, Request, Response
 from telegram import Bot, Update
 from telegram.error import TelegramError
+from telegram.request import HTTPXRequest
 
 from adapters.telegram_messages import PLATFORM, MalformedUpdate, inbound_from_update, is_start_command
 from adapters.telegram_sender import TelegramSender
+from bot.deadline import within
 from bot.engine import Engine
 from bot.outbox import Outbox
 from bot.settings import Settings
@@ -25,11 +27,19 @@ POLL_TIMEOUT_SECONDS = 25
 POLL_ERROR_PAUSE_SECONDS = 3.0
 MAX_FAILURES_PER_UPDATE = 3
 ANSWERED_UPDATES = ["message", "callback_query"]
+# PTB's 5 s read timeout is shorter than a slow Bot API answer: the message arrived, timed out here, was sent
+# again by the outbox (9 sends of 2 replies). A read that times out is retried, so it must be rare.
+SEND_READ_TIMEOUT_SECONDS = 30.0
+CONNECT_TIMEOUT_SECONDS = 10.0
+SEND_CONNECTIONS = 32  # above the outbox's parallel sends per platform
 
 
 class TelegramChannel:
-    def __init__(self, bot: Bot, engine: Engine, outbox: Outbox, webhook_secret: str | None) -> None:
+    def __init__(
+        self, bot: Bot, engine: Engine, outbox: Outbox, webhook_secret: str | None, deadline: float | None = None
+    ) -> None:
         self.bot = bot
+        self.deadline = deadline  # past it the webhook answers 503 and Telegram sends the update again later
         self._engine = engine
         self._outbox = outbox
         self._secret = webhook_secret.encode() if webhook_secret else None
@@ -42,8 +52,18 @@ class TelegramChannel:
             return None
         # httpx logs every request URL at INFO, and Bot API URLs contain the token.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-        bot = Bot(settings.telegram_bot_token, base_url=settings.telegram_api_base_url.rstrip("/") + "/bot")
-        return cls(bot, engine, outbox, settings.telegram_webhook_secret)
+        bot = Bot(
+            settings.telegram_bot_token,
+            base_url=settings.telegram_api_base_url.rstrip("/") + "/bot",
+            request=HTTPXRequest(
+                connection_pool_size=SEND_CONNECTIONS,
+                read_timeout=SEND_READ_TIMEOUT_SECONDS,
+                write_timeout=SEND_READ_TIMEOUT_SECONDS,
+                connect_timeout=CONNECT_TIMEOUT_SECONDS,
+                pool_timeout=CONNECT_TIMEOUT_SECONDS,
+            ),
+        )
+        return cls(bot, engine, outbox, settings.telegram_webhook_secret, settings.reply_deadline_seconds)
 
     async def handle_update(self, update: Update) -> None:
         """Answer one update; the same update delivered again logs and answers nothing more."""
@@ -69,7 +89,7 @@ class TelegramChannel:
             if update is None:
                 return Response("malformed update", status_code=400)
             try:
-                await self.handle_update(update)
+                await within(self.deadline, self.handle_update(update))
             except MalformedUpdate as error:
                 return Response(f"malformed update: {error}", status_code=400)
             return Response(status_code=200)

@@ -16,11 +16,12 @@ from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, Field
 
 from adapters.webchat_mailbox import WebChatMailbox
+from bot.deadline import within
 from bot.engine import Engine
 from bot.handoff.speakers import CUSTOMER, customer_facing_name, speaker
 from bot.messages import InboundMessage
 from bot.texts import Texts
-from storage.db import MAX_ROW_ID
+from storage.db import MAX_ROW_ID, off_loop
 
 PLATFORM = "web"
 PAGE = Path(__file__).parent / "web" / "chat.html"
@@ -96,7 +97,10 @@ def chrome(texts: Texts, language: str) -> dict[str, str]:
     return {key: texts.say(key, language) for key in CHROME_KEYS}
 
 
-def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> APIRouter:
+def webchat_router(
+    engine: Engine, mailbox: WebChatMailbox | None = None, *, deadline: float | None = None
+) -> APIRouter:
+    """`deadline`: seconds a message may take before the caller gets 503 (a locked or hung database)."""
     router = APIRouter()
     page = PAGE.read_text(encoding="utf-8")
 
@@ -116,16 +120,19 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
 
     @router.post("/api/chat", response_model=ChatResponse, response_model_exclude_none=True)
     async def chat(body: ChatRequest) -> ChatResponse:
-        reply = await engine.handle(
-            InboundMessage(
-                platform=PLATFORM,
-                platform_user_id=body.session_id,
-                chat_id=body.session_id,
-                message_id=body.message_id,
-                text=body.text,
-                choice_id=body.choice_id,
-                language_hint=body.language,
-            )
+        reply = await within(
+            deadline,
+            engine.handle(
+                InboundMessage(
+                    platform=PLATFORM,
+                    platform_user_id=body.session_id,
+                    chat_id=body.session_id,
+                    message_id=body.message_id,
+                    text=body.text,
+                    choice_id=body.choice_id,
+                    language_hint=body.language,
+                )
+            ),
         )
         return ChatResponse(
             replies=[
@@ -147,8 +154,8 @@ def webchat_router(engine: Engine, mailbox: WebChatMailbox | None = None) -> API
         async def updates(
             session_id: str = Query(pattern=SESSION_PATTERN), after: int = Query(default=0, ge=0, le=MAX_ROW_ID)
         ) -> UpdatesResponse:
-            rows = mailbox.updates(session_id, after)
-            state, agent = mailbox.state(session_id)
+            rows = await off_loop(mailbox.updates, session_id, after)
+            state, agent = await off_loop(mailbox.state, session_id)
             return UpdatesResponse(
                 replies=[
                     ReplyOut(text=row.text, kind=row.kind, choices=[ChoiceOut(**c) for c in row.choices or []])

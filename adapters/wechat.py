@@ -7,6 +7,7 @@ goes out through the outbox as a customer-service message. See adapters/passive_
 from __future__ import annotations
 
 import logging
+import time
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import PlainTextResponse
@@ -28,6 +29,8 @@ from bot.engine import Engine, EngineReply
 from bot.messages import InboundMessage
 from bot.outbox import Outbox
 from bot.settings import Settings
+from storage.db import off_loop
+from storage.nonces import NonceStore
 
 log = logging.getLogger("warmdesk.wechat")
 
@@ -45,8 +48,10 @@ class WeChatChannel:
         outbox: Outbox,
         sender: WeChatSender | None = None,
         window: PassiveWindow[EngineReply] | None = None,
+        nonces: NonceStore | None = None,
     ) -> None:
         self._crypto = crypto
+        self._nonces = nonces  # None: no replay check (benchmarks); the app always passes the database's
         self._engine = engine
         self._outbox = outbox
         self.window = window or PassiveWindow(PASSIVE_BUDGET_SECONDS)
@@ -54,7 +59,9 @@ class WeChatChannel:
             outbox.add_sender(PLATFORM, sender)
 
     @classmethod
-    def from_settings(cls, settings: Settings, engine: Engine, outbox: Outbox) -> WeChatChannel | None:
+    def from_settings(
+        cls, settings: Settings, engine: Engine, outbox: Outbox, nonces: NonceStore | None = None
+    ) -> WeChatChannel | None:
         if not settings.wechat_token:
             return None
         crypto = CallbackCrypto(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
@@ -66,7 +73,7 @@ class WeChatChannel:
             sender = WeChatSender(client)
         else:
             log.warning("WECHAT_APP_ID/WECHAT_APP_SECRET unset: slow answers and agent replies cannot reach WeChat")
-        return cls(crypto, engine, outbox, sender)
+        return cls(crypto, engine, outbox, sender, nonces=nonces)
 
     def router(self) -> APIRouter:
         router = APIRouter()
@@ -81,13 +88,15 @@ class WeChatChannel:
 
         @router.post("/wechat", include_in_schema=False)
         async def callback(request: Request) -> Response:
+            arrived = time.monotonic()  # WeChat's 5 s count from here, not from after the checks
             body = await request.body()
             if len(body) > MAX_BODY_BYTES:
                 return PlainTextResponse("body too large", status_code=413)
             query = dict(request.query_params)
             try:
                 fields, encrypted = self._crypto.open(body, query)
-                content = await self.respond(fields)
+                await self._refuse_replay(query)
+                content = await self.respond(fields, arrived)
             except BadSignature:
                 return Response(status_code=403)
             except (BadXml, MissingField) as error:
@@ -103,29 +112,39 @@ class WeChatChannel:
 
         return router
 
-    async def respond(self, fields: dict[str, str]) -> str | None:
+    async def _refuse_replay(self, query: dict[str, str]) -> None:
+        """A signed request seen before (same timestamp and nonce, any body) is a captured one sent again."""
+        key = f"wechat:{query.get('timestamp', '')}:{query.get('nonce', '')}"
+        if self._nonces is not None and not await off_loop(self._nonces.first_time, key):
+            raise BadSignature("replayed nonce")
+
+    async def respond(self, fields: dict[str, str], arrived: float | None = None) -> str | None:
         """The passive reply's text, or None to answer `success`."""
         if required(fields, "MsgType").lower() == "event":
             return await self._event(fields)
         inbound = inbound_from_fields(fields)
         key = message_key(fields)
-        reply = await self.window.answer(key, lambda: self._engine.handle(inbound), lambda r: self._later(r, key))
+        reply = await self.window.answer(
+            key, lambda: self._engine.handle(inbound), lambda r: self._later(r, key), arrived
+        )
         if reply is None or not reply.replies:
             return None
         passive = "\n\n".join(render_text(r) for r in reply.replies)
         if len(passive.encode("utf-8")) > TEXT_LIMIT_BYTES:  # too long for one reply: sent in parts instead
-            self._later(reply, key)
+            await self._later(reply, key)
             return None
         return passive
 
-    def _later(self, reply: EngineReply, key: str) -> None:
+    async def _later(self, reply: EngineReply, key: str) -> None:
         for index, outbound in enumerate(reply.replies):
-            self._outbox.enqueue(
+            await off_loop(
+                self._outbox.enqueue,
                 outbound,
                 customer_id=reply.customer_id,
                 conversation_id=reply.conversation_id,
                 dedup_key=f"{PLATFORM}:{key}:{index}",
             )
+        self._outbox.wake()
 
     async def _event(self, fields: dict[str, str]) -> str | None:
         event = fields.get("Event", "").lower()

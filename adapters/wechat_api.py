@@ -16,7 +16,8 @@ from adapters.wechat_messages import render_text, split_text
 from bot.messages import OutboundMessage
 from bot.outbox import DeliveryError
 
-REQUEST_TIMEOUT_SECONDS = 10.0
+# Longer than the API's real latency: a read that times out may have been delivered, and is sent again.
+REQUEST_TIMEOUT_SECONDS = (10.0, 30.0)  # (connect, read)
 RATE_LIMIT_PAUSE_SECONDS = 60.0
 # errcode: -1 system busy, -1000 system error; None: an HTTP-level failure (5xx, connection reset).
 TRANSIENT_ERRCODES = (None, -1, -1000)
@@ -50,6 +51,8 @@ class OfficialAccountClient(WeChatClient):
 
 
 def _transient(error: BaseException) -> bool:
+    if isinstance(error, requests.ReadTimeout):  # WeChat may have sent it: the outbox decides, later, not here
+        return False
     if isinstance(error, requests.RequestException):
         return True
     return isinstance(error, WeChatClientException) and error.errcode in TRANSIENT_ERRCODES

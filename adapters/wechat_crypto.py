@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from wechatpy.crypto import WeChatCrypto
 from wechatpy.exceptions import InvalidAppIdException, InvalidSignatureException
@@ -10,8 +11,9 @@ from wechatpy.utils import check_signature
 
 from adapters.wechat_xml import BadXml, parse_flat_xml
 
-# In plaintext mode the signature covers only token, timestamp and nonce, not the body: refuse stale ones.
-PLAINTEXT_MAX_AGE_SECONDS = 300
+# The signature covers token, timestamp and nonce (in plaintext mode not the body): a request older or newer than
+# this is refused in both modes, and a nonce seen before inside it is a replay (see adapters/wechat.py).
+MAX_AGE_SECONDS = 300
 
 
 class BadSignature(Exception):
@@ -19,8 +21,11 @@ class BadSignature(Exception):
 
 
 class CallbackCrypto:
-    def __init__(self, token: str, aes_key: str | None = None, app_id: str | None = None) -> None:
+    def __init__(
+        self, token: str, aes_key: str | None = None, app_id: str | None = None, clock: Callable[[], float] = time.time
+    ) -> None:
         self._token = token
+        self.clock = clock
         self._aes = WeChatCrypto(token, aes_key, app_id) if aes_key and app_id else None
 
     @property
@@ -36,10 +41,10 @@ class CallbackCrypto:
     def open(self, body: bytes, query: dict[str, str]) -> tuple[dict[str, str], bool]:
         """The message fields, and whether replies must be encrypted (compatible and safe modes)."""
         self.verify(query.get("signature", ""), query.get("timestamp", ""), query.get("nonce", ""))
+        if not _fresh(query.get("timestamp", ""), self.clock()):
+            raise BadSignature("stale timestamp")
         envelope = parse_flat_xml(body)
         if query.get("encrypt_type", "raw").lower() != "aes":
-            if not _fresh(query.get("timestamp", "")):
-                raise BadSignature("stale timestamp")
             return envelope, False
         if self._aes is None:
             raise BadXml("safe mode message, but WECHAT_AES_KEY / WECHAT_APP_ID are not set")
@@ -63,8 +68,8 @@ class CallbackCrypto:
         return self._aes.encrypt_message(reply_xml, nonce)
 
 
-def _fresh(timestamp: str, now: float | None = None) -> bool:
+def _fresh(timestamp: str, now: float) -> bool:
     try:
-        return abs((now or time.time()) - int(timestamp)) <= PLAINTEXT_MAX_AGE_SECONDS
+        return abs(now - int(timestamp)) <= MAX_AGE_SECONDS
     except ValueError:
         return False

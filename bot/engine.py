@@ -67,6 +67,7 @@ class Engine:
         outbox: Outbox | None = None,
         emotion_watch: EmotionWatch | None = None,
         texts: Texts = DEFAULT_TEXTS,
+        locks: KeyedLock | None = None,
     ) -> None:
         self._log = log
         self._knowledge = knowledge
@@ -75,7 +76,7 @@ class Engine:
         self._default_language = default_language
         self._max_chars = max_message_chars
         self._before_message = before_message
-        self._locks = KeyedLock()
+        self._locks = locks or KeyedLock()  # one customer's messages one at a time (SharedKeyedLock: all processes)
         self.interceptors: list[Interceptor] = list(interceptors or [])
         self.handoff = handoff
         self.outbox = outbox

@@ -6,6 +6,8 @@ import asyncio
 from collections.abc import AsyncIterator, Hashable
 from contextlib import asynccontextmanager
 
+from storage.db import Database, off_loop
+
 
 class KeyedLock:
     def __init__(self) -> None:
@@ -29,3 +31,21 @@ class KeyedLock:
 
     def __len__(self) -> int:
         return len(self._locks)
+
+
+class SharedKeyedLock(KeyedLock):
+    """A KeyedLock that also holds a PostgreSQL advisory lock per key, so that one customer's messages are
+    handled one at a time across every server process sharing the database (as Rasa's lock store does)."""
+
+    def __init__(self, db: Database) -> None:
+        super().__init__()
+        self._db = db
+
+    @asynccontextmanager
+    async def hold(self, key: Hashable) -> AsyncIterator[None]:
+        async with super().hold(key):
+            shared = await off_loop(self._db.advisory_lock, f"warmdesk:{key!r}")
+            try:
+                yield
+            finally:
+                await off_loop(shared.release)

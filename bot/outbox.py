@@ -2,6 +2,9 @@
 
 Bot answers sent asynchronously, agent replies and rating requests all go through `Outbox.enqueue`; a
 platform adapter provides a `Sender`. Pending rows survive a restart and are delivered by the next run.
+
+Delivery is at-least-once: a process that dies (or loses its database) after the platform accepted a message but
+before the row was marked delivered sends it again once its claim lease expires; one crash, at most one copy.
 """
 
 from __future__ import annotations
@@ -13,12 +16,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy import update
+from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
 from sqlmodel import select
 
 from bot.messages import Choice, OutboundMessage
-from storage.db import Database
+from storage.db import Database, off_loop
 from storage.models import OutboxMessage, OutboxStatus, utcnow
 
 log = logging.getLogger("warmdesk.outbox")
@@ -41,16 +45,34 @@ class Sender(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class RetryPolicy:
-    max_attempts: int = 8
+    window_hours: float = 24.0  # a message is retried this long after it was queued, then marked failed
     first_delay: float = 1.0
     max_delay: float = 300.0
+    max_attempts: int | None = None  # None: only the window limits the retries
     claim_seconds: float = 120.0  # how long one attempt may hold a row before another process may retry it
+    concurrency: int = 8  # sends in flight at once per platform (each to a different chat)
 
     def delay(self, attempts: int) -> float:
-        return min(self.max_delay, self.first_delay * 2 ** max(0, attempts - 1))
+        return min(self.max_delay, self.first_delay * 2 ** max(0, min(attempts - 1, 32)))
+
+    def window(self, platform: str) -> timedelta:
+        hours = self.window_hours
+        if platform == "wechat":  # WeChat accepts customer-service messages for 48 h after the customer wrote
+            hours = min(hours, WECHAT_WINDOW_HOURS)
+        return timedelta(hours=hours)
+
+
+WECHAT_WINDOW_HOURS = 47.0  # inside the platform's 48 hours, with room for the last backoff
 
 
 class Outbox:
+    """Delivers in parallel across chats and strictly in order within one chat.
+
+    A chat's queue is its pending rows in id order; only its head is ever sent, so a later reply never overtakes
+    an earlier one that is waiting out a backoff, a rate limit or another process's claim. Each chat is drained
+    by one task at a time; at most `concurrency` chats per platform are in flight.
+    """
+
     def __init__(
         self,
         db: Database,
@@ -63,6 +85,10 @@ class Outbox:
         self._retry = retry or RetryPolicy()
         self._clock = clock
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining: dict[tuple[str, str | None], asyncio.Task] = {}
+        self._limits: dict[str, asyncio.Semaphore] = {}
+        self._paused_until: dict[str, datetime] = {}  # a platform's rate limit (retry_after) pauses all its chats
 
     def add_sender(self, platform: str, sender: Sender) -> None:
         self._senders[platform] = sender
@@ -75,9 +101,13 @@ class Outbox:
         conversation_id: int | None = None,
         dedup_key: str | None = None,
     ) -> int:
-        """Store a message for delivery; the same `dedup_key` twice stores it once. Returns the row id."""
-        row = outbox_row(message, dedup_key, now=self._clock())
+        """Store a message for delivery; the same `dedup_key` twice stores it once. Returns the row id.
+
+        Blocking (a database write): call it from a worker thread when on the event loop."""
+        now = self._clock()
+        row = outbox_row(message, dedup_key, now=now)
         row.customer_id, row.conversation_id = customer_id, conversation_id
+        row.give_up_at = now + self._retry.window(message.platform)
         try:
             with self._db.session() as session:
                 session.add(row)
@@ -90,24 +120,128 @@ class Outbox:
         return row_id
 
     def wake(self) -> None:
-        """Deliver now rather than at the next idle tick (call it on the event loop)."""
-        self._wake.set()
+        """Deliver now rather than at the next idle tick; safe to call from any thread."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._wake.set()
+            return
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is loop:
+            self._wake.set()
+        else:
+            loop.call_soon_threadsafe(self._wake.set)
 
     async def deliver_due(self, limit: int = 100) -> int:
-        """Try every pending message whose time has come, oldest first; returns how many were delivered."""
+        """Send every message whose time has come (chat by chat, each chat in order); returns how many went out."""
+        tasks = await self._start_due(limit)
+        return sum(await asyncio.gather(*tasks)) if tasks else 0
+
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
+        """Deliver until `stop` is set; wakes at once when something is enqueued or a chat's send finishes."""
+        self._loop = asyncio.get_running_loop()
+        while not stop.is_set():
+            self._wake.clear()  # before the pass: a message queued during it wakes the next one at once
+            try:
+                await self._start_due()
+            except Exception:
+                log.exception("outbox pass failed; retrying")
+            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
+            await asyncio.wait(waiters, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waiters:
+                waiter.cancel()
+        if self._draining:
+            await asyncio.gather(*self._draining.values(), return_exceptions=True)
+
+    async def _start_due(self, limit: int = 100) -> list[asyncio.Task]:
         now = self._clock()
+        chats = await off_loop(self._due_chats, now, limit)
+        started = []
+        for chat in chats:
+            platform = chat[0]
+            if chat in self._draining or self._paused(platform, now):
+                continue
+            task = asyncio.create_task(self._drain(chat))
+            self._draining[chat] = task
+            task.add_done_callback(lambda done, chat=chat: self._drained(chat, done))
+            started.append(task)
+        return started
+
+    def _drained(self, chat: tuple[str, str | None], done: asyncio.Task) -> None:
+        if self._draining.get(chat) is done:
+            del self._draining[chat]
+        if not done.cancelled() and done.exception() is not None:
+            log.error("delivering to a %s chat failed: %r", chat[0], done.exception())
+        self.wake()
+
+    def _paused(self, platform: str, now: datetime) -> bool:
+        until = self._paused_until.get(platform)
+        return until is not None and now < until
+
+    def _due_chats(self, now: datetime, limit: int) -> list[tuple[str, str | None]]:
+        """The chats whose oldest undelivered message may be sent now, oldest first."""
+        earlier = aliased(OutboxMessage)
+        blocked_by_earlier = (
+            select(earlier.id)
+            .where(
+                earlier.status == OutboxStatus.PENDING,
+                earlier.platform == OutboxMessage.platform,
+                _same_chat(earlier, OutboxMessage),
+                earlier.id < OutboxMessage.id,
+            )
+            .exists()
+        )
         with self._db.session() as session:
-            due = session.exec(
-                select(OutboxMessage)
-                .where(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now)
+            rows = session.exec(
+                select(OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.platform_user_id)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.next_attempt_at <= now,
+                    ~blocked_by_earlier,
+                )
                 .order_by(OutboxMessage.id)
                 .limit(limit)
             ).all()
+        return list(dict.fromkeys((platform, chat_id or user) for platform, chat_id, user in rows))
+
+    async def _drain(self, chat: tuple[str, str | None]) -> int:
+        """Send one chat's due messages in order until it is empty or its head has to wait."""
+        platform = chat[0]
+        limit = self._limits.setdefault(platform, asyncio.Semaphore(self._retry.concurrency))
         delivered = 0
-        for row in due:
-            if self._claim(row.id, now):
-                delivered += await self._attempt(row)
+        async with limit:
+            while not self._paused(platform, self._clock()):
+                row = await off_loop(self._claim_head, chat, self._clock())
+                if row is None:
+                    break
+                outcome = await self._attempt(row)
+                delivered += outcome is True
+                if outcome is False:  # the head waits for its retry: so does the rest of the chat
+                    break
         return delivered
+
+    def _claim_head(self, chat: tuple[str, str | None], now: datetime) -> OutboxMessage | None:
+        """The chat's oldest pending row, taken for one attempt, or None if it is not due (or someone has it)."""
+        platform, chat_key = chat
+        with self._db.session() as session:
+            head = session.exec(
+                select(OutboxMessage)
+                .where(
+                    OutboxMessage.status == OutboxStatus.PENDING,
+                    OutboxMessage.platform == platform,
+                    or_(
+                        OutboxMessage.chat_id == chat_key,
+                        and_(OutboxMessage.chat_id.is_(None), OutboxMessage.platform_user_id == chat_key),
+                    ),
+                )
+                .order_by(OutboxMessage.id)
+                .limit(1)
+            ).first()
+        if head is None or head.next_attempt_at > now or not self._claim(head.id, now):
+            return None
+        return head
 
     def _claim(self, row_id: int, now: datetime) -> bool:
         """Take a row for one attempt, so that several server processes never send it twice at once.
@@ -126,19 +260,6 @@ class Outbox:
             )
             return claimed.rowcount == 1
 
-    async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
-        """Deliver until `stop` is set; wakes at once when something is enqueued."""
-        while not stop.is_set():
-            try:
-                await self.deliver_due()
-            except Exception:
-                log.exception("outbox pass failed; retrying")
-            self._wake.clear()
-            waiters = [asyncio.ensure_future(stop.wait()), asyncio.ensure_future(self._wake.wait())]
-            await asyncio.wait(waiters, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED)
-            for waiter in waiters:
-                waiter.cancel()
-
     def get(self, row_id: int) -> OutboxMessage | None:
         with self._db.session() as session:
             return session.get(OutboxMessage, row_id)
@@ -153,7 +274,8 @@ class Outbox:
                 ).all()
             )
 
-    async def _attempt(self, row: OutboxMessage) -> bool:
+    async def _attempt(self, row: OutboxMessage) -> bool | None:
+        """True: delivered; False: to be retried later; None: failed for good (the chat's next row may go)."""
         sender = self._senders.get(row.platform)
         error: DeliveryError | None = None
         platform_message_id = None
@@ -166,26 +288,76 @@ class Outbox:
                 error = failure
             except Exception as failure:  # a bug or an unexpected SDK error must not stop the other rows
                 error = DeliveryError(f"{failure.__class__.__name__}: {failure}")
+        if error is not None and error.retry_after is not None:
+            self._paused_until[row.platform] = self._clock() + timedelta(seconds=error.retry_after)
+        return await off_loop(self._record_attempt, row, error, platform_message_id)
+
+    def _record_attempt(
+        self, row: OutboxMessage, error: DeliveryError | None, platform_message_id: str | None
+    ) -> bool | None:
+        now = self._clock()
         with self._db.session() as session:
             current = session.get(OutboxMessage, row.id)
             if current is None:  # the customer was forgotten meanwhile
-                return False
+                return None
             current.attempts += 1
             if error is None:
                 current.status = OutboxStatus.DELIVERED
-                current.delivered_at = self._clock()
+                current.delivered_at = now
                 current.platform_message_id = platform_message_id
                 current.last_error = None
+                session.add(current)
+                return True
+            wait = error.retry_after if error.retry_after is not None else self._retry.delay(current.attempts)
+            retry_at = now + timedelta(seconds=wait)
+            give_up_at = current.give_up_at or current.created_at + self._retry.window(current.platform)
+            out_of_attempts = self._retry.max_attempts is not None and current.attempts >= self._retry.max_attempts
+            if error.permanent or out_of_attempts or retry_at > give_up_at:
+                current.status = OutboxStatus.FAILED
+                reason = "refused by the platform" if error.permanent else f"gave up after {current.attempts} attempts"
+                current.last_error = f"{reason}: {error}"[:2000]
+                log.warning("outbox message %s failed for good (%s)", current.id, reason)
             else:
                 current.last_error = str(error)[:2000]
-                if error.permanent or current.attempts >= self._retry.max_attempts:
-                    current.status = OutboxStatus.FAILED
-                    log.warning("outbox message %s failed for good: %s", current.id, error)
-                else:
-                    wait = error.retry_after if error.retry_after is not None else self._retry.delay(current.attempts)
-                    current.next_attempt_at = self._clock() + timedelta(seconds=wait)
+                current.next_attempt_at = retry_at
             session.add(current)
-        return error is None
+            return None if current.status == OutboxStatus.FAILED else False
+
+    # -- staff: what failed, and sending it again ---------------------------------------------------------------
+
+    def listing(self, status: str | None = None, limit: int = 100) -> list[OutboxMessage]:
+        with self._db.session() as session:
+            query = select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(limit)
+            if status is not None:
+                query = query.where(OutboxMessage.status == status)
+            return list(session.exec(query).all())
+
+    def retry(self, row_ids: list[int] | None = None) -> list[int]:
+        """Put failed messages back in the queue with a fresh retry window (all failed ones when `row_ids` is
+        None); returns the ids re-queued."""
+        now = self._clock()
+        with self._db.session() as session:
+            query = select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.FAILED)
+            if row_ids is not None:
+                query = query.where(OutboxMessage.id.in_(row_ids))
+            rows = list(session.exec(query.order_by(OutboxMessage.id)).all())
+            for row in rows:
+                row.status = OutboxStatus.PENDING
+                row.next_attempt_at = now
+                row.give_up_at = now + self._retry.window(row.platform)
+                row.attempts = 0
+                session.add(row)
+            requeued = [row.id for row in rows]
+        self.wake()
+        return requeued
+
+
+def _same_chat(one, other):
+    """Two outbox rows for the same chat (chat_id, or the user where a platform has no separate chat id)."""
+    return or_(
+        one.chat_id == other.chat_id,
+        and_(one.chat_id.is_(None), other.chat_id.is_(None), one.platform_user_id == other.platform_user_id),
+    )
 
 
 def outbox_row(message: OutboundMessage, dedup_key: str | None = None, now: datetime | None = None) -> OutboxMessage:

@@ -18,6 +18,7 @@ from bot.emotion_watch import EmotionWatch
 from bot.engine import Engine
 from bot.handoff.service import HandoffService
 from bot.handoff.wiring import open_handoff_service
+from bot.keyed_lock import SharedKeyedLock
 from bot.linking import AccountLinking
 from bot.outbox import Outbox
 from bot.settings import Settings
@@ -28,7 +29,7 @@ from knowledge.io import load_entries
 from knowledge.vector_index import discard_embedded_index
 from storage.conversations import ConversationLog
 from storage.customers import CustomerRepository
-from storage.db import Database
+from storage.db import Database, DatabaseTimeouts
 from storage.emotions import EmotionStore
 from storage.faqs import FaqRepository
 from storage.identity_links import IdentityLinks
@@ -58,6 +59,7 @@ class Runtime:
     engine: Engine
     outbox: Outbox
     business: BusinessFile
+    chroma: object | None = None  # the Chroma client behind `knowledge`, for /readyz
     care: Care | None = None
     llm: LlmClient | None = None  # LLM mode only
 
@@ -69,12 +71,10 @@ class Runtime:
         data_dir = _usable_data_dir(settings.data_dir)
         db = open_database(settings)
         faqs = FaqRepository(db)
-        if settings.seed_demo_kb and not faqs.has_history():
-            result = load_entries(DEMO_KB)
-            faqs.save_many(result.entries, author="demo-seed", note="demo knowledge base")
-            log.info("seeded the demo knowledge base (%d entries)", len(result.entries))
+        if settings.seed_demo_kb:
+            _seed_demo_once(db, faqs)
         embedder = shared_embedder(settings.embed_threads)
-        knowledge = open_knowledge(settings, embedder)
+        knowledge, chroma = open_knowledge(settings, embedder)
         _sync_knowledge(knowledge, faqs, data_dir, progress)
         # Ready means answering at full speed: build the ranking state and load jieba's dictionary now,
         # not while the first customer waits.
@@ -94,6 +94,7 @@ class Runtime:
             outbox=outbox,
             emotion_watch=EmotionWatch(EmotionStore(db)),
             texts=texts,
+            locks=SharedKeyedLock(db) if db.shared_by_processes else None,
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts)
@@ -122,6 +123,7 @@ class Runtime:
             engine,
             outbox,
             business,
+            chroma,
             care,
             llm,
         )
@@ -140,9 +142,30 @@ def open_database(settings: Settings) -> Database:
     """The migrated CRM database; with SQLite, its data dir must be a writable folder."""
     if not settings.database_url:
         _usable_data_dir(settings.data_dir)
-    db = Database(settings.sqlalchemy_url)
+    db = Database(settings.sqlalchemy_url, database_timeouts(settings))
     db.migrate()
     return db
+
+
+def _seed_demo_once(db: Database, faqs: FaqRepository) -> None:
+    """The demo KB for a knowledge base never written to; one process seeds it when several start at once."""
+    startup = db.advisory_lock("warmdesk:seed-demo") if db.shared_by_processes else None
+    try:
+        if not faqs.has_history():
+            result = load_entries(DEMO_KB)
+            faqs.save_many(result.entries, author="demo-seed", note="demo knowledge base")
+            log.info("seeded the demo knowledge base (%d entries)", len(result.entries))
+    finally:
+        if startup is not None:
+            startup.release()
+
+
+def database_timeouts(settings: Settings) -> DatabaseTimeouts:
+    return DatabaseTimeouts(
+        sqlite_busy_seconds=settings.sqlite_busy_timeout_seconds,
+        connect_seconds=settings.db_connect_timeout_seconds,
+        statement_seconds=settings.db_statement_timeout_seconds,
+    )
 
 
 def retrieval_settings(settings: Settings) -> RetrievalSettings:
@@ -157,23 +180,24 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
     return RetrievalSettings(**overrides)
 
 
-def open_knowledge(settings: Settings, embedder: Embedder) -> KnowledgeBase:
-    """The knowledge index: a Chroma server's (CHROMA_URL) or the data dir's own, rebuilt if damaged. With
-    EMBEDDINGS_BASE_URL its vectors come from that endpoint, in a collection of that model's own."""
+def open_knowledge(settings: Settings, embedder: Embedder) -> tuple[KnowledgeBase, object]:
+    """The knowledge index and its Chroma client: a Chroma server's (CHROMA_URL) or the data dir's own, rebuilt if
+    damaged. With EMBEDDINGS_BASE_URL its vectors come from that endpoint, in a collection of that model's own."""
     if settings.embeddings_base_url:
         from bot.llm.embeddings import OwnVectors, RemoteEmbedder
 
         remote = RemoteEmbedder(settings)
         log.info("knowledge embeddings: %s at %s (dim %d)", remote.model, settings.embeddings_base_url, remote.dim)
-        return OwnVectors(_open_index(settings, remote, f"faq-{remote.identity}"))
+        knowledge, client = _open_index(settings, remote, f"faq-{remote.identity}")
+        return OwnVectors(knowledge), client
     return _open_index(settings, embedder, "faq")
 
 
-def _open_index(settings: Settings, embedder, collection: str) -> KnowledgeBase:
+def _open_index(settings: Settings, embedder, collection: str) -> tuple[KnowledgeBase, object]:
     data_dir = settings.data_dir.expanduser()
     try:
         client = open_chroma_client(data_dir, settings.chroma_url)
-        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings), collection=collection)
+        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings), collection=collection), client
     except Exception as error:
         if settings.chroma_url:
             raise DataDirError(f"The Chroma server at {settings.chroma_url} cannot be used ({error}).") from error
@@ -181,7 +205,7 @@ def _open_index(settings: Settings, embedder, collection: str) -> KnowledgeBase:
         log.warning("the vector index in %s is unreadable (%s); rebuilding it from the database", data_dir, error)
         discard_embedded_index(data_dir)
         client = open_chroma_client(data_dir, None)
-        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings), collection=collection)
+        return KnowledgeBase(client, embedder, settings=retrieval_settings(settings), collection=collection), client
 
 
 def _sync_knowledge(

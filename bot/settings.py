@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     log_level: str = _env("WARMDESK_LOG_LEVEL", default="INFO")
     business_file: Path | None = _env("WARMDESK_BUSINESS_FILE", default=None)  # texts and rules; see README
 
+    # Database timeouts and delivery (see the README, "Timeouts" and "Delivery")
+    sqlite_busy_timeout_seconds: float = _env("WARMDESK_SQLITE_BUSY_TIMEOUT_SECONDS", default=1.5, gt=0)
+    db_connect_timeout_seconds: int = _env("WARMDESK_DB_CONNECT_TIMEOUT_SECONDS", default=3, ge=2)
+    db_statement_timeout_seconds: float = _env("WARMDESK_DB_STATEMENT_TIMEOUT_SECONDS", default=5.0, ge=0)
+    reply_deadline_seconds: float = _env("WARMDESK_REPLY_DEADLINE_SECONDS", default=2.0, gt=0)
+
     answer_threshold: float | None = _env("WARMDESK_ANSWER_THRESHOLD", default=None)
     clarify_threshold: float | None = _env("WARMDESK_CLARIFY_THRESHOLD", default=None)
 

@@ -12,7 +12,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from storage.db import Database
-from storage.models import Conversation, ConversationState, Customer, Identity, Message, OutboxMessage, utcnow
+from storage.models import (
+    Conversation,
+    ConversationState,
+    Customer,
+    Identity,
+    Message,
+    OutboxMessage,
+    capped_name,
+    utcnow,
+)
 
 RECENT_TURNS = 6
 
@@ -161,35 +170,56 @@ class ConversationLog:
         retried delivery) writes nothing and reports a duplicate. `known` is this identity's snapshot taken
         just before: its conversation is written to directly unless it was closed or merged away since.
         """
-        try:
-            with self._db.session() as session:
-                now = utcnow()
-                if known is not None and _touch(session, known, inbound.language, now):
-                    customer_id, conversation_id = known.customer_id, known.conversation_id
-                else:
-                    customer, conversation = _customer_and_conversation(
-                        session, platform, platform_user_id, chat_id, display_name
-                    )
-                    if inbound.language:
-                        customer.language = inbound.language
-                    customer.last_seen_at = conversation.last_message_at = now
-                    session.add(customer)
-                    session.add(conversation)
-                    customer_id, conversation_id = customer.id, conversation.id
-                rows = [_message_row(m, platform, customer_id, conversation_id, now) for m in (inbound, *replies)]
-                session.execute(insert(Message), rows)
-                for delivery in deliveries:
-                    delivery.customer_id, delivery.conversation_id = customer_id, conversation_id
-                    session.add(delivery)
-                return Exchange(customer_id, conversation_id)
-        except IntegrityError:
-            if inbound.platform_message_id is None:
-                raise
-            with self._db.session() as session:
-                if not _seen(session, platform, inbound.platform_message_id):
+        display_name = capped_name(display_name)
+        for attempt in range(2):
+            try:
+                return self._record(
+                    platform, platform_user_id, chat_id, display_name, inbound, replies, deliveries, known
+                )
+            except IntegrityError:
+                if inbound.platform_message_id is not None:
+                    with self._db.session() as session:
+                        if _seen(session, platform, inbound.platform_message_id):
+                            customer, conversation = _known(session, platform, platform_user_id)
+                            return Exchange(customer.id, conversation.id if conversation else 0, duplicate=True)
+                if attempt == 1:
                     raise
-                customer, conversation = _known(session, platform, platform_user_id)
-                return Exchange(customer.id, conversation.id if conversation else 0, duplicate=True)
+                # A new customer's first messages on two workers at once: the other one created the identity
+                # first. Its customer is ours too; write this message to it.
+                known = None
+        raise AssertionError("unreachable")
+
+    def _record(
+        self,
+        platform: str,
+        platform_user_id: str,
+        chat_id: str | None,
+        display_name: str | None,
+        inbound: LoggedMessage,
+        replies: list[LoggedMessage],
+        deliveries: list[OutboxMessage],
+        known: ConversationSnapshot | None,
+    ) -> Exchange:
+        with self._db.session() as session:
+            now = utcnow()
+            if known is not None and _touch(session, known, inbound.language, now):
+                customer_id, conversation_id = known.customer_id, known.conversation_id
+            else:
+                customer, conversation = _customer_and_conversation(
+                    session, platform, platform_user_id, chat_id, display_name
+                )
+                if inbound.language:
+                    customer.language = inbound.language
+                customer.last_seen_at = conversation.last_message_at = now
+                session.add(customer)
+                session.add(conversation)
+                customer_id, conversation_id = customer.id, conversation.id
+            rows = [_message_row(m, platform, customer_id, conversation_id, now) for m in (inbound, *replies)]
+            session.execute(insert(Message), rows)
+            for delivery in deliveries:
+                delivery.customer_id, delivery.conversation_id = customer_id, conversation_id
+                session.add(delivery)
+            return Exchange(customer_id, conversation_id)
 
 
 def _seen(session: Session, platform: str, platform_message_id: str) -> bool:

@@ -90,7 +90,7 @@ class CustomerRepository:
                 if by_id is not None:
                     return [by_id]
             by_identity = select(Identity.customer_id).where(Identity.platform_user_id == query)
-            pattern = f"%{query.lower()}%"
+            pattern = f"%{_escape_like(query.lower())}%"  # "%" or "_" typed is looked for, not a wildcard
             rows = session.exec(
                 select(Customer)
                 .where(
@@ -98,7 +98,7 @@ class CustomerRepository:
                         Customer.id.in_(by_identity),
                         Customer.phone == query,
                         func.lower(Customer.email) == query.lower(),
-                        func.lower(Customer.display_name).like(pattern),
+                        func.lower(Customer.display_name).like(pattern, escape="\\"),
                     )
                 )
                 .order_by(Customer.last_seen_at.desc())
@@ -157,6 +157,10 @@ class CustomerRepository:
     def audit(self, actor: str, action: str, target: str | None = None, detail: dict | None = None) -> None:
         with self._db.session() as session:
             session.add(AuditLog(actor=actor, action=action, target=target, detail=detail))
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _scrub_audit_details(session: Session, target: str) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+import hashlib
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 from alembic import command
 from alembic.config import Config
@@ -20,10 +24,30 @@ class DatabaseUnavailable(RuntimeError):
     """The database cannot be opened; the message says what to do about it."""
 
 
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseTimeouts:
+    """How long one database call may wait, so that a locked or hung database gives an error, not a freeze."""
+
+    sqlite_busy_seconds: float = 1.5  # SQLite: wait this long for another writer's lock, then "database is locked"
+    connect_seconds: int = 3  # PostgreSQL: libpq connect_timeout (whole seconds, at least 2)
+    statement_seconds: float = 5.0  # PostgreSQL: statement_timeout for every statement (0 = none)
+    pool_wait_seconds: float = 2.0  # wait for a free pooled connection
+
+
+async def off_loop(function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """Run a blocking (database) call in a worker thread, so that the event loop keeps serving everyone else."""
+    return await asyncio.to_thread(function, *args, **kwargs)
+
+
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, timeouts: DatabaseTimeouts | None = None) -> None:
         self.url = url
-        self.engine = _create_engine(url)
+        self.timeouts = timeouts or DatabaseTimeouts()
+        self.engine = _create_engine(url, self.timeouts)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -40,11 +64,39 @@ class Database:
         """Bring the schema to the newest Alembic revision."""
         try:
             with self.engine.begin() as connection:
+                if self.shared_by_processes:
+                    connection.exec_driver_sql("SET statement_timeout = 0")  # a migration may rewrite big tables
+                    # Several processes starting at once: one migrates, the others wait and find nothing to do.
+                    connection.exec_driver_sql("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK_KEY,))
                 config = alembic_config(self.url)
                 config.attributes["connection"] = connection
                 command.upgrade(config, "head")
         except (DatabaseError, OperationalError) as error:
             raise DatabaseUnavailable(_explain(self.url, error)) from error
+
+    def ping(self) -> None:
+        """One round trip to the database; raises if it cannot answer."""
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+
+    @property
+    def shared_by_processes(self) -> bool:
+        """PostgreSQL: several server processes may use this database at once (SQLite: one server)."""
+        return not self.url.startswith("sqlite")
+
+    def advisory_lock(self, name: str) -> AdvisoryLock:
+        """Wait for PostgreSQL's session advisory lock named `name` (any process, any machine); bounded by the
+        statement timeout. Release it with `.release()`. Blocking: call it from a worker thread."""
+        key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=8).digest(), "big", signed=True)
+        connection = self.engine.connect()
+        try:
+            connection.exec_driver_sql("SELECT pg_advisory_lock(%s)", (key,))
+            connection.commit()
+        except BaseException:
+            connection.invalidate()  # never hand a connection that may still hold or wait for the lock back
+            connection.close()
+            raise
+        return AdvisoryLock(connection, key)
 
     def table_names(self) -> list[str]:
         return inspect(self.engine).get_table_names()
@@ -53,6 +105,21 @@ class Database:
         self.engine.dispose()
 
 
+class AdvisoryLock:
+    def __init__(self, connection, key: int) -> None:
+        self._connection, self._key = connection, key
+
+    def release(self) -> None:
+        try:
+            self._connection.exec_driver_sql("SELECT pg_advisory_unlock(%s)", (self._key,))
+            self._connection.commit()
+        except Exception:
+            self._connection.invalidate()  # closing the session releases the lock on the server anyway
+        finally:
+            self._connection.close()
+
+
+MIGRATION_LOCK_KEY = 0x57A12D35  # "warmdesk migrations"
 MAX_ROW_ID = 2**63 - 1  # SQLite's and PostgreSQL's largest integer key
 
 
@@ -72,15 +139,37 @@ def alembic_config(url: str) -> Config:
     return config
 
 
-def _create_engine(url: str) -> Engine:
+def _create_engine(url: str, timeouts: DatabaseTimeouts) -> Engine:
     if url.startswith("sqlite"):
         database_file = url.split("///", 1)[-1]
         if database_file and database_file != ":memory:":
             Path(database_file).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": timeouts.sqlite_busy_seconds},
+            pool_timeout=timeouts.pool_wait_seconds,
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    options = f"-c statement_timeout={int(timeouts.statement_seconds * 1000)}"
+    connect_args = {
+        "connect_timeout": max(2, int(timeouts.connect_seconds)),
+        "options": options,
+        # A server (or proxy) that stops answering: the kernel gives up on the connection instead of never.
+        "keepalives": 1,
+        "keepalives_idle": 10,
+        "keepalives_interval": 5,
+        "keepalives_count": 3,
+        "tcp_user_timeout": 30_000,
+    }
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        pool_timeout=timeouts.pool_wait_seconds,
+        connect_args=connect_args,
+    )
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

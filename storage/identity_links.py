@@ -11,7 +11,7 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, SQLModel, select
 
 from storage.db import Database
-from storage.models import AuditLog, Customer, Identity, LinkCode, utcnow
+from storage.models import AuditLog, Customer, Identity, LinkCode, capped_name, utcnow
 
 # No 0/O, 1/I/L: codes are read on one phone and typed on another.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -76,7 +76,7 @@ class IdentityLinks:
                         customer_id=owner.customer_id,
                         platform=platform,
                         platform_user_id=platform_user_id,
-                        display_name=display_name,
+                        display_name=capped_name(display_name),
                     )
                 )
             elif sender.customer_id == owner.customer_id:

@@ -13,6 +13,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+MAX_DISPLAY_NAME_CHARS = 100  # a platform profile name can be anything; agents see it in every summary
+
+
+def capped_name(name: str | None) -> str | None:
+    """A display name as stored: at most MAX_DISPLAY_NAME_CHARS characters."""
+    return name[:MAX_DISPLAY_NAME_CHARS] if name else name
+
+
 class ConversationState:
     BOT = "bot"
     WAITING_AGENT = "waiting_agent"
@@ -205,6 +213,7 @@ class OutboxMessage(SQLModel, table=True):
     """A message to a customer, stored before it is sent so that nothing is lost when a platform hiccups."""
 
     __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_chat_queue", "status", "platform", "chat_id", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     dedup_key: str | None = Field(default=None, unique=True)
@@ -224,6 +233,7 @@ class OutboxMessage(SQLModel, table=True):
     next_attempt_at: datetime = Field(default_factory=utcnow, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     delivered_at: datetime | None = None
+    give_up_at: datetime | None = None  # retried until then, then failed; None: created_at + the retry window
 
 
 class LinkCode(SQLModel, table=True):
@@ -248,6 +258,16 @@ class EmotionAlert(SQLModel, table=True):
     reason: str
     created_at: datetime = Field(default_factory=utcnow, index=True)
     acknowledged_at: datetime | None = None
+
+
+class WebhookNonce(SQLModel, table=True):
+    """A signed webhook request already accepted (Slack signature, WeChat nonce), shared by every server process,
+    so that a captured request replayed inside its timestamp window is refused."""
+
+    __tablename__ = "webhook_nonce"
+
+    key: str = Field(primary_key=True)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)
 
 
 # -- relationship care (bot/care) ----------------------------------------------------------------------------

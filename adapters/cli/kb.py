@@ -75,7 +75,7 @@ def _repository(settings: Settings) -> FaqRepository:
 
 
 def _index(settings: Settings) -> KnowledgeBase:
-    return open_knowledge(settings, shared_embedder(settings.embed_threads))
+    return open_knowledge(settings, shared_embedder(settings.embed_threads))[0]
 
 
 def _report_issues(path: Path, issues) -> None:

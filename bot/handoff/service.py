@@ -29,7 +29,7 @@ from bot.outbox import Outbox
 from bot.policy import Decision, PlannedReply
 from bot.texts import DEFAULT_TEXTS, Texts
 from storage.conversations import ConversationSnapshot
-from storage.db import row_id
+from storage.db import off_loop, row_id
 from storage.handoffs import Briefing, HandoffRepository, HandoffStatus, Recipient
 from storage.models import Handoff, utcnow
 
@@ -214,29 +214,29 @@ class HandoffService:
     async def announce(self, decision: str | None, handoff_id: int | None, conversation_id: int | None, text: str):
         """After the customer got their reply: post the new handoff, mirror a held message, pass on a rating."""
         if decision == HandoffDecision.STARTED and handoff_id:
-            ticket = self.ticket(handoff_id)
+            ticket = await off_loop(self.ticket, handoff_id)
             if ticket:
                 await self.desks.tell(lambda desk: desk.handoff_started(ticket), "handoff_started")
         elif decision == Decision.HELD_FOR_AGENT and conversation_id:
-            handoff = self.repository.open_for_conversation(conversation_id)
+            handoff = await off_loop(self.repository.open_for_conversation, conversation_id)
             if handoff:
                 ticket = _ticket(handoff)
                 await self.desks.tell(lambda desk: desk.customer_message(ticket, text), "customer_message")
         elif decision == HandoffDecision.RATED and handoff_id:
-            ticket = self.ticket(handoff_id)
+            ticket = await off_loop(self.ticket, handoff_id)
             if ticket and ticket.rating:
                 await self.desks.tell(lambda desk: desk.rated(ticket, ticket.rating), "rated")
 
     # -- the agents' side -----------------------------------------------------------------------------------
 
     async def claim(self, handoff_id: int, agent: str, via: str, take_over: bool = False) -> ActionResult:
-        handoff = self.repository.get(handoff_id)
+        handoff = await off_loop(self.repository.get, handoff_id)
         if problem := self._closed_or_missing(handoff_id, handoff):
             return problem
         if handoff.status == HandoffStatus.CLAIMED and handoff.agent == agent:
             return ActionResult(Outcome.DUPLICATE, handoff)
-        if not self.repository.claim(handoff_id, agent, self.clock(), take_over=take_over):
-            current = self.repository.get(handoff_id)
+        if not await off_loop(self.repository.claim, handoff_id, agent, self.clock(), take_over=take_over):
+            current = await off_loop(self.repository.get, handoff_id)
             if problem := self._closed_or_missing(handoff_id, current):
                 return problem
             return ActionResult(
@@ -244,20 +244,20 @@ class HandoffService:
                 current,
                 self._say("error.already_claimed", id=handoff_id, agent=agent_label(current.agent)),
             )
-        recipient = self.repository.recipient(handoff.conversation_id)
+        recipient = await off_loop(self.repository.recipient, handoff.conversation_id)
         if recipient is not None:
             joined = self.texts.say("agent_joined", recipient.language)
-            self._tell_customer(recipient, joined, f"handoff-{handoff_id}-joined", "agent_joined")
-        ticket = self.ticket(handoff_id)
+            await off_loop(self._tell_customer, recipient, joined, f"handoff-{handoff_id}-joined", "agent_joined")
+        ticket = await off_loop(self.ticket, handoff_id)
         await self.desks.tell(lambda desk: desk.agent_claimed(ticket, agent, via), "agent_claimed")
-        return ActionResult(Outcome.OK, self.repository.get(handoff_id))
+        return ActionResult(Outcome.OK, await off_loop(self.repository.get, handoff_id))
 
     async def reply(self, handoff_id: int, agent: str, text: str, via: str, key: str) -> ActionResult:
         """An agent's message to the customer; the same `key` (e.g. a Slack message ts) is delivered once."""
-        handoff = self.repository.get(handoff_id)
+        handoff = await off_loop(self.repository.get, handoff_id)
         delivery_key = f"handoff-{handoff_id}-{via}-{key}"
         if problem := self._closed_or_missing(handoff_id, handoff):
-            if handoff is not None and self.repository.agent_message_logged(handoff_id, delivery_key):
+            if handoff is not None and await off_loop(self.repository.agent_message_logged, handoff_id, delivery_key):
                 return ActionResult(Outcome.DUPLICATE, handoff)  # a retry of a reply sent before the close
             return problem
         text = storable(text)
@@ -271,10 +271,10 @@ class HandoffService:
             return ActionResult(
                 Outcome.NOT_OWNER, handoff, self._say("notice.not_owner", owner=agent_label(handoff.agent))
             )
-        recipient = self.repository.recipient(handoff.conversation_id)
+        recipient = await off_loop(self.repository.recipient, handoff.conversation_id)
         if recipient is None:
             return ActionResult(Outcome.CUSTOMER_GONE, handoff, self._say("error.customer_gone", id=handoff_id))
-        if not self._tell_customer(recipient, text, delivery_key, kind="agent"):
+        if not await off_loop(self._tell_customer, recipient, text, delivery_key, kind="agent"):
             return ActionResult(Outcome.DUPLICATE, handoff)
         ticket = _ticket(handoff)
         await self.desks.tell(lambda desk: desk.agent_message(ticket, agent, text, via), "agent_message")
@@ -282,30 +282,32 @@ class HandoffService:
 
     async def resolve(self, handoff_id: int, agent: str, via: str, outcome: str = ResolveOutcome.RESOLVED):
         """Back to the bot; the customer is asked for a 1–5 rating when a person worked on it."""
-        handoff = self.repository.get(handoff_id)
+        handoff = await off_loop(self.repository.get, handoff_id)
         if problem := self._closed_or_missing(handoff_id, handoff):
             return problem
         if handoff.status == HandoffStatus.CLAIMED and handoff.agent != agent:
             return ActionResult(
                 Outcome.NOT_OWNER, handoff, self._say("notice.not_owner_closing", owner=agent_label(handoff.agent))
             )
-        if not self.repository.resolve(handoff_id, agent, outcome, self.clock()):
+        if not await off_loop(self.repository.resolve, handoff_id, agent, outcome, self.clock()):
             return ActionResult(Outcome.CLOSED, handoff, self._say("error.closed", id=handoff_id))
-        recipient = self.repository.recipient(handoff.conversation_id)
+        recipient = await off_loop(self.repository.recipient, handoff.conversation_id)
         if recipient is not None:
             if handoff.claimed_at is not None:
                 choices = [Choice(f"{RATING_PREFIX}{handoff_id}:{n}", str(n)) for n in RATINGS]
                 text = self.texts.say("rating_request", recipient.language)
-                self._tell_customer(recipient, text, f"handoff-{handoff_id}-rating", "rating_request", choices)
+                await off_loop(
+                    self._tell_customer, recipient, text, f"handoff-{handoff_id}-rating", "rating_request", choices
+                )
             else:
                 back = self.texts.say("back_to_bot", recipient.language)
-                self._tell_customer(recipient, back, f"handoff-{handoff_id}-back", "back_to_bot")
-        ticket = self.ticket(handoff_id)
+                await off_loop(self._tell_customer, recipient, back, f"handoff-{handoff_id}-back", "back_to_bot")
+        ticket = await off_loop(self.ticket, handoff_id)
         await self.desks.tell(lambda desk: desk.resolved(ticket, agent, outcome), "resolved")
-        return ActionResult(Outcome.OK, self.repository.get(handoff_id))
+        return ActionResult(Outcome.OK, await off_loop(self.repository.get, handoff_id))
 
     async def ask_for_help(self, handoff_id: int, agent: str) -> ActionResult:
-        handoff = self.repository.get(handoff_id)
+        handoff = await off_loop(self.repository.get, handoff_id)
         if problem := self._closed_or_missing(handoff_id, handoff):
             return problem
         ticket = _ticket(handoff)
@@ -318,16 +320,18 @@ class HandoffService:
         """Tell customers unclaimed for `wait_minutes` the honest expected wait, once, and re-ping the desks."""
         now = self.clock()
         reminded = 0
-        for handoff in self.repository.unclaimed_since(now - timedelta(minutes=self.settings.wait_minutes)):
-            if not self.repository.mark_reminded(handoff.id, now):
+        for handoff in await off_loop(
+            self.repository.unclaimed_since, now - timedelta(minutes=self.settings.wait_minutes)
+        ):
+            if not await off_loop(self.repository.mark_reminded, handoff.id, now):
                 continue
             reminded += 1
-            recipient = self.repository.recipient(handoff.conversation_id)
+            recipient = await off_loop(self.repository.recipient, handoff.conversation_id)
             if recipient is not None:
                 text = self.texts.say("handoff_wait", recipient.language).format(
                     minutes=self.settings.expected_wait_minutes, hours=self._hours_text(recipient.language)
                 )
-                self._tell_customer(recipient, text, f"handoff-{handoff.id}-wait", "handoff_wait")
+                await off_loop(self._tell_customer, recipient, text, f"handoff-{handoff.id}-wait", "handoff_wait")
             minutes = int((now - handoff.requested_at).total_seconds() // 60)
             ticket = _ticket(handoff)
             await self.desks.tell(lambda desk, t=ticket, m=minutes: desk.still_waiting(t, m), "still_waiting")

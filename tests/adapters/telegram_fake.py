@@ -25,6 +25,7 @@ class FakeTelegram:
         self.failures: list[tuple[int, dict]] = []  # (status, body) answered to the next sendMessage calls
         self.updates: list[dict[str, Any]] = []
         self.webhook_deleted = False
+        self.send_delay_seconds = 0.0  # a slow Bot API: sendMessage answers after this long
         self._lock = threading.Lock()
         self.app = Starlette(routes=[Route("/bot{token}/{method}", self._call, methods=["POST", "GET"])])
 
@@ -40,6 +41,7 @@ class FakeTelegram:
             self.callback_answers.clear()
             self.failures.clear()
             self.updates.clear()
+            self.send_delay_seconds = 0.0
 
     def wait_for_sent(self, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -61,6 +63,8 @@ class FakeTelegram:
                     return JSONResponse(body, status_code=status)
                 self.sent.append(params)
                 message_id = len(self.sent)
+            if self.send_delay_seconds:
+                await asyncio.sleep(self.send_delay_seconds)
             chat = {"id": int(params["chat_id"]), "type": "private"}
             result = {"message_id": message_id, "date": int(time.time()), "chat": chat, "text": params["text"]}
             return JSONResponse({"ok": True, "result": result})

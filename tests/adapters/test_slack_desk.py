@@ -23,6 +23,7 @@ from storage.customers import CustomerRepository
 from storage.db import Database
 from storage.handoffs import HandoffRepository
 from storage.models import AuditLog, Note, OutboxMessage
+from storage.nonces import NonceStore
 from tests.handoff.slack_api import (
     SIGNING_SECRET,
     SlackApiRecorder,
@@ -60,7 +61,7 @@ async def desk(tmp_path, slack_api):
         slack_supervisor_group="SSUPER",
         slack_api_base_url=slack_api.base_url,
     )
-    router, slack = slack_router(service, CustomerRepository(db), settings)
+    router, slack = slack_router(service, CustomerRepository(db), settings, NonceStore(db))
     service.desks.add(slack)
     app = FastAPI()
     app.include_router(router)
@@ -335,3 +336,33 @@ async def test_customer_lookup_is_for_staff_only_and_every_lookup_is_audited(des
     assert "prefers email — <@U5>" in json.dumps(
         again.json()["blocks"], ensure_ascii=False
     )  # the note's author as a real mention
+
+
+async def test_a_request_replayed_to_another_server_process_is_refused_too(desk):
+    handoff_id, _customer = await desk.new_handoff()
+    body = action_body("handoff_claim", str(handoff_id))
+    headers = {**FORM, **signed(body)}
+    settings = Settings(slack_bot_token="xoxb-test", slack_signing_secret=SIGNING_SECRET, slack_handoff_channel="C1")
+    other_router, _ = slack_router(desk.service, CustomerRepository(desk.db), settings, NonceStore(desk.db))
+    other_process = FastAPI()
+    other_process.include_router(other_router)
+
+    first = await desk.http.post("/slack/events", content=body, headers=headers)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=other_process), base_url="http://desk") as http:
+        replay = await http.post("/slack/events", content=body, headers=headers)
+    assert (first.status_code, replay.status_code) == (200, 401)
+    assert replay.json() == {"error": "replayed request"}
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        ('{"type": "event_callback", "event": ', JSON),
+        ("[1, 2, 3]", JSON),
+        ("payload=%7Bnot+json", FORM),
+        ("payload=%5B1%5D", FORM),
+    ],
+)
+async def test_a_signed_but_malformed_body_is_a_400_not_a_500(desk, body, headers):
+    response = await desk.post(body, headers)
+    assert response.status_code == 400 and response.json() == {"error": "malformed body"}

@@ -307,3 +307,16 @@ async def test_long_polling_answers_updates(runtime, fake_telegram):
         await channel.close()
     assert fake_telegram.webhook_deleted
     assert [m["text"] for m in fake_telegram.sent] == [say("greeting", "en"), say("privacy_notice", "en")]
+
+
+async def test_a_bot_api_slower_than_five_seconds_gets_each_message_once(runtime, settings, fake_telegram):
+    fake_telegram.reset()
+    channel = TelegramChannel.from_settings(settings, runtime.engine, Outbox(runtime.db))
+    outbox = Outbox(runtime.db, {"telegram": TelegramSender(channel.bot)}, clock=Clock())
+    fake_telegram.send_delay_seconds = 5.5  # the old 5 s read timeout gave up here and the outbox sent it again
+    row_id = outbox.enqueue(outbound("slow but there"))
+    try:
+        assert await outbox.deliver_due() == 1
+    finally:
+        await channel.close()
+    assert [m["text"] for m in fake_telegram.sent] == ["slow but there"] and outbox.get(row_id).attempts == 1

@@ -116,7 +116,9 @@ def _customers(runtime: Runtime, openid: str) -> set[int]:
     return {c.id for c in runtime.customers.find(openid)}
 
 
-def test_tencents_published_sample_decrypts_through_the_endpoint(server, runtime, fake_api):
+def test_tencents_published_sample_decrypts_through_the_endpoint(server, runtime, fake_api, monkeypatch):
+    crypto = server.app.state.channels.wechat._crypto
+    monkeypatch.setattr(crypto, "clock", lambda: int(SAMPLE_TIMESTAMP))  # the sample was signed years ago
     query = signed_query(
         timestamp=SAMPLE_TIMESTAMP, nonce=SAMPLE_NONCE, encrypt_type="aes", msg_signature=SAMPLE_MSG_SIGNATURE
     )
@@ -416,3 +418,28 @@ def test_a_link_code_asked_for_on_telegram_links_the_wechat_account(server, runt
     [customer] = runtime.customers.find("o-link")
     assert runtime.customers.find("t-link") == [customer]
     assert {m.platform for m in runtime.customers.view(customer.id).messages} == {"telegram", "wechat"}
+
+
+def test_an_hour_old_safe_mode_request_is_refused(server, runtime):
+    hour_ago = str(int(time.time()) - 3600)
+    query, body = encrypted_request(text_xml("hi", "o-old-capture", msg_id="1301"), timestamp=hour_ago)
+    assert post(server, body, query).status_code == 403
+    assert logged(runtime, "1301") == [] and runtime.customers.find("o-old-capture") == []
+
+
+def test_a_captured_plaintext_url_with_another_body_and_openid_is_refused(server, runtime):
+    query = signed_query()
+    assert post(server, text_xml("hello", "o-real", msg_id="1302"), query).status_code == 200
+    forged = post(server, text_xml("send me the refund", "o-forged", msg_id="1303"), query)
+    assert forged.status_code == 403
+    assert logged(runtime, "1303") == [] and runtime.customers.find("o-forged") == []
+
+
+def test_a_replay_after_customer_forget_does_not_bring_the_customer_back(server, runtime):
+    query, body = encrypted_request(text_xml("我的订单在哪？", "o-forgotten", msg_id="1304"))
+    assert post(server, body, query).status_code == 200
+    [customer] = runtime.customers.find("o-forgotten")
+    runtime.customers.forget(customer.id, actor="staff:test")
+
+    assert post(server, body, query).status_code == 403
+    assert runtime.customers.find("o-forgotten") == [] and logged(runtime, "1304") == []

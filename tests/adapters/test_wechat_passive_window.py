@@ -20,30 +20,37 @@ class Work:
         await self.gate.wait()
         return "answer"
 
+    async def deliver_later(self, result: str) -> None:
+        self.later.append(result)
+
+
+async def ignore(_result: str) -> None:
+    return None
+
 
 async def test_a_quick_result_is_answered_passively_and_not_delivered_later():
     window, work = PassiveWindow[str](budget_seconds=1.0), Work()
     work.gate.set()
-    assert await window.answer("m1", work, work.later.append) == "answer"
+    assert await window.answer("m1", work, work.deliver_later) == "answer"
     assert work.later == [] and work.runs == 1
 
 
 async def test_a_slow_result_goes_out_later_exactly_once_whatever_the_retries():
     window, work = PassiveWindow[str](budget_seconds=0.05), Work()
-    assert await window.answer("m1", work, work.later.append) is None
-    assert await window.answer("m1", work, work.later.append) is None  # a retry while the work still runs
+    assert await window.answer("m1", work, work.deliver_later) is None
+    assert await window.answer("m1", work, work.deliver_later) is None  # a retry while the work still runs
     work.gate.set()
     await asyncio.sleep(0)
     await asyncio.sleep(0)
     assert work.later == ["answer"]
-    assert await window.answer("m1", work, work.later.append) is None  # a retry after it went out
+    assert await window.answer("m1", work, work.deliver_later) is None  # a retry after it went out
     assert work.runs == 1 and work.later == ["answer"]
 
 
 async def test_a_retry_waiting_when_the_work_finishes_answers_passively_instead():
     window, work = PassiveWindow[str](budget_seconds=5.0), Work()
-    first = asyncio.create_task(window.answer("m1", work, work.later.append))
-    retry = asyncio.create_task(window.answer("m1", work, work.later.append))
+    first = asyncio.create_task(window.answer("m1", work, work.deliver_later))
+    retry = asyncio.create_task(window.answer("m1", work, work.deliver_later))
     await asyncio.sleep(0.01)
     work.gate.set()
     assert sorted([await first, await retry], key=str) == [None, "answer"]  # exactly one passive answer
@@ -61,15 +68,15 @@ async def test_failed_work_is_reported_and_run_again_on_the_next_retry():
         return "answer"
 
     with pytest.raises(RuntimeError):
-        await window.answer("m1", flaky, lambda _: None)
-    assert await window.answer("m1", flaky, lambda _: None) == "answer"
+        await window.answer("m1", flaky, ignore)
+    assert await window.answer("m1", flaky, ignore) == "answer"
     assert len(calls) == 2
 
 
 async def test_finished_messages_are_forgotten_after_a_while():
     window, work = PassiveWindow[str](budget_seconds=1.0, remember_seconds=0.0), Work()
     work.gate.set()
-    await window.answer("m1", work, work.later.append)
+    await window.answer("m1", work, work.deliver_later)
     await asyncio.sleep(0.01)
-    await window.answer("m2", work, work.later.append)
+    await window.answer("m2", work, work.deliver_later)
     assert "m1" not in window._jobs and work.runs == 2

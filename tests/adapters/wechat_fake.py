@@ -67,10 +67,10 @@ def event_xml(event: str, openid: str) -> str:
     )
 
 
-def encrypted_request(plain_xml: str) -> tuple[str, str]:
+def encrypted_request(plain_xml: str, timestamp: str | None = None) -> tuple[str, str]:
     """(query, body) of a safe-mode callback, sealed with the sample's key as WeChat would."""
     crypto = WeChatCrypto(SAMPLE_TOKEN, SAMPLE_AES_KEY, SAMPLE_APP_ID)
-    timestamp, nonce = str(int(time.time())), uuid.uuid4().hex[:10]
+    timestamp, nonce = timestamp or str(int(time.time())), uuid.uuid4().hex[:10]
     sealed = crypto.encrypt_message(plain_xml, nonce, timestamp)
     encrypt = sealed.split("<Encrypt><![CDATA[", 1)[1].split("]]>", 1)[0]
     query = signed_query(

@@ -1,0 +1,132 @@
+"""Real server processes, a real Chroma server and a throwaway PostgreSQL database for the load suite."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from tests.conftest import POSTGRES_ADMIN_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+START_SECONDS = float(os.environ.get("LOAD_START_SECONDS", "240"))  # a cold start embeds the demo KB
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@contextlib.contextmanager
+def postgres_database() -> Iterator[str]:
+    name = f"warmdesk_load_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"{POSTGRES_ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _wait(url: str, process: subprocess.Popen, what: str) -> None:
+    deadline = time.monotonic() + START_SECONDS
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with {process.returncode}")
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not become ready in {START_SECONDS:.0f} s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextlib.contextmanager
+def chroma_server(folder: Path) -> Iterator[str]:
+    port = free_port()
+    chroma = str(Path(sys.executable).parent / "chroma")
+    process = subprocess.Popen(
+        [chroma, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(folder)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env={**os.environ, "ANONYMIZED_TELEMETRY": "False"},
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/api/v2/heartbeat", process, "chroma run")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
+def serve_process(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+    port = free_port()
+    log = (data_dir.parent / f"serve-{port}.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "run.py", "serve", "--port", str(port)],
+        cwd=ROOT,
+        env={**os.environ, **env, "WARMDESK_DATA_DIR": str(data_dir), "WARMDESK_LOG_LEVEL": "WARNING"},
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait(f"http://127.0.0.1:{port}/readyz", process, "run.py serve")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        _stop(process)
+        log.close()
+
+
+@dataclass
+class DeliveryReport:
+    chats: int
+    delivered: int
+    duplicated: int
+    lost: int
+    reordered_chats: int
+    http_errors: int
+
+    def line(self) -> str:
+        return (
+            f"{self.chats} chats: delivered {self.delivered}, duplicated {self.duplicated}, lost {self.lost}, "
+            f"reordered chats {self.reordered_chats}, HTTP 5xx {self.http_errors}"
+        )
+
+
+def compare(expected: dict[str, list[str]], sent: list[tuple[str, str]], http_errors: int) -> DeliveryReport:
+    """`expected[chat]`: the replies in order; `sent`: (chat, text) as the platform received them."""
+    received: dict[str, list[str]] = defaultdict(list)
+    for chat, text in sent:
+        received[chat].append(text)
+    delivered = duplicated = lost = reordered = 0
+    for chat, wanted in expected.items():
+        got = received.get(chat, [])
+        want_counts, got_counts = Counter(wanted), Counter(got)
+        delivered += sum(min(n, got_counts[t]) for t, n in want_counts.items())
+        duplicated += sum(max(0, got_counts[t] - n) for t, n in want_counts.items())
+        lost += sum(max(0, n - got_counts[t]) for t, n in want_counts.items())
+        first_seen = list(dict.fromkeys(got))
+        reordered += first_seen != [t for t in dict.fromkeys(wanted) if t in got_counts]
+    return DeliveryReport(len(expected), delivered, duplicated, lost, reordered, http_errors)
