@@ -36,6 +36,7 @@ class HandoffDesks:
         if slack_configured(settings):
             router, slack = slack_router(service, runtime.customers, settings)
             service.desks.add(slack)
+            service.availability.staffed(slack.name)
             desks.routers.append(router)
         else:
             log.info("Slack desk off: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_HANDOFF_CHANNEL to use it")

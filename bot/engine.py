@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot import policy
+from bot.business_profile import BusinessProfile
 from bot.emotion.base import ConversationContext, EmotionTag, EmotionTagger, PastTurn
 from bot.emotion_watch import EmotionWatch
+from bot.followup import Followups
 from bot.handoff.service import HandoffService, HandoffStep, since_last_handoff
 from bot.keyed_lock import KeyedLock
 from bot.language import clean_text, detect_language
@@ -67,6 +69,7 @@ class Engine:
         outbox: Outbox | None = None,
         emotion_watch: EmotionWatch | None = None,
         texts: Texts = DEFAULT_TEXTS,
+        profile: BusinessProfile | None = None,
     ) -> None:
         self._log = log
         self._knowledge = knowledge
@@ -81,9 +84,14 @@ class Engine:
         self.outbox = outbox
         self.emotion_watch = emotion_watch
         self.texts = texts
+        self.profile = profile or BusinessProfile.default()
+        self.followups: Followups | None = None
 
     def welcome(self, language: str | None = None) -> str:
-        return self.texts.say("greeting", language or self._default_language)
+        language = language or self._default_language
+        return self.texts.say("greeting", language).format(
+            bot_name=self.profile.name(language), topics=self.profile.topics(language)
+        )
 
     async def chat_event(self, message: InboundMessage, event: str, *, queue_replies: bool = False) -> EngineReply:
         """The platform says a customer opened a chat with the bot (Telegram /start, WeChat subscribe) or left it
@@ -161,7 +169,7 @@ class Engine:
             plan = PlannedReply(Decision.EMPTY, self.texts.say("empty", language))
         else:
             plan = next((p for i in self.interceptors if (p := i.intercept(message, text, language, snapshot))), None)
-        if snapshot.state in (ConversationState.WAITING_AGENT, ConversationState.AGENT):
+        if snapshot.state == ConversationState.AGENT:  # a person has it; while waiting the bot still helps
             plan = PlannedReply(Decision.HELD_FOR_AGENT, "")
 
         timings: dict[str, float] = {}
@@ -174,13 +182,15 @@ class Engine:
             t2 = time.perf_counter()
             if plan is None:
                 retrieval = self._knowledge.search(analysed, vector)
-                plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts)
+                if self.followups is not None:
+                    retrieval = self.followups.search(analysed, retrieval, snapshot)
+                plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts, self.profile.topics)
             t3 = time.perf_counter()
             timings = {"embed": (t1 - t0) * 1e3, "emotion": (t2 - t1) * 1e3, "retrieve": (t3 - t2) * 1e3}
 
         handoff = self.handoff.step(message, text, language, snapshot, emotion, plan, vector) if self.handoff else None
         plan = handoff.plan if handoff else plan
-        replies = [] if plan.decision == Decision.HELD_FOR_AGENT else [_outbound(message, plan, language)]
+        replies = [_outbound(message, plan, language)] if plan.text else []
         exchange = self._record(
             message,
             LoggedMessage(
@@ -246,11 +256,7 @@ class Engine:
         )
 
     def _open_handoff(self, step: HandoffStep | None, customer_id: int, conversation_id: int) -> int | None:
-        if step is None:
-            return None
-        if step.trigger is not None:
-            return self.handoff.open(customer_id, conversation_id, step.trigger)
-        return step.rated_handoff
+        return self.handoff.after_logging(step, customer_id, conversation_id) if step is not None else None
 
 
 def _outbound(message: InboundMessage, plan: PlannedReply, language: str) -> OutboundMessage:
@@ -261,7 +267,7 @@ def _outbound(message: InboundMessage, plan: PlannedReply, language: str) -> Out
         text=plan.text,
         language=language,
         choices=list(plan.choices),
-        kind=plan.decision,
+        kind=plan.shown_kind,
     )
 
 

@@ -9,15 +9,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.business import BusinessFile, load_business_file
+from bot.business_profile import BusinessProfile, business_section
 from bot.emotion import default_tagger
 from bot.emotion.base import EmotionTagger
 from bot.emotion_watch import EmotionWatch
 from bot.engine import Engine
+from bot.followup import Followups, FollowupSettings
 from bot.handoff.service import HandoffService
 from bot.handoff.wiring import open_handoff_service
+from bot.kb_topics import HelpTopics
 from bot.linking import AccountLinking
 from bot.outbox import Outbox
 from bot.settings import Settings
+from bot.social import SocialTurns, social_settings
 from bot.texts import Texts
 from knowledge.base import KnowledgeBase, RetrievalSettings, open_chroma_client
 from knowledge.embedder import Embedder, shared_embedder
@@ -71,6 +75,9 @@ class Runtime:
         # not while the first customer waits.
         knowledge.warm_up()
         knowledge.search("warm-up 预热")
+        section = business_section(business)
+        names = {"en": section.en.topics, "zh": section.zh.topics}
+        profile = BusinessProfile(section, HelpTopics(knowledge, texts, names, section.topics_shown))
         tagger = default_tagger()
         conversations = ConversationLog(db)
         outbox = Outbox(db)  # platform adapters add their senders when they are configured
@@ -85,9 +92,15 @@ class Runtime:
             outbox=outbox,
             emotion_watch=EmotionWatch(EmotionStore(db)),
             texts=texts,
+            profile=profile,
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
-        engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts)
+        engine.followups = Followups(FollowupSettings.model_validate(business.section("followup")), knowledge, embedder)
+        engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts, business, profile.topics)
+        social = social_settings(business.section("social"))
+        engine.interceptors.append(
+            SocialTurns(social, texts, profile.topics, profile.name, engine.handoff.triggers.asks_for_person)
+        )
         return cls(
             settings,
             db,

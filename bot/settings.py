@@ -58,7 +58,8 @@ class Settings(BaseSettings):
     handoff_failed_turns: int = _env("WARMDESK_HANDOFF_FAILED_TURNS", default=2, ge=1)
     handoff_repeat_similarity: float = _env("WARMDESK_HANDOFF_REPEAT_SIMILARITY", default=0.6, ge=0, le=1)
     handoff_sensitive_topics: str = _env(
-        "WARMDESK_HANDOFF_SENSITIVE_TOPICS", default="refund_dispute,legal_threat,account_security,account_closure"
+        "WARMDESK_HANDOFF_SENSITIVE_TOPICS",
+        default="refund_dispute,legal_threat,account_security,account_closure,personal_safety,bereavement",
     )
     handoff_complaint_threshold: float = _env("WARMDESK_HANDOFF_COMPLAINT_THRESHOLD", default=0.5, ge=0)
     handoff_vip_tiers: str = _env("WARMDESK_HANDOFF_VIP_TIERS", default="vip,gold")

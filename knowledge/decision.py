@@ -45,6 +45,9 @@ class RetrievalSettings:
     # decisions
     answer_threshold: float = 0.5
     clarify_threshold: float = 0.25
+    # A question whose best entry is below this confidence is nowhere near the KB (the weather, homework):
+    # out of scope rather than an unanswered question. Measured on the conversation benchmark.
+    out_of_scope_threshold: float = 0.25
     clarify_share_ratio: float = 0.35  # a runner-up this close to the top (in share) is offered too
     ambiguous_share_ratio: float = 0.9  # a runner-up this close means "ask which one", even if confident
     # A one-word question ("points", "发票") that every candidate within this much of the top one's BM25
@@ -78,6 +81,7 @@ class Retrieval:
     top: str | None
     score: float  # calibrated confidence of `top`, 0..1
     candidates: list[Candidate] = field(default_factory=list)
+    out_of_scope: bool = False  # no_answer, and nowhere near any entry
 
     @classmethod
     def nothing(cls) -> Retrieval:
@@ -114,7 +118,9 @@ def decide(
     group_confidence = confidence.of(best[close])
     if len(close) >= 2 and group_confidence >= settings.answer_threshold and top.score >= settings.clarify_threshold:
         return Retrieval("clarify", None, top.faq_id, top.score, [candidates[position] for position in close])
-    return Retrieval("no_answer", None, top.faq_id, top.score, candidates)
+    return Retrieval(
+        "no_answer", None, top.faq_id, top.score, candidates, out_of_scope=top.score < settings.out_of_scope_threshold
+    )
 
 
 def _one_word_matched_by_several(scores: EntryScores, best: np.ndarray, settings: RetrievalSettings) -> np.ndarray:
