@@ -19,6 +19,9 @@ class FollowupSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
+    # The search of both messages must be at least this confident (measured on the conversation benchmark:
+    # lower lets questions the KB does not cover borrow the previous answer).
+    min_confidence: float = Field(default=0.85, ge=0, le=1)
     new_topic: dict[str, list[str]] = Field(default_factory=dict)  # language -> phrases
 
 
@@ -40,7 +43,11 @@ class Followups:
             return retrieval
         together = f"{previous.text} {text}"
         combined = self._knowledge.search(together, self._embedder.query(together))
-        if combined.decision == "answer" and combined.faq_id == previous.faq_id:
+        if (
+            combined.decision == "answer"
+            and combined.faq_id == previous.faq_id
+            and combined.score >= self.settings.min_confidence
+        ):
             return combined
         return retrieval
 

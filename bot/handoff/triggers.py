@@ -268,7 +268,9 @@ def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
 def _grievance(given: TriggerInput, cues: dict[str, str], settings: TriggerSettings) -> bool:
     """A complaint against the business, not only a problem: a demand or threat cue, or real anger."""
     negative = given.emotion in NEGATIVE_LABELS and given.intensity >= settings.negative_min_intensity
-    return ("demand" in cues and negative) or (given.emotion == "anger" and given.intensity >= settings.anger_threshold)
+    return ("demand" in cues and negative) or (
+        given.emotion == "anger" and given.intensity >= settings.anger_over_answer
+    )
 
 
 def _corroborated(given: TriggerInput, cues: dict[str, str], confident: bool = False) -> bool:
