@@ -39,7 +39,8 @@ def chinese_label(tag: str, entries: list[FaqEntry]) -> str:
     inside: Counter[str] = Counter()
     outside: Counter[str] = Counter()
     for entry in entries:
-        words = {w for q in entry.questions for w in tokenize(q) if _CJK_WORD.match(w) and w not in _GENERIC}
+        words = {w.lstrip("#") for q in entry.questions for w in tokenize(q)}  # "#" marks a character bigram
+        words = {w for w in words if _CJK_WORD.match(w) and w not in _GENERIC}
         (inside if tag in entry.tags else outside).update(words)
     tagged = sum(1 for entry in entries if tag in entry.tags)
     others = max(1, len(entries) - tagged)

@@ -66,7 +66,6 @@ class Settings(BaseSettings):
     handoff_vip_discount: float = _env("WARMDESK_HANDOFF_VIP_DISCOUNT", default=0.15, ge=0, le=1)
     handoff_agent_language: str = _env("WARMDESK_HANDOFF_AGENT_LANGUAGE", default="en")
     handoff_wait_minutes: float = _env("WARMDESK_HANDOFF_WAIT_MINUTES", default=5.0, gt=0)
-    handoff_expected_wait_minutes: int = _env("WARMDESK_HANDOFF_EXPECTED_WAIT_MINUTES", default=10, ge=1)
     handoff_business_hours: str = _env("WARMDESK_HANDOFF_BUSINESS_HOURS", default="")
     handoff_timezone: str = _env("WARMDESK_HANDOFF_TIMEZONE", default="UTC")
     handoff_check_seconds: float = _env("WARMDESK_HANDOFF_CHECK_SECONDS", default=30.0, gt=0)

@@ -50,9 +50,20 @@ class Availability:
         self._seen: dict[str, datetime] = {}
         self._lock = threading.Lock()
 
+    @classmethod
+    def staffed_by(
+        cls, desk: str, hours: BusinessHours | None = None, clock: Callable[[], datetime] = utcnow
+    ) -> Availability:
+        availability = cls(hours, clock=clock)
+        availability.staffed(desk)
+        return availability
+
     def staffed(self, desk: str) -> None:
         """A desk that is watched whenever the business is open (Slack)."""
         self._staffed.add(desk)
+
+    def unstaffed(self, desk: str) -> None:
+        self._staffed.discard(desk)
 
     def agent_seen(self, agent: str) -> None:
         """An agent used a desk just now (every signed-in console request calls this)."""

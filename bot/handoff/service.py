@@ -148,7 +148,8 @@ class HandoffService:
         self.clock = clock
         self.texts = texts
         self._faq_title = faq_title
-        self.availability = availability or Availability(self.settings.hours, clock=clock)
+        # Built without one (tests, embedding code): a desk is assumed staffed; the runtime passes the real one.
+        self.availability = availability or Availability.staffed_by("default", self.settings.hours, clock)
         self.withdrawal = withdrawal or Withdrawal([])
         self.topics = topics
         self._telling: dict[int | None, asyncio.Task] = {}  # the newest announcement per conversation

@@ -266,9 +266,10 @@ def keyword_pattern(keywords: tuple[str, ...]) -> re.Pattern[str] | None:
 
 
 def _grievance(given: TriggerInput, cues: dict[str, str], settings: TriggerSettings) -> bool:
-    """A complaint against the business, not only a problem: a demand or threat cue, or real anger."""
+    """A complaint against the business, not only a problem: grievance words ("离谱", "terrible"), a demand made
+    with a negative emotion, or strong anger."""
     negative = given.emotion in NEGATIVE_LABELS and given.intensity >= settings.negative_min_intensity
-    return ("demand" in cues and negative) or (
+    return "dissatisfaction" in cues or ("demand" in cues and negative) or (
         given.emotion == "anger" and given.intensity >= settings.anger_over_answer
     )
 
