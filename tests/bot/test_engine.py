@@ -50,10 +50,16 @@ async def test_two_out_of_scope_questions_in_a_row_do_not_hand_off(staffed, cust
         assert reply.decision == "out_of_scope" and reply.handoff_id is None
 
 
-async def test_a_question_near_the_kb_without_a_good_answer_gets_an_honest_no_answer(runtime, customer):
-    reply = await runtime.engine.handle(message(customer, "Can I pay for my order with gold bars?"))
-    assert reply.decision in {"no_answer", "clarify", "out_of_scope"}
-    assert reply.faq_id is None
+async def test_a_vague_question_near_the_kb_gets_no_unrelated_choices_and_an_honest_no_answer(staffed, customer):
+    reply = await staffed.engine.handle(message(customer, "my order"))
+    assert reply.decision == "no_answer"  # not a clarify offering "My account was hacked"
+    assert [c.id for c in reply.replies[0].choices] == ["handoff:person"]
+
+
+async def test_demo_refund_questions_get_the_refund_process(runtime, customer):
+    for text in ("怎么申请退款", "How do I get a refund?"):
+        reply = await runtime.engine.handle(message(f"{customer}-{text[:3]}", text))
+        assert reply.faq_id == "returns_how_to"
 
 
 async def test_both_messages_are_logged_with_the_emotion_tag(runtime, customer):
