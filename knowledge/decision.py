@@ -110,7 +110,6 @@ def decide(
     ]
     top = candidates[0]
     same_word = _one_word_matched_by_several(scores, best, settings)
-    same_word = _genuinely_close(same_word, candidates, settings)
     if len(same_word) >= 2 and confidence.of(best[same_word]) >= settings.answer_threshold:
         return Retrieval("clarify", None, top.faq_id, top.score, [candidates[position] for position in same_word])
     ambiguous = len(shares) > 1 and shares[1] >= settings.ambiguous_share_ratio * shares[0]

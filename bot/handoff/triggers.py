@@ -269,8 +269,10 @@ def _grievance(given: TriggerInput, cues: dict[str, str], settings: TriggerSetti
     """A complaint against the business, not only a problem: grievance words ("离谱", "terrible"), a demand made
     with a negative emotion, or strong anger."""
     negative = given.emotion in NEGATIVE_LABELS and given.intensity >= settings.negative_min_intensity
-    return "dissatisfaction" in cues or ("demand" in cues and negative) or (
-        given.emotion == "anger" and given.intensity >= settings.anger_over_answer
+    return (
+        "dissatisfaction" in cues
+        or ("demand" in cues and negative)
+        or (given.emotion == "anger" and given.intensity >= settings.anger_over_answer)
     )
 
 
