@@ -2,7 +2,7 @@
 
 When the message alone is not a confident answer and the bot answered the customer's previous message, the
 two are searched together; if that search is a confident answer with the same entry, the follow-up gets it.
-A message that opens a new topic ("also, …", "另外…", the business file's [followup] phrases) is left alone.
+A message that opens a new topic ("also, …", "另外…", the business file's [context] phrases) is left alone.
 """
 
 from __future__ import annotations
