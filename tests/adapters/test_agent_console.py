@@ -94,7 +94,7 @@ def test_a_failed_answer_offers_a_person_and_the_choice_hands_off(server):
     live, runtime = server
     customer = WebCustomer(live.url)
 
-    failed = customer.say("my order")["replies"][0]  # near the KB, no entry close enough
+    failed = customer.say("can you help me with my thing")["replies"][0]  # near the KB, no entry close enough
     assert failed["kind"] == "no_answer"
     person = failed["choices"][-1]
     assert (person["id"], person["label"]) == ("handoff:person", "Talk to a person")
