@@ -34,10 +34,11 @@ test: install browser lint  ## install everything and run the whole test suite
 loadtest: install  ## load and fault runs: real serve processes, PostgreSQL, a Chroma server, fake platform APIs
 	$(PY) -m pytest -q -s -m load tests/load
 
-bench: install  ## FAQ, emotion and engine benchmarks on ../shared/bench (see docs/benchmarks.md)
+bench: install  ## FAQ, emotion, engine and conversation benchmarks on ../shared/bench (see docs/benchmarks.md)
 	$(PY) -m benchmarks.faq_bench
 	$(PY) -m benchmarks.emotion_bench
 	$(PY) -m benchmarks.engine_bench
+	$(PY) -m benchmarks.conversation_bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -108,6 +108,7 @@ def agent_console_router(
         if name is None:
             detail = "the agent console is off: set WARMDESK_AGENT_TOKEN" if not token else "sign in at /agent"
             raise HTTPException(status_code=401 if token else 503, detail=detail)
+        service.availability.agent_seen(f"{DESK}:{name}")  # someone can take handoffs now
         return f"{DESK}:{name}"
 
     @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)

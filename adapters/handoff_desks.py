@@ -47,6 +47,7 @@ class HandoffDesks:
                 service, runtime.customers, settings, NonceStore(runtime.db), care_note, copilot
             )
             service.desks.add(slack)
+            service.availability.staffed(slack.name)
             if runtime.care is not None:
                 attach_slack_care(runtime.care, slack.client, settings, service.repository)
             desks.routers.append(router)

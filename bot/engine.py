@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot import policy
+from bot.business_profile import BusinessProfile
 from bot.emotion.base import ConversationContext, EmotionTag, EmotionTagger, PastTurn
 from bot.emotion_watch import EmotionWatch
+from bot.followup import Followups
 from bot.handoff.service import HandoffService, HandoffStep, since_last_handoff
 from bot.keyed_lock import KeyedLock
 from bot.language import clean_text, detect_language
@@ -68,6 +70,7 @@ class Engine:
         emotion_watch: EmotionWatch | None = None,
         texts: Texts = DEFAULT_TEXTS,
         locks: KeyedLock | None = None,
+        profile: BusinessProfile | None = None,
     ) -> None:
         self._log = log
         self._knowledge = knowledge
@@ -83,9 +86,14 @@ class Engine:
         self.emotion_watch = emotion_watch
         self.texts = texts
         self.composer = None  # bot.llm.answers.GroundedAnswers in LLM mode (README "LLM mode"), else offline only
+        self.profile = profile or BusinessProfile.default()
+        self.followups: Followups | None = None
 
     def welcome(self, language: str | None = None) -> str:
-        return self.texts.say("greeting", language or self._default_language)
+        language = language or self._default_language
+        return self.texts.say("greeting", language).format(
+            bot_name=self.profile.name(language), topics=self.profile.topics(language)
+        )
 
     async def chat_event(self, message: InboundMessage, event: str, *, queue_replies: bool = False) -> EngineReply:
         """The platform says a customer opened a chat with the bot (Telegram /start, WeChat subscribe) or left it
@@ -163,7 +171,7 @@ class Engine:
             plan = PlannedReply(Decision.EMPTY, self.texts.say("empty", language))
         else:
             plan = next((p for i in self.interceptors if (p := i.intercept(message, text, language, snapshot))), None)
-        if snapshot.state in (ConversationState.WAITING_AGENT, ConversationState.AGENT):
+        if snapshot.state == ConversationState.AGENT:  # a person has it; while waiting the bot still helps
             plan = PlannedReply(Decision.HELD_FOR_AGENT, "")
 
         timings: dict[str, float] = {}
@@ -176,7 +184,9 @@ class Engine:
             t2 = time.perf_counter()
             if plan is None:
                 retrieval = self._knowledge.search(analysed, vector)
-                plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts)
+                if self.followups is not None:
+                    retrieval = self.followups.search(analysed, retrieval, snapshot)
+                plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts, self.profile.topics)
                 if self.composer is not None:
                     plan = self.composer.compose(message, analysed, language, emotion, snapshot, retrieval, plan)
             t3 = time.perf_counter()
@@ -184,7 +194,7 @@ class Engine:
 
         handoff = self.handoff.step(message, text, language, snapshot, emotion, plan, vector) if self.handoff else None
         plan = handoff.plan if handoff else plan
-        replies = [] if plan.decision == Decision.HELD_FOR_AGENT else [_outbound(message, plan, language)]
+        replies = [_outbound(message, plan, language)] if plan.text else []
         exchange = self._record(
             message,
             LoggedMessage(
@@ -250,11 +260,7 @@ class Engine:
         )
 
     def _open_handoff(self, step: HandoffStep | None, customer_id: int, conversation_id: int) -> int | None:
-        if step is None:
-            return None
-        if step.trigger is not None:
-            return self.handoff.open(customer_id, conversation_id, step.trigger)
-        return step.rated_handoff
+        return self.handoff.after_logging(step, customer_id, conversation_id) if step is not None else None
 
 
 def _outbound(message: InboundMessage, plan: PlannedReply, language: str) -> OutboundMessage:
@@ -265,7 +271,7 @@ def _outbound(message: InboundMessage, plan: PlannedReply, language: str) -> Out
         text=plan.text,
         language=language,
         choices=list(plan.choices),
-        kind=plan.decision,
+        kind=plan.shown_kind,
     )
 
 

@@ -21,6 +21,8 @@ class Decision:
     EMPTY = "empty"
     NON_TEXT = "non_text"
     HELD_FOR_AGENT = "held_for_agent"
+    OUT_OF_SCOPE = "out_of_scope"
+    REPHRASE = "rephrase"  # after "None of these": say it in other words, or talk to a person
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,11 @@ class PlannedReply:
     faq_id: str | None = None
     score: float | None = None
     choices: list[Choice] = field(default_factory=list)
+    kind: str | None = None  # what the platform is told (web chat's `kind`) when it differs from `decision`
+
+    @property
+    def shown_kind(self) -> str:
+        return self.kind or self.decision
 
 
 def answer(entry: FaqEntry, language: str, score: float | None) -> PlannedReply:
@@ -46,8 +53,16 @@ def no_answer(language: str, texts: Texts, score: float | None = None) -> Planne
     return PlannedReply(Decision.NO_ANSWER, texts.say("no_answer", language), score=score)
 
 
-def plan_reply(retrieval, language: str, lookup: Callable[[str], FaqEntry | None], texts: Texts) -> PlannedReply:
-    """`retrieval` is a knowledge.base.Retrieval; entries removed since it was computed are skipped."""
+def plan_reply(
+    retrieval,
+    language: str,
+    lookup: Callable[[str], FaqEntry | None],
+    texts: Texts,
+    topics: Callable[[str], str] = lambda language: "",
+) -> PlannedReply:
+    """`retrieval` is a knowledge.base.Retrieval; entries removed since it was computed are skipped.
+    A question nowhere near any entry (below the clarify threshold) is out of scope: the bot says what it can
+    help with instead; that is not a failed answer and never hands off by itself."""
     if retrieval.decision == Decision.ANSWER and (entry := lookup(retrieval.faq_id)):
         return answer(entry, language, retrieval.score)
     if retrieval.decision == Decision.CLARIFY:
@@ -56,6 +71,9 @@ def plan_reply(retrieval, language: str, lookup: Callable[[str], FaqEntry | None
             return clarify(entries, language, retrieval.score, texts)
         if entries:
             return answer(entries[0], language, retrieval.score)
+    if retrieval.out_of_scope:
+        text = texts.say("out_of_scope", language).format(topics=topics(language))
+        return PlannedReply(Decision.OUT_OF_SCOPE, text, score=retrieval.score)
     return no_answer(language, texts, retrieval.score)
 
 
@@ -63,4 +81,6 @@ def plan_choice(choice_id: str, language: str, lookup: Callable[[str], FaqEntry 
     """The customer pressed a button the bot offered."""
     if choice_id.startswith(FAQ_CHOICE_PREFIX) and (entry := lookup(choice_id.removeprefix(FAQ_CHOICE_PREFIX))):
         return answer(entry, language, None)
+    if choice_id == NONE_OF_THESE:
+        return PlannedReply(Decision.REPHRASE, texts.say("rephrase", language))
     return no_answer(language, texts)

@@ -10,18 +10,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.business import BusinessFile, load_business_file
+from bot.business_profile import BusinessProfile, business_section
 from bot.care.alerts import WatchWithAlerts
 from bot.care.wiring import Care, check_care_rules, open_care
 from bot.emotion import default_tagger
 from bot.emotion.base import EmotionTagger
 from bot.emotion_watch import EmotionWatch
 from bot.engine import Engine
+from bot.followup import Followups, FollowupSettings
 from bot.handoff.service import HandoffService
 from bot.handoff.wiring import open_handoff_service
+from bot.kb_topics import HelpTopics
 from bot.keyed_lock import SharedKeyedLock
 from bot.linking import AccountLinking
 from bot.outbox import Outbox
 from bot.settings import Settings
+from bot.social import SocialTurns, social_settings
 from bot.texts import Texts
 from knowledge.base import KnowledgeBase, RetrievalSettings, open_chroma_client
 from knowledge.embedder import Embedder, shared_embedder
@@ -80,6 +84,9 @@ class Runtime:
         # not while the first customer waits.
         knowledge.warm_up()
         knowledge.search("warm-up 预热")
+        section = business_section(business)
+        names = {"en": section.en.topics, "zh": section.zh.topics}
+        profile = BusinessProfile(section, HelpTopics(knowledge, texts, names, section.topics_shown))
         tagger = default_tagger()
         conversations = ConversationLog(db)
         outbox = Outbox(db)  # platform adapters add their senders when they are configured
@@ -95,14 +102,20 @@ class Runtime:
             emotion_watch=EmotionWatch(EmotionStore(db)),
             texts=texts,
             locks=SharedKeyedLock(db) if db.shared_by_processes else None,
+            profile=profile,
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
-        engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts)
+        engine.followups = Followups(FollowupSettings.model_validate(business.section("context")), knowledge, embedder)
+        engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts, business, profile.topics)
         care = open_care(settings, business, db, outbox, texts)  # relationship care: jobs, follow-ups, opt-out
         engine.interceptors.append(care.optout)
         engine.handoff.desks.add(care.desk)
         engine.emotion_watch = WatchWithAlerts(engine.emotion_watch, care.alerts)
         engine.handoff.summary_preface = care.notes.preface
+        social = social_settings(business.section("social"))
+        engine.interceptors.append(
+            SocialTurns(social, texts, profile.topics, profile.name, engine.handoff.triggers.asks_for_person)
+        )
         llm = None
         if settings.llm_enabled:  # imported only here: with no LLM configured, langchain and openai never load
             from bot.llm.wiring import grounded_answers, llm_summaries, open_llm

@@ -64,14 +64,14 @@ class Settings(BaseSettings):
     handoff_failed_turns: int = _env("WARMDESK_HANDOFF_FAILED_TURNS", default=2, ge=1)
     handoff_repeat_similarity: float = _env("WARMDESK_HANDOFF_REPEAT_SIMILARITY", default=0.6, ge=0, le=1)
     handoff_sensitive_topics: str = _env(
-        "WARMDESK_HANDOFF_SENSITIVE_TOPICS", default="refund_dispute,legal_threat,account_security,account_closure"
+        "WARMDESK_HANDOFF_SENSITIVE_TOPICS",
+        default="refund_dispute,legal_threat,account_security,account_closure,personal_safety,bereavement",
     )
     handoff_complaint_threshold: float = _env("WARMDESK_HANDOFF_COMPLAINT_THRESHOLD", default=0.5, ge=0)
     handoff_vip_tiers: str = _env("WARMDESK_HANDOFF_VIP_TIERS", default="vip,gold")
     handoff_vip_discount: float = _env("WARMDESK_HANDOFF_VIP_DISCOUNT", default=0.15, ge=0, le=1)
     handoff_agent_language: str = _env("WARMDESK_HANDOFF_AGENT_LANGUAGE", default="en")
     handoff_wait_minutes: float = _env("WARMDESK_HANDOFF_WAIT_MINUTES", default=5.0, gt=0)
-    handoff_expected_wait_minutes: int = _env("WARMDESK_HANDOFF_EXPECTED_WAIT_MINUTES", default=10, ge=1)
     handoff_business_hours: str = _env("WARMDESK_HANDOFF_BUSINESS_HOURS", default="")
     handoff_timezone: str = _env("WARMDESK_HANDOFF_TIMEZONE", default="UTC")
     handoff_check_seconds: float = _env("WARMDESK_HANDOFF_CHECK_SECONDS", default=30.0, gt=0)

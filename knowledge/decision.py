@@ -45,12 +45,18 @@ class RetrievalSettings:
     # decisions
     answer_threshold: float = 0.5
     clarify_threshold: float = 0.25
+    # A question whose best entry is below this confidence is nowhere near the KB (the weather, homework):
+    # out of scope rather than an unanswered question. Measured on the conversation benchmark.
+    out_of_scope_threshold: float = 0.25
     clarify_share_ratio: float = 0.35  # a runner-up this close to the top (in share) is offered too
     ambiguous_share_ratio: float = 0.9  # a runner-up this close means "ask which one", even if confident
     # A one-word question ("points", "发票") that every candidate within this much of the top one's BM25
     # match contains equally well does not say which of them is meant: ask.
     one_word_lexical_tie: float = 0.2
     max_clarify_candidates: int = 3
+    # A choice is offered only when its own confidence is at least this share of the top entry's: "my order"
+    # should not offer "My account was hacked" (measured on the demo KB and the conversation benchmark).
+    clarify_min_confidence_ratio: float = 0.5
     candidates: int = 5
 
     def ranking_weights(self) -> RankingWeights:
@@ -78,6 +84,7 @@ class Retrieval:
     top: str | None
     score: float  # calibrated confidence of `top`, 0..1
     candidates: list[Candidate] = field(default_factory=list)
+    out_of_scope: bool = False  # no_answer, and nowhere near any entry
 
     @classmethod
     def nothing(cls) -> Retrieval:
@@ -109,12 +116,20 @@ def decide(
     if top.score >= settings.answer_threshold and not ambiguous:
         return Retrieval("answer", top.faq_id, top.faq_id, top.score, candidates)
     close_enough = shares >= settings.clarify_share_ratio * shares[0]
-    close = np.flatnonzero(close_enough)[: settings.max_clarify_candidates]
+    close = _genuinely_close(np.flatnonzero(close_enough)[: settings.max_clarify_candidates], candidates, settings)
     # Clarify only when the close candidates together would have been a confident answer.
     group_confidence = confidence.of(best[close])
     if len(close) >= 2 and group_confidence >= settings.answer_threshold and top.score >= settings.clarify_threshold:
         return Retrieval("clarify", None, top.faq_id, top.score, [candidates[position] for position in close])
-    return Retrieval("no_answer", None, top.faq_id, top.score, candidates)
+    return Retrieval(
+        "no_answer", None, top.faq_id, top.score, candidates, out_of_scope=top.score < settings.out_of_scope_threshold
+    )
+
+
+def _genuinely_close(positions: np.ndarray, candidates: list[Candidate], settings: RetrievalSettings) -> np.ndarray:
+    """The positions (into `candidates`, top first) whose confidence is near enough the top one's to offer."""
+    floor = settings.clarify_min_confidence_ratio * candidates[0].score
+    return np.asarray([p for p in positions if p == 0 or candidates[p].score >= floor], dtype=int)
 
 
 def _one_word_matched_by_several(scores: EntryScores, best: np.ndarray, settings: RetrievalSettings) -> np.ndarray:

@@ -61,6 +61,7 @@ _RECENT = (
         Message.emotion_intensity,
         Message.decision,
         Message.created_at,
+        Message.faq_id,
     )
     .where(Message.conversation_id == bindparam("conversation"))
     .order_by(Message.id.desc())
@@ -89,6 +90,7 @@ class RecentTurn:
     emotion_intensity: float | None
     bot_decision: str | None
     created_at: datetime
+    faq_id: str | None = None  # the entry the bot answered it with
 
 
 @dataclass(frozen=True, slots=True)
@@ -303,6 +305,7 @@ def _turns(messages: Sequence[Row]) -> tuple[RecentTurn, ...]:
                 emotion_intensity=message.emotion_intensity,
                 bot_decision=reply.decision if reply else None,
                 created_at=message.created_at,
+                faq_id=message.faq_id,
             )
         )
     return tuple(turns[-RECENT_TURNS:])

@@ -28,9 +28,12 @@ class HandoffStatus:
     REQUESTED = "requested"
     CLAIMED = "claimed"
     RESOLVED = "resolved"
+    MESSAGE = "message"  # nobody could take it when asked: a message for staff; the chat stayed with the bot
 
 
 OPEN_STATUSES = (HandoffStatus.REQUESTED, HandoffStatus.CLAIMED)
+# Shown in the queue and still to be dealt with by staff (claim or resolve).
+PENDING_STATUSES = (*OPEN_STATUSES, HandoffStatus.MESSAGE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,12 +84,23 @@ class HandoffRepository:
         evidence: dict,
         now: datetime | None = None,
         summarise: Callable[[Briefing], str | None] | None = None,
+        status: str = HandoffStatus.REQUESTED,
     ) -> tuple[Handoff, bool]:
         """Open a handoff and move the conversation bot → waiting_agent; an already open one is returned as is.
+        With status "message" the conversation stays with the bot and one message row per conversation is kept.
 
         `summarise` writes the new handoff's summary in the same transaction, so no desk ever sees a handoff
         without one, and the message path pays for one transaction instead of four."""
         with self._db.session() as session:
+            if status == HandoffStatus.MESSAGE:
+                existing = session.exec(
+                    select(Handoff).where(
+                        Handoff.conversation_id == conversation_id, Handoff.status.in_(PENDING_STATUSES)
+                    )
+                ).first()
+                if existing is not None:
+                    return existing, False
+                return self._insert(session, conversation_id, customer_id, reason, evidence, now, summarise, status)
             moved = session.exec(
                 update(Conversation)
                 .where(Conversation.id == conversation_id, Conversation.state == ConversationState.BOT)
@@ -96,25 +110,30 @@ class HandoffRepository:
                 existing = self._open_in(session, conversation_id)
                 if existing is not None:
                     return existing, False
-            handoff = Handoff(
-                conversation_id=conversation_id,
-                customer_id=customer_id,
-                reason=reason,
-                evidence=evidence,
-                requested_at=now or utcnow(),
-            )
-            session.add(handoff)
-            session.flush()
-            row = _customer_row(session, customer_id, conversation_id) if summarise else None
-            if row is not None:
-                handoff.summary = summarise(Briefing(handoff, row, _transcript(session, conversation_id)))
-            return handoff, True
+            return self._insert(session, conversation_id, customer_id, reason, evidence, now, summarise, status)
+
+    @staticmethod
+    def _insert(session, conversation_id, customer_id, reason, evidence, now, summarise, status):
+        handoff = Handoff(
+            conversation_id=conversation_id,
+            customer_id=customer_id,
+            reason=reason,
+            evidence=evidence,
+            requested_at=now or utcnow(),
+            status=status,
+        )
+        session.add(handoff)
+        session.flush()
+        row = _customer_row(session, customer_id, conversation_id) if summarise else None
+        if row is not None:
+            handoff.summary = summarise(Briefing(handoff, row, _transcript(session, conversation_id)))
+        return handoff, True
 
     # -- agents ---------------------------------------------------------------------------------------------
 
     def claim(self, handoff_id: int, agent: str, now: datetime, take_over: bool = False) -> bool:
         """Requested → claimed by `agent`; with `take_over`, also from another agent. False when it did not move."""
-        allowed = OPEN_STATUSES if take_over else (HandoffStatus.REQUESTED,)
+        allowed = PENDING_STATUSES if take_over else (HandoffStatus.REQUESTED, HandoffStatus.MESSAGE)
         with self._db.session() as session:
             moved = session.exec(
                 update(Handoff)
@@ -140,7 +159,7 @@ class HandoffRepository:
             if handoff.agent is None and agent is not None:
                 values["agent"] = agent
             moved = session.exec(
-                update(Handoff).where(Handoff.id == handoff_id, Handoff.status.in_(OPEN_STATUSES)).values(**values)
+                update(Handoff).where(Handoff.id == handoff_id, Handoff.status.in_(PENDING_STATUSES)).values(**values)
             ).rowcount
             if moved:
                 session.exec(
@@ -192,10 +211,10 @@ class HandoffRepository:
             return self._open_in(session, conversation_id)
 
     def queue(self, include_closed: int = 20) -> list[Handoff]:
-        """Open handoffs oldest first, then the most recently closed ones."""
+        """Open handoffs and messages left for staff oldest first, then the most recently closed ones."""
         with self._db.session() as session:
             open_ones = session.exec(
-                select(Handoff).where(Handoff.status.in_(OPEN_STATUSES)).order_by(Handoff.id)
+                select(Handoff).where(Handoff.status.in_(PENDING_STATUSES)).order_by(Handoff.id)
             ).all()
             closed = session.exec(
                 select(Handoff)
@@ -204,6 +223,15 @@ class HandoffRepository:
                 .limit(include_closed)
             ).all()
         return [*open_ones, *closed]
+
+    def waiting_before(self, handoff_id: int) -> int:
+        """How many handoffs asked before this one are still waiting for an agent."""
+        with self._db.session() as session:
+            return len(
+                session.exec(
+                    select(Handoff.id).where(Handoff.status == HandoffStatus.REQUESTED, Handoff.id < handoff_id)
+                ).all()
+            )
 
     def unclaimed_since(self, before: datetime) -> list[Handoff]:
         """Requested handoffs older than `before` whose customer has not been told about the wait yet."""

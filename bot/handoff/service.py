@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -19,19 +19,29 @@ import numpy as np
 
 from bot.emotion.base import EmotionTag
 from bot.handoff.agent_texts import agent_say
+from bot.handoff.availability import Availability
 from bot.handoff.desk import Desks, Ticket, agent_label
 from bot.handoff.hours import BusinessHours
 from bot.handoff.summary import CustomerFacts, TranscriptLine, build_summary
 from bot.handoff.triggers import EarlierTurn, TriggerHit, TriggerInput, Triggers
+from bot.handoff.waiting import (
+    APOLOGISE_FOR,
+    WHILE_WAITING,
+    WaitingDecision,
+    Withdrawal,
+    after_unavailable,
+    while_waiting,
+)
 from bot.language import clean_text
 from bot.messages import Choice, InboundMessage, OutboundMessage, storable
 from bot.outbox import Outbox
 from bot.policy import Decision, PlannedReply
+from bot.social import SocialDecision
 from bot.texts import DEFAULT_TEXTS, Texts
 from storage.conversations import ConversationSnapshot
 from storage.db import off_loop, row_id
 from storage.handoffs import Briefing, HandoffRepository, HandoffStatus, Recipient
-from storage.models import Handoff, utcnow
+from storage.models import ConversationState, Handoff, utcnow
 
 log = logging.getLogger("warmdesk.handoff")
 
@@ -56,6 +66,10 @@ HANDOFF_DECISIONS = frozenset(
         "handoff_wait",
         "rating_request",
         "back_to_bot",
+        *WHILE_WAITING,
+        WaitingDecision.WITHDRAWN,
+        WaitingDecision.UNAVAILABLE,
+        WaitingDecision.LEFT_MESSAGE,
     }
 )
 
@@ -97,7 +111,6 @@ class HandoffSettings:
     enabled: bool = True
     agent_language: str = "en"
     wait_minutes: float = 5.0
-    expected_wait_minutes: int = 10
     hours: BusinessHours = field(default_factory=lambda: BusinessHours(()))
     check_seconds: float = 30.0
 
@@ -108,7 +121,8 @@ class HandoffStep:
 
     plan: PlannedReply
     trigger: TriggerHit | None = None
-    rated_handoff: int | None = None
+    rated_handoff: int | None = None  # also: the handoff the customer just withdrew
+    live: bool = True  # False: nobody could take it, so the trigger leaves a message for staff instead
 
 
 class HandoffService:
@@ -122,6 +136,9 @@ class HandoffService:
         faq_title: Callable[[str, str], str | None] = lambda faq_id, language: None,
         clock: Callable[[], datetime] = utcnow,
         texts: Texts = DEFAULT_TEXTS,
+        availability: Availability | None = None,
+        withdrawal: Withdrawal | None = None,
+        topics: Callable[[str], str] = lambda language: "",
     ) -> None:
         self.repository = repository
         self.outbox = outbox
@@ -131,6 +148,10 @@ class HandoffService:
         self.clock = clock
         self.texts = texts
         self._faq_title = faq_title
+        # Built without one (tests, embedding code): a desk is assumed staffed; the runtime passes the real one.
+        self.availability = availability or Availability.staffed_by("default", self.settings.hours, clock)
+        self.withdrawal = withdrawal or Withdrawal([])
+        self.topics = topics
         self._telling: dict[int | None, asyncio.Task] = {}  # the newest announcement per conversation
         # Relationship care (bot/care/notes.py) sets this: lines a new handoff's summary starts with.
         self.summary_preface: Callable[[int], list[str]] = lambda customer_id: []
@@ -151,12 +172,18 @@ class HandoffService:
         """Decide before the exchange is logged: a rating, a handoff, or the bot's own plan (plus a way out)."""
         if plan.decision == Decision.HELD_FOR_AGENT:
             return HandoffStep(plan)
+        if snapshot.state == ConversationState.WAITING_AGENT and snapshot.conversation_id is not None:
+            return self._while_waiting(text, language, snapshot, plan)
         if (rated := self._take_rating(message, text, snapshot)) is not None:
             return HandoffStep(
                 PlannedReply(HandoffDecision.RATED, self.texts.say("rating_thanks", language)), rated_handoff=rated
             )
-        if not self.settings.enabled:
+        if not self.settings.enabled or plan.decision == SocialDecision.SOCIAL:
             return HandoffStep(plan)
+        if _last_decision(snapshot) == WaitingDecision.UNAVAILABLE and (
+            noted := after_unavailable(plan, language, self.texts)
+        ):
+            return HandoffStep(noted)
         hit = self.triggers.check(
             TriggerInput(
                 text=text,
@@ -173,17 +200,60 @@ class HandoffService:
             )
         )
         if hit is not None:
-            return HandoffStep(PlannedReply(HandoffDecision.STARTED, self._started_text(language)), trigger=hit)
-        return HandoffStep(_with_way_out(plan, language, self.texts))
+            return self._handoff_step(hit, language)
+        way_out = self.availability.can_take_handoff()
+        return HandoffStep(_with_way_out(plan, language, self.texts) if way_out else plan)
 
-    def open(self, customer_id: int, conversation_id: int, hit: TriggerHit) -> int | None:
-        """Store the handoff with its evidence and summary; None if this conversation already had one open."""
+    def _handoff_step(self, hit: TriggerHit, language: str) -> HandoffStep:
+        """A person is asked for: opened when someone can take it now, else the customer is told honestly."""
+        live = self.availability.can_take_handoff()
+        if live:
+            plan = PlannedReply(HandoffDecision.STARTED, self.texts.say("handoff_started", language))
+        elif not self.availability.is_open():
+            text = self.texts.say("handoff_after_hours", language)
+            plan = PlannedReply(
+                WaitingDecision.UNAVAILABLE, text.format(hours=self._hours_text(language), topics=self.topics(language))
+            )
+        else:
+            text = self.texts.say("handoff_unavailable", language).format(topics=self.topics(language))
+            plan = PlannedReply(WaitingDecision.UNAVAILABLE, text)
+        if hit.reason in APOLOGISE_FOR:  # understand the feeling first, then act
+            plan = replace(plan, text=f"{self.texts.say('handoff_apology', language)} {plan.text}")
+        return HandoffStep(plan, trigger=hit, live=live)
+
+    def _while_waiting(
+        self, text: str, language: str, snapshot: ConversationSnapshot, plan: PlannedReply
+    ) -> HandoffStep:
+        handoff = self.repository.open_for_conversation(snapshot.conversation_id)
+        if handoff is None:  # claimed or closed a moment ago
+            return HandoffStep(plan)
+        withdrawn = handoff.status == HandoffStatus.REQUESTED and text and self.withdrawal(text)
+        if withdrawn and self.repository.resolve(handoff.id, None, WaitingDecision.WITHDRAWN, self.clock()):
+            reply = PlannedReply(WaitingDecision.WITHDRAWN, self.texts.say("handoff_withdrawn", language))
+            return HandoffStep(reply, rated_handoff=handoff.id)
+        return HandoffStep(while_waiting(plan, language, self.texts))
+
+    def open(self, customer_id: int, conversation_id: int, hit: TriggerHit, live: bool = True) -> int | None:
+        """Store the handoff with its evidence and summary; None if this conversation already had one open.
+        Not `live`: stored as a message for staff (status "message"), the conversation stays with the bot."""
         handoff, created = self.repository.start(
-            conversation_id, customer_id, hit.reason, hit.evidence, self.clock(), summarise=self._summarise
+            conversation_id,
+            customer_id,
+            hit.reason,
+            hit.evidence,
+            self.clock(),
+            summarise=self._summarise,
+            status=HandoffStatus.REQUESTED if live else HandoffStatus.MESSAGE,
         )
         if created and self.after_open is not None:
             self.after_open(handoff.id)
         return handoff.id if created else None
+
+    def after_logging(self, step: HandoffStep, customer_id: int, conversation_id: int) -> int | None:
+        """The engine's call once the exchange is logged: the handoff this message opened or touched."""
+        if step.trigger is not None:
+            return self.open(customer_id, conversation_id, step.trigger, live=step.live)
+        return step.rated_handoff
 
     def announce_soon(self, decision: str | None, handoff_id: int | None, conversation_id: int | None, text: str):
         """`announce` without keeping the customer waiting for Slack; one conversation's events stay in order."""
@@ -217,7 +287,7 @@ class HandoffService:
             ticket = await off_loop(self.ticket, handoff_id)
             if ticket:
                 await self.desks.tell(lambda desk: desk.handoff_started(ticket), "handoff_started")
-        elif decision == Decision.HELD_FOR_AGENT and conversation_id:
+        elif decision in WHILE_WAITING and conversation_id:
             handoff = await off_loop(self.repository.open_for_conversation, conversation_id)
             if handoff:
                 ticket = _ticket(handoff)
@@ -226,6 +296,10 @@ class HandoffService:
             ticket = await off_loop(self.ticket, handoff_id)
             if ticket and ticket.rating:
                 await self.desks.tell(lambda desk: desk.rated(ticket, ticket.rating), "rated")
+        elif decision == WaitingDecision.WITHDRAWN and handoff_id:
+            ticket = self.ticket(handoff_id)
+            if ticket:
+                await self.desks.tell(lambda desk: desk.resolved(ticket, None, ticket.outcome), "resolved")
 
     # -- the agents' side -----------------------------------------------------------------------------------
 
@@ -317,7 +391,8 @@ class HandoffService:
     # -- waiting --------------------------------------------------------------------------------------------
 
     async def check_waiting(self) -> int:
-        """Tell customers unclaimed for `wait_minutes` the honest expected wait, once, and re-ping the desks."""
+        """Tell customers unclaimed for `wait_minutes` how long they have waited and how many asked before them
+        (real figures, never a promised wait), once, and re-ping the desks."""
         now = self.clock()
         reminded = 0
         for handoff in await off_loop(
@@ -326,13 +401,12 @@ class HandoffService:
             if not await off_loop(self.repository.mark_reminded, handoff.id, now):
                 continue
             reminded += 1
+            minutes = int((now - handoff.requested_at).total_seconds() // 60)
             recipient = await off_loop(self.repository.recipient, handoff.conversation_id)
             if recipient is not None:
-                text = self.texts.say("handoff_wait", recipient.language).format(
-                    minutes=self.settings.expected_wait_minutes, hours=self._hours_text(recipient.language)
-                )
+                ahead = await off_loop(self.repository.waiting_before, handoff.id)
+                text = self.texts.say("handoff_wait", recipient.language).format(minutes=minutes, ahead=ahead)
                 await off_loop(self._tell_customer, recipient, text, f"handoff-{handoff.id}-wait", "handoff_wait")
-            minutes = int((now - handoff.requested_at).total_seconds() // 60)
             ticket = _ticket(handoff)
             await self.desks.tell(lambda desk, t=ticket, m=minutes: desk.still_waiting(t, m), "still_waiting")
         return reminded
@@ -369,11 +443,6 @@ class HandoffService:
             return None
         self.repository.record_rating(handoff_id, snapshot.customer_id, int(rating_part))
         return handoff_id
-
-    def _started_text(self, language: str) -> str:
-        if self.settings.hours.is_open(self.clock()):
-            return self.texts.say("handoff_started", language)
-        return self.texts.say("handoff_after_hours", language).format(hours=self._hours_text(language))
 
     def _hours_text(self, language: str) -> str:
         hours = self.settings.hours
@@ -446,9 +515,13 @@ class HandoffService:
 
 
 def _announces(decision: str | None, handoff_id: int | None, conversation_id: int | None) -> bool:
-    if decision in (HandoffDecision.STARTED, HandoffDecision.RATED):
+    if decision in (HandoffDecision.STARTED, HandoffDecision.RATED, WaitingDecision.WITHDRAWN):
         return handoff_id is not None
-    return decision == Decision.HELD_FOR_AGENT and conversation_id is not None
+    return decision in WHILE_WAITING and conversation_id is not None
+
+
+def _last_decision(snapshot: ConversationSnapshot) -> str | None:
+    return snapshot.recent[-1].bot_decision if snapshot.recent else None
 
 
 def _ticket(handoff: Handoff) -> Ticket:
@@ -475,8 +548,8 @@ def since_last_handoff(turns: tuple) -> tuple:
 
 
 def _with_way_out(plan: PlannedReply, language: str, texts: Texts) -> PlannedReply:
-    """After a failed answer the customer can always choose a person."""
-    if plan.decision != Decision.NO_ANSWER:
+    """After a failed answer the customer can always choose a person (when someone can take it)."""
+    if plan.decision not in (Decision.NO_ANSWER, Decision.REPHRASE):
         return plan
     choices = [*plan.choices, Choice(TALK_TO_PERSON, texts.say("talk_to_person", language))]
     return PlannedReply(plan.decision, plan.text, plan.faq_id, plan.score, choices)

@@ -62,6 +62,27 @@ SENSITIVE_TOPICS: dict[str, tuple[str, ...]] = {
         r"销户",
         r"删除我的(数据|信息|账号)",
     ),
+    "personal_safety": (
+        r"\bthreat(s|en|ens|ened|ening)?\b",
+        r"harass(ed|es|ing|ment)?",
+        r"\bstalk(s|ed|ing|er)?\b",
+        r"\b(i'?m|i am|feel) (so |really |very )?(scared|afraid|frightened|in danger)",
+        r"威胁",
+        r"恐吓",
+        r"跟踪我",
+        r"(很|真的|好|特别)害怕",
+    ),
+    "bereavement": (
+        r"passed away",
+        r"\bdeceased\b",
+        r"\b(died|death)\b.{0,30}\b(account|number|line|contract|plan)",
+        r"\b(my|our|her|his) (late|deceased) ",
+        r"去世",
+        r"过世",
+        r"离世",
+        r"病逝",
+        r"遗产",
+    ),
 }
 
 

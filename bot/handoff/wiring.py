@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
+from bot.business import BusinessFile, load_business_file
+from bot.business_profile import BusinessSection, business_section
+from bot.handoff.availability import Availability, DeskSettings
 from bot.handoff.desk import Desks
 from bot.handoff.hours import parse_business_hours
 from bot.handoff.service import HandoffService, HandoffSettings
 from bot.handoff.triggers import DEFAULT_KEYWORDS, Triggers, TriggerSettings
+from bot.handoff.waiting import Withdrawal
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.texts import Texts
@@ -30,32 +37,51 @@ def trigger_settings(settings: Settings) -> TriggerSettings:
     )
 
 
-def handoff_settings(settings: Settings) -> HandoffSettings:
+def handoff_settings(settings: Settings, business: BusinessSection | None = None) -> HandoffSettings:
+    """Business hours: WARMDESK_HANDOFF_BUSINESS_HOURS when set, else the business file's [business] hours."""
+    hours, timezone = settings.handoff_business_hours, settings.handoff_timezone
+    if not hours.strip() and business is not None:
+        hours = business.hours
+        if "handoff_timezone" not in settings.model_fields_set:
+            timezone = business.timezone
     return HandoffSettings(
         enabled=settings.handoff_enabled,
         agent_language=settings.handoff_agent_language,
         wait_minutes=settings.handoff_wait_minutes,
-        expected_wait_minutes=settings.handoff_expected_wait_minutes,
-        hours=parse_business_hours(settings.handoff_business_hours, settings.handoff_timezone),
+        hours=parse_business_hours(hours, timezone),
         check_seconds=settings.handoff_check_seconds,
     )
 
 
-def open_handoff_service(settings: Settings, db: Database, outbox: Outbox, knowledge, texts: Texts) -> HandoffService:
+def open_handoff_service(
+    settings: Settings,
+    db: Database,
+    outbox: Outbox,
+    knowledge,
+    texts: Texts,
+    business: BusinessFile | None = None,
+    topics: Callable[[str], str] = lambda language: "",
+) -> HandoffService:
     """`knowledge` is a knowledge.base.KnowledgeBase; used for the titles of FAQs the bot already answered."""
 
     def faq_title(faq_id: str, language: str) -> str | None:
         entry = knowledge.entry(faq_id)
         return entry.title(language) if entry else None
 
+    business = business or load_business_file()
+    service_settings = handoff_settings(settings, business_section(business))
+    desk = DeskSettings.model_validate(business.section("desk"))
     return HandoffService(
         HandoffRepository(db),
         outbox,
         Triggers(trigger_settings(settings)),
-        handoff_settings(settings),
+        service_settings,
         Desks(),
         faq_title=faq_title,
         texts=texts,
+        availability=Availability(service_settings.hours, timedelta(minutes=desk.presence_minutes)),
+        withdrawal=Withdrawal(desk.withdraw_phrases()),
+        topics=topics,
     )
 
 

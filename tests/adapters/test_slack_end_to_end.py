@@ -53,8 +53,8 @@ def test_customer_to_slack_agent_and_back_to_the_bot(server, slack_api):
     assert handoff.reason in {"anger", "complaint", "negative_trend"} and handoff.evidence["message"] == ANGRY
     assert "Bot already answered:" in handoff.summary and ANGRY in handoff.summary
 
-    # while waiting and while the agent owns the conversation, the bot stays silent (and mirrors to the thread)
-    assert customer.say("How do I get an invoice?")["replies"] == []
+    # while waiting the bot still answers FAQ questions; every message is mirrored to the thread
+    assert customer.say("How do I get an invoice?")["replies"][0]["kind"] == "answer"
     slack_api.wait_for("chat.postMessage", lambda params: params["text"] == "Customer: How do I get an invoice?")
 
     assert slack_post(live.url, action_body("handoff_claim", str(handoff_id), "U1"), FORM).status_code == 200
@@ -86,6 +86,8 @@ def test_customer_to_slack_agent_and_back_to_the_bot(server, slack_api):
             select(Message).where(Message.conversation_id == handoff.conversation_id).order_by(Message.id)
         ).all()
     bot_decisions = [m.decision for m in held if m.direction == "out"]
-    between = bot_decisions[bot_decisions.index("handoff") + 1 : bot_decisions.index("rating_request")]
+    waiting = bot_decisions[bot_decisions.index("handoff") + 1 : bot_decisions.index("agent_joined")]
+    assert waiting == ["answer_while_waiting"]  # marked for the agent
+    between = bot_decisions[bot_decisions.index("agent_joined") : bot_decisions.index("rating_request")]
     assert set(between) <= {"agent_joined", "agent"}, "the bot answered while an agent owned the conversation"
     assert json.dumps(card["blocks"]).count("handoff_claim") == 1

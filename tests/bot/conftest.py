@@ -18,6 +18,14 @@ def runtime(tmp_path_factory) -> Runtime:
     runtime.close()
 
 
+@pytest.fixture
+def staffed(runtime):
+    """A desk is on duty for this test, so handoffs open (without one, the customer is told nobody is there)."""
+    runtime.handoff.availability.staffed("test-desk")
+    yield runtime
+    runtime.handoff.availability.unstaffed("test-desk")
+
+
 _users = itertools.count()
 
 

@@ -29,7 +29,7 @@ def test_a_changed_text_replaces_the_default_and_the_rest_stay(tmp_path):
         ('[texts.en]\nno_anwser = "x"\n', "texts.en.no_anwser is not a text the bot uses"),
         ('[texts.fr]\nno_answer = "x"\n', "[texts.fr] is not a language the bot speaks"),
         ('[txets.en]\nno_answer = "x"\n', "unknown section [txets]"),
-        ('[texts.en]\nhandoff_wait = "wait {minuets} minutes"\n', "uses {minuets}; allowed: {hours}, {minutes}"),
+        ('[texts.en]\nhandoff_wait = "wait {minuets} minutes"\n', "uses {minuets}; allowed: {ahead}, {minutes}"),
         ('[texts.en]\nno_answer = "  "\n', "must be a non-empty string"),
         ('[texts.en]\nno_answer = "oops {"\n', "literal braces"),
         ("[texts.en\n", "is not valid TOML"),

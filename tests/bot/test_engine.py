@@ -36,12 +36,24 @@ async def test_chinese_question_is_answered_in_chinese(runtime, customer):
     assert reply.replies[0].text == runtime.knowledge.entry(reply.faq_id).answer_zh
 
 
-async def test_unrelated_question_gets_an_honest_no_answer_and_is_logged_as_unanswered(runtime, customer):
+async def test_an_unrelated_question_is_declined_with_what_the_bot_can_help_with(runtime, customer):
     reply = await runtime.engine.handle(message(customer, "What is the capital of Mongolia?"))
 
+    assert reply.decision == "out_of_scope" and reply.replies[0].kind == "out_of_scope"
+    assert "not something I can help with" in reply.replies[0].text and reply.replies[0].choices == []
+    assert [m.decision for m in logged(runtime, customer)] == ["out_of_scope", "out_of_scope"]
+
+
+async def test_two_out_of_scope_questions_in_a_row_do_not_hand_off(staffed, customer):
+    for text in ("what's the weather in Paris", "今天北京会下雨吗"):
+        reply = await staffed.engine.handle(message(customer, text))
+        assert reply.decision == "out_of_scope" and reply.handoff_id is None
+
+
+async def test_a_vague_question_near_the_kb_gets_an_honest_no_answer_with_a_person_button(staffed, customer):
+    reply = await staffed.engine.handle(message(customer, "can you help me with my thing"))
     assert reply.decision == "no_answer"
-    assert "passed your question on" in reply.replies[0].text
-    assert [m.decision for m in logged(runtime, customer)] == ["no_answer", "no_answer"]
+    assert [c.id for c in reply.replies[0].choices] == ["handoff:person"]
 
 
 async def test_both_messages_are_logged_with_the_emotion_tag(runtime, customer):
@@ -79,9 +91,14 @@ async def test_clarify_offers_choices_and_pressing_one_answers_that_entry(runtim
     assert picked.faq_id == choices[0].id.removeprefix("faq:")
 
 
-async def test_none_of_these_leads_to_the_no_answer_path(runtime, customer):
-    reply = await runtime.engine.handle(message(customer, "None of these", choice_id=NONE_OF_THESE))
-    assert reply.decision == "no_answer"
+async def test_none_of_these_asks_to_rephrase_and_offers_a_person_without_handing_off(staffed, customer):
+    reply = await staffed.engine.handle(message(customer, "None of these", choice_id=NONE_OF_THESE))
+    assert reply.decision == "rephrase" and reply.handoff_id is None
+    assert "other words" in reply.replies[0].text and reply.replies[0].choices[-1].id == "handoff:person"
+    chinese = await staffed.engine.handle(
+        message(customer + "zh", "都不是", choice_id=NONE_OF_THESE, language_hint="zh")
+    )
+    assert "换个说法" in chinese.replies[0].text
 
 
 async def test_bad_input_gets_a_sensible_reply_and_is_logged(runtime, customer):
@@ -136,7 +153,8 @@ async def test_a_faq_edit_made_elsewhere_is_answered_without_a_restart(runtime, 
     assert reply.faq_id != "pet_policy"
 
 
-async def test_after_a_person_helped_asking_the_earlier_question_again_is_not_a_repeat(runtime, customer):
+async def test_after_a_person_helped_asking_the_earlier_question_again_is_not_a_repeat(staffed, customer):
+    runtime = staffed
     await runtime.engine.handle(message(customer, "where is my order"))
     handed = await runtime.engine.handle(message(customer, "I want to talk to a real person"))
     assert handed.decision == "handoff"
@@ -145,3 +163,31 @@ async def test_after_a_person_helped_asking_the_earlier_question_again_is_not_a_
 
     again = await runtime.engine.handle(message(customer, "where is my order"))
     assert not any("repeated question" in signal for signal in again.emotion.signals)
+
+
+async def test_a_mention_of_time_in_an_ordinary_question_gets_the_answer(staffed, customer):
+    reply = await staffed.engine.handle(message(customer, "Where is my order? I ordered 3 days ago"))
+    assert reply.decision == "answer" and reply.handoff_id is None
+
+
+async def test_a_follow_up_question_is_answered_with_the_previous_answers_entry(runtime, customer):
+    alone = await runtime.engine.handle(message(customer + "-alone", "发货了还能改吗"))
+    first = await runtime.engine.handle(message(customer, "怎么修改收货地址"))
+    follow = await runtime.engine.handle(message(customer, "发货了还能改吗"))
+    assert alone.decision != "answer"
+    assert first.decision == "answer" and follow.decision == "answer" and follow.faq_id == first.faq_id
+    new_topic = await runtime.engine.handle(message(customer, "另外 发货了还能改吗"))
+    assert new_topic.faq_id != first.faq_id  # "另外" starts a new topic: searched alone
+
+
+async def test_a_short_latin_word_in_a_chinese_conversation_is_answered_in_chinese(runtime, customer):
+    await runtime.engine.handle(message(customer, "你好"))
+    reply = await runtime.engine.handle(message(customer, "ok"))
+    assert reply.language == "zh"
+
+
+async def test_with_no_desk_a_request_for_a_person_is_told_honestly_and_the_next_question_answered(runtime, customer):
+    told = await runtime.engine.handle(message(customer, "I want to talk to a real person"))
+    assert told.decision == "handoff_unavailable" and "Nobody from our team is online" in told.replies[0].text
+    answered = await runtime.engine.handle(message(customer, "How can I see where my parcel is right now?"))
+    assert answered.decision == "answer"

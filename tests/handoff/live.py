@@ -17,7 +17,8 @@ AGENT_TOKEN = "agent-token-for-tests"
 _ids = itertools.count()
 
 
-def handoff_runtime(data_dir: Path, slack_api_base_url: str | None = None) -> Runtime:
+def handoff_runtime(data_dir: Path, slack_api_base_url: str | None = None, staffed: bool = True) -> Runtime:
+    """`staffed`: a desk counts as watched from the start (an agent is on duty), so handoffs open."""
     slack = (
         {
             "slack_bot_token": "xoxb-test",
@@ -29,7 +30,10 @@ def handoff_runtime(data_dir: Path, slack_api_base_url: str | None = None) -> Ru
         if slack_api_base_url
         else {}
     )
-    return Runtime.open(Settings(data_dir=data_dir, agent_token=AGENT_TOKEN, **slack))
+    runtime = Runtime.open(Settings(data_dir=data_dir, agent_token=AGENT_TOKEN, **slack))
+    if staffed:
+        runtime.handoff.availability.staffed("on-duty")
+    return runtime
 
 
 def agent_client(base_url: str, name: str) -> httpx.Client:

@@ -73,15 +73,14 @@ def test_the_confident_threshold_is_the_first_point_at_or_above_the_operating_po
 CALM_REPORT = "my parcel came on tuesday and the lid was cracked"  # no cue words, told calmly
 
 
-@pytest.mark.parametrize(("confident", "fires"), [(0.9, True), (0.99, False)])
-def test_an_answered_calm_message_hands_off_only_past_the_confident_point(monkeypatch, confident, fires):
+@pytest.mark.parametrize("confident", [0.9, 0.99])
+def test_a_calm_problem_report_with_a_confident_answer_is_answered_whatever_the_classifier_says(monkeypatch, confident):
     vector = np.zeros(DIM, dtype=np.float32)
     vector[0] = 0.6  # toy score sigmoid(2.4) ~ 0.92: above the operating point, then above / below `confident`
     toy = replace(_toy(0.0), confident=confident)
     monkeypatch.setattr(complaint_module, "shipped_complaint_model", lambda: toy)
     assert complaint_module.matched_cues(CALM_REPORT) == {}
-    hit = triggers.check(TriggerInput(CALM_REPORT, decision="answer", vector=vector))
-    assert (hit is not None and hit.reason == Reason.COMPLAINT) is fires
+    assert triggers.check(TriggerInput(CALM_REPORT, decision="answer", vector=vector)) is None
     assert triggers.check(TriggerInput(CALM_REPORT, decision="no_answer", vector=vector)) is not None
 
 

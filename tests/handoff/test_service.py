@@ -148,7 +148,7 @@ async def test_a_failed_answer_offers_a_person_and_pressing_it_hands_off(world):
     assert step.trigger.reason == Reason.CUSTOMER_CHOICE and step.plan.decision == "handoff"
 
 
-async def test_unclaimed_handoff_gets_one_honest_wait_message_and_a_re_ping(world):
+async def test_unclaimed_handoff_gets_one_wait_message_with_real_figures_and_a_re_ping(world):
     service, desk, clock, database = world
     customer_id, conversation_id, _ = conversation(database)
     handoff_id = service.open(customer_id, conversation_id, HIT)
@@ -160,11 +160,12 @@ async def test_unclaimed_handoff_gets_one_honest_wait_message_and_a_re_ping(worl
     assert await service.check_waiting() == 0
 
     (wait,) = outbox_rows(database, customer_id)
-    assert "expected wait is about 10 minutes" in wait.text and "Mon-Fri 09:00-18:00" in wait.text
+    assert "waited 6 minutes" in wait.text and "0 other customers asked before you" in wait.text
+    assert "expected" not in wait.text  # no invented wait
     assert desk.events == [("waiting", handoff_id, 6)]
 
 
-async def test_outside_business_hours_the_customer_is_told_at_handoff_time(world):
+async def test_outside_business_hours_no_handoff_opens_and_the_customer_is_told_the_hours(world):
     service, _, clock, database = world
     _, _, user = conversation(database)
     snapshot = ConversationLog(database).snapshot("web", user, None)
@@ -179,7 +180,8 @@ async def test_outside_business_hours_the_customer_is_told_at_handoff_time(world
         PlannedReply("answer", ""),
     )
 
-    assert "outside our hours" in step.plan.text and "Mon-Fri 09:00-18:00" in step.plan.text
+    assert step.plan.decision == "handoff_unavailable" and not step.live
+    assert "available Mon-Fri 09:00-18:00 (Asia/Shanghai)" in step.plan.text and "Leave your message" in step.plan.text
 
 
 async def test_reply_to_a_customer_who_deleted_their_data_is_refused_clearly(world):

@@ -25,16 +25,22 @@ def test_pressing_talk_to_a_person_hands_off():
 
 
 def test_anger_at_or_above_the_threshold_hands_off_with_the_score():
-    hit = triggers.check(TriggerInput("where is it", emotion="anger", intensity=0.8, decision="answer"))
+    hit = triggers.check(TriggerInput("where is it", emotion="anger", intensity=0.8, decision="no_answer"))
     assert hit.reason == Reason.ANGER and hit.evidence["score"] == 0.8
-    assert triggers.check(TriggerInput("where is it", emotion="anger", intensity=0.3, decision="answer")) is None
+    assert triggers.check(TriggerInput("where is it", emotion="anger", intensity=0.3, decision="no_answer")) is None
+
+
+def test_an_angry_question_the_bot_can_answer_is_answered_unless_the_anger_is_very_strong():
+    assert triggers.check(TriggerInput("where is it", emotion="anger", intensity=0.8, decision="answer")) is None
+    hit = triggers.check(TriggerInput("where is it", emotion="anger", intensity=0.95, decision="answer"))
+    assert hit.reason == Reason.ANGER
 
 
 def test_vip_customers_reach_a_person_at_lower_anger():
-    given = TriggerInput("where is it", emotion="anger", intensity=0.65, decision="answer", tier="VIP")
+    given = TriggerInput("where is it", emotion="anger", intensity=0.65, decision="no_answer", tier="VIP")
     hit = triggers.check(given)
     assert hit.reason == Reason.ANGER and hit.evidence["vip"] is True
-    assert triggers.check(TriggerInput("where is it", emotion="anger", intensity=0.65, decision="answer")) is None
+    assert triggers.check(TriggerInput("where is it", emotion="anger", intensity=0.65, decision="no_answer")) is None
 
 
 def test_two_of_the_last_three_messages_negative_is_a_trend():
@@ -62,14 +68,44 @@ def test_two_failed_turns_in_a_row_hand_off():
 @pytest.mark.parametrize("text", ["that didn't help", "还是不行", "Still not working for me"])
 def test_saying_the_answer_did_not_help_hands_off(text):
     earlier = (EarlierTurn("how do I reset my password", bot_decision="answer"),)
-    hit = triggers.check(TriggerInput(text, decision="answer", earlier=earlier))
+    hit = triggers.check(TriggerInput(text, decision="no_answer", earlier=earlier))
     assert hit.reason == Reason.REPEATED_QUESTION and hit.evidence["previous"] == "how do I reset my password"
 
 
-def test_asking_the_same_question_right_after_an_answer_hands_off():
+def test_asking_the_same_question_right_after_an_answer_hands_off_when_the_bot_has_nothing_better():
     earlier = (EarlierTurn("How do I reset my password?", bot_decision="answer"),)
-    hit = triggers.check(TriggerInput("how do i reset my password??", decision="answer", earlier=earlier))
+    hit = triggers.check(TriggerInput("how do i reset my password??", decision="clarify", earlier=earlier))
     assert hit.reason == Reason.REPEATED_QUESTION and hit.evidence["score"] >= 0.6
+
+
+@pytest.mark.parametrize("text", ["how do i reset my password??", "still not working, how do I reset my password"])
+def test_a_polite_second_ask_the_bot_can_answer_gets_the_answer(text):
+    earlier = (EarlierTurn("How do I reset my password?", bot_decision="answer"),)
+    assert triggers.check(TriggerInput(text, decision="answer", earlier=earlier)) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my father passed away and I need to close his line",
+        "我父亲上个月去世了，想注销他的号码",
+        "someone keeps sending me threats from new numbers, I'm scared",
+        "有人一直发短信威胁我",
+    ],
+)
+def test_bereavement_and_personal_safety_go_to_a_person(text):
+    hit = triggers.check(TriggerInput(text, decision="answer"))
+    assert hit is not None and hit.reason == Reason.SENSITIVE_TOPIC
+
+
+@pytest.mark.parametrize("text", ["my router died", "骚扰电话能拦截吗", "I ordered 3 days ago, where is my order?"])
+def test_everyday_problems_are_not_sensitive(text):
+    assert triggers.check(TriggerInput(text, decision="answer")) is None
+
+
+@pytest.mark.parametrize("text", ["can I speak with someone please", "转人共", "can i talk to an actual person"])
+def test_more_ways_of_asking_for_a_person_are_recognised(text):
+    assert triggers.check(TriggerInput(text, decision="answer")).reason == Reason.EXPLICIT_REQUEST
 
 
 @pytest.mark.parametrize(
