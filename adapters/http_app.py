@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from adapters.body_limit import BodySizeLimit
 from adapters.channels import Channels
 from adapters.handoff_desks import HandoffDesks
+from adapters.privacy_http import PrivacyHttp
 from adapters.webchat import webchat_router
 from bot.runtime import Runtime
 
@@ -24,6 +25,7 @@ SHUTDOWN_ANNOUNCE_SECONDS = 10.0  # how long a stopping server waits for handoff
 def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
     channels = Channels.open(runtime)
     handoff = HandoffDesks.open(runtime)
+    privacy = PrivacyHttp.open(runtime, channels)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -31,6 +33,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
         await channels.start(telegram_polling)
         delivery = asyncio.create_task(runtime.outbox.run(stop))
         handoff_watch = asyncio.create_task(handoff.watch(stop))
+        privacy_watch = asyncio.create_task(privacy.watch(stop))
         try:
             yield
         finally:
@@ -40,6 +43,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
                     await asyncio.wait_for(runtime.handoff.settle(), SHUTDOWN_ANNOUNCE_SECONDS)
             await delivery
             await handoff_watch
+            await privacy_watch
             await channels.stop()
 
     app = FastAPI(title="Warmdesk", docs_url=None, redoc_url=None, lifespan=lifespan)
@@ -61,6 +65,8 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
         return {"status": "ok", "faq_entries": len(runtime.knowledge)}
 
     app.include_router(webchat_router(runtime.engine, handoff.mailbox))
+    if privacy.router is not None:
+        app.include_router(privacy.router)
     for router in handoff.routers:
         app.include_router(router)
     for router in channels.routers():

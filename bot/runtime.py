@@ -17,6 +17,7 @@ from bot.handoff.service import HandoffService
 from bot.handoff.wiring import open_handoff_service
 from bot.linking import AccountLinking
 from bot.outbox import Outbox
+from bot.privacy import open_data_rights
 from bot.settings import Settings
 from bot.texts import Texts
 from knowledge.base import KnowledgeBase, RetrievalSettings, open_chroma_client
@@ -87,6 +88,7 @@ class Runtime:
             texts=texts,
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
+        engine.privacy = open_data_rights(settings, db, business, texts)
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts)
         return cls(
             settings,

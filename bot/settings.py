@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     log_level: str = _env("WARMDESK_LOG_LEVEL", default="INFO")
     business_file: Path | None = _env("WARMDESK_BUSINESS_FILE", default=None)  # texts and rules; see README
 
+    # Data rights (bot/privacy; see the README, "Your customers' data")
+    public_url: str = _env("WARMDESK_PUBLIC_URL", default="")  # where customers reach this server (export links)
+    retention_days: int | None = _env("WARMDESK_RETENTION_DAYS", default=None, ge=1)
+    privacy_check_seconds: float = _env("WARMDESK_PRIVACY_CHECK_SECONDS", default=60.0, gt=0)
+
     answer_threshold: float | None = _env("WARMDESK_ANSWER_THRESHOLD", default=None)
     clarify_threshold: float | None = _env("WARMDESK_CLARIFY_THRESHOLD", default=None)
 
