@@ -18,6 +18,7 @@ from adapters.telegram_sender import TelegramSender
 from bot.messages import OutboundMessage
 from bot.outbox import DeliveryError, Sender
 from bot.privacy import housekeeping
+from bot.privacy.retention import purge_expired
 from bot.privacy.stage import EXPORT_PATH, DataRights, PrivacyDecision
 
 ACCESS_LOGGER = "uvicorn.access"
@@ -117,5 +118,6 @@ class PrivacyHttp:
             return
         install_access_log_filter()  # again: uvicorn configures its loggers after the app is built
         settings = self.runtime.settings
-        purge = None
+        days = settings.retention_days
+        purge = (lambda now: purge_expired(self.runtime.db, now, days)) if days else None
         await housekeeping.watch(stop, self.runtime.db, self.rights.store, settings.privacy_check_seconds, purge)

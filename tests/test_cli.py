@@ -220,3 +220,18 @@ def test_a_mistake_in_the_business_file_stops_serve_with_one_line(data_dir, tmp_
     assert run.main(["serve", "--port", "1"]) == 2
     error = capsys.readouterr().err.strip()
     assert error.count("\n") == 0 and "texts.en.greting is not a text the bot uses" in error
+
+
+def test_customer_hold_sets_and_lifts_a_legal_hold(data_dir, capsys):
+    db = Database(f"sqlite:///{data_dir / 'warmdesk.db'}")
+    db.migrate()
+    ConversationLog(db).record_exchange("web", "hold-me-1", None, "Li", LoggedMessage("in", "hi"), [])
+    db.dispose()
+    assert run.main(["customer", "hold", "hold-me-1", "--on"]) == 0
+    assert "on legal hold" in capsys.readouterr().out
+    assert run.main(["customer", "hold", "hold-me-1", "--off"]) == 0
+    assert "no longer on legal hold" in capsys.readouterr().out
+    assert run.main(["customer", "hold", "nobody-here", "--on"]) == 1
+    with pytest.raises(SystemExit) as exit_status:
+        run.main(["customer", "hold", "hold-me-1"])
+    assert exit_status.value.code == 2

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -17,6 +18,7 @@ from storage.models import OutboxMessage, OutboxStatus, utcnow
 from storage.privacy import PrivacyStore
 
 log = logging.getLogger("warmdesk.privacy")
+PURGE_EVERY_SECONDS = 3600.0
 
 
 def tidy(db: Database, store: PrivacyStore) -> int:
@@ -42,12 +44,15 @@ async def watch(
     every: float,
     purge: Callable[[datetime], object] | None = None,
     clock: Callable[[], datetime] = utcnow,
+    purge_every: float = PURGE_EVERY_SECONDS,
 ) -> None:
-    """Run `tidy` (and `purge`) every `every` seconds until `stop` is set."""
+    """Run `tidy` every `every` seconds and `purge` every `purge_every` seconds (first at start) until `stop`."""
+    purged_at: float | None = None
     while not stop.is_set():
         try:
             await asyncio.to_thread(tidy, db, store)
-            if purge is not None:
+            if purge is not None and (purged_at is None or time.monotonic() - purged_at >= purge_every):
+                purged_at = time.monotonic()
                 await asyncio.to_thread(purge, clock())
         except Exception:
             log.exception("privacy housekeeping failed; trying again later")

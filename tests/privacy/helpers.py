@@ -74,7 +74,8 @@ def telegram_post(url: str, update: dict) -> httpx.Response:
 def wechat_say(url: str, openid: str, text: str, msg_id: str | None = None) -> str:
     """The passive reply's content (WeChat plaintext mode), or "" for `success`."""
     body = text_xml(text, openid, msg_id).encode()
-    response = httpx.post(f"{url}/wechat?{signed_query()}", content=body, timeout=30)
+    # WeChat puts the openid in the signed query string too: it must not reach the access log.
+    response = httpx.post(f"{url}/wechat?{signed_query(openid=openid)}", content=body, timeout=30)
     assert response.status_code == 200, response.text
     if response.text == "success":
         return ""

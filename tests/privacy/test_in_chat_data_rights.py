@@ -22,6 +22,7 @@ from tests.adapters.telegram_fake import TOKEN, WEBHOOK_SECRET, FakeTelegram, ca
 from tests.adapters.wechat_fake import SAMPLE_APP_ID, SAMPLE_TOKEN, FakeWeChatApi
 from tests.privacy.helpers import (
     LoggedServer,
+    files_holding,
     telegram_post,
     telegram_update,
     wait_until,
@@ -283,3 +284,62 @@ def test_nothing_is_stored_for_a_customer_who_asks_first(server, runtime):
     with runtime.db.session() as session:
         assert session.exec(select(Customer).where(Customer.display_name == "web-never-seen-01")).all() == []
     assert customer_of(runtime, "web", "web-never-seen-01") is None
+
+
+# -- the target: nothing of a deleted customer is left anywhere while the server runs -----------------------------
+
+NAME = "Zebrafinch Quillworth"
+EMAIL = "zq.marker@example.com"
+PHONE = "+86 138 5550 7731"
+
+
+def test_after_an_in_chat_delete_on_every_channel_nothing_of_the_customers_is_left(
+    server, runtime, fake_telegram, fake_wechat, data_dir, log_file
+):
+    telegram_user, openid, session = 8812345001, "oQmarkerOpenid7731", "sessmarker88213x"
+    said = {
+        "web": "my parcel marker-pumpkin-web never came",
+        "telegram": "where is marker-pumpkin-tg please",
+        "wechat": "我的快递 marker-pumpkin-wx 没到",
+    }
+    # Web chat: a message, staff details on the record, a note, a staff lookup, an export link, a mailbox poll.
+    web_say(server.url, session, said["web"])
+    customer_id = customer_of(runtime, "web", session)
+    with runtime.db.session() as db_session:
+        customer = db_session.get(Customer, customer_id)
+        customer.display_name, customer.email, customer.phone = NAME, EMAIL, PHONE
+        db_session.add(customer)
+    runtime.customers.add_note(customer_id, "staff:bob", f"{NAME} called about marker-pumpkin-web")
+    assert set(files_holding([said["web"], NAME], [data_dir])) == {said["web"], NAME}  # the grep does find them
+    runtime.customers.audit("slack:U1", "customer.lookup", f"customer:{customer_id}", {"query": PHONE})
+    web_say(server.url, session, "my data")
+    assert httpx.get(f"{server.url}/api/chat/updates", params={"session_id": session}, timeout=30).status_code == 200
+    web_say(server.url, session, "delete my data")
+    assert RECEIPT.search(web_say(server.url, session, "yes")["replies"][0]["text"])
+
+    # Telegram: a link code, then a handoff (the code issued while waiting for an agent must go too).
+    for text in (said["telegram"], "link", "human", "link", "delete my data"):
+        telegram_post(server.url, telegram_update(text, telegram_user, NAME, "en"))
+    wait_until(lambda: len(telegram_texts(fake_telegram, telegram_user)) >= 4, what="the confirmation")
+    telegram_post(server.url, telegram_update("yes", telegram_user, NAME, "en"))
+    wait_until(lambda: [t for t in telegram_texts(fake_telegram, telegram_user) if RECEIPT.search(t)], what="receipt")
+
+    # WeChat: a message, the confirmation, the yes.
+    wechat_say(server.url, openid, said["wechat"])
+    wechat_say(server.url, openid, "删除我的数据")
+    receipt = wechat_say(server.url, openid, "是") or wechat_later(fake_wechat, openid)
+    assert RECEIPT.search(receipt)
+
+    markers = [*said.values(), NAME, EMAIL, PHONE, str(telegram_user), openid, session]
+    places = [data_dir, log_file]
+    try:
+        wait_until(lambda: not files_holding(markers, places), what="the receipts to be scrubbed")
+    except AssertionError:
+        raise AssertionError(f"left behind: {files_holding(markers, places)}") from None
+    assert (data_dir / "warmdesk.db-wal").exists()  # the server is still running, its log still open
+    logged = log_file.read_text(encoding="utf-8")
+    assert "POST /wechat?[redacted]" in logged and "GET /api/chat/updates?[redacted]" in logged
+    assert "signature=" not in logged and "nonce=" not in logged
+    with runtime.db.session() as db_session:
+        lookups = db_session.exec(select(AuditLog).where(AuditLog.action == "customer.lookup")).all()
+    assert [line.detail for line in lookups if line.target == f"customer:{customer_id}"] == [None]
