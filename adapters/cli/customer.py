@@ -14,8 +14,8 @@ from bot.runtime import open_database
 from bot.settings import Settings
 from storage.customers import CustomerRepository
 from storage.emotions import EmotionStore
-from storage.privacy import PrivacyStore
 from storage.models import Customer
+from storage.privacy import PrivacyStore
 
 SHOWN_MESSAGES = 20
 
