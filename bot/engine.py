@@ -118,6 +118,8 @@ class Engine:
             replies if queue_replies else [],
             event,
         )
+        if self.privacy and replies and not exchange.duplicate:  # the privacy notice's version, and when
+            self.privacy.notice_shown(exchange.customer_id)
         return EngineReply(
             [] if exchange.duplicate else replies,
             language,

@@ -88,6 +88,9 @@ class DataRights:
     def analyses_emotions(self, snapshot: ConversationSnapshot) -> bool:
         return snapshot.customer_id is None or self.store.analyses_emotions(snapshot.customer_id)
 
+    def notice_shown(self, customer_id: int) -> None:
+        self.store.record_notice(customer_id, self.rules.notice_version)
+
     def handle(
         self,
         message: InboundMessage,

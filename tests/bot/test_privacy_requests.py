@@ -166,3 +166,12 @@ def test_retention_purge_deletes_old_data_keeps_held_customers_and_counts(runtim
     assert sum(stored.counts["per_direction"].values()) == run.messages_deleted
     left = files_holding(["marker-retention-old", old_user, "marker-retention-held"], [runtime.settings.data_dir])
     assert list(left) == ["marker-retention-held"]
+
+
+def test_the_privacy_notice_version_and_time_are_stored_when_a_chat_opens(runtime, customer):
+    opened = asyncio.run(runtime.engine.chat_event(message(customer, "/start", "open-1"), "start"))
+    assert opened.replies[1].text == say("privacy_notice", "en")
+    with runtime.db.session() as session:
+        stored = session.get(CustomerPrivacy, opened.customer_id)
+    assert stored.notice_version == runtime.engine.privacy.rules.notice_version and stored.notice_seen_at
+    assert "notice 2026-12-01 shown" in chat(runtime, customer, "my data").replies[0].text
