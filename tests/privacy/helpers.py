@@ -14,7 +14,7 @@ import uvicorn
 
 from adapters.telegram import SECRET_HEADER
 from tests.adapters.conftest import AppServer
-from tests.adapters.telegram_fake import WEBHOOK_SECRET, next_id
+from tests.adapters.telegram_fake import WEBHOOK_SECRET, text_update
 from tests.adapters.wechat_fake import signed_query, text_xml
 
 LOGGERS = ("", "uvicorn", "uvicorn.access", "uvicorn.error")
@@ -53,15 +53,9 @@ def web_say(url: str, session: str, text: str, message_id: str | None = None, **
 
 
 def telegram_update(text: str, user_id: int, name: str, language: str, update_id: int | None = None) -> dict:
-    user = {"id": user_id, "is_bot": False, "first_name": name, "language_code": language}
-    message = {
-        "message_id": next_id(),
-        "date": int(time.time()),
-        "chat": {"id": user_id, "type": "private"},
-        "from": user,
-        "text": text,
-    }
-    return {"update_id": update_id or next_id(), "message": message}
+    update = text_update(text, user_id, language, update_id)
+    update["message"]["from"]["first_name"] = name
+    return update
 
 
 def telegram_post(url: str, update: dict) -> httpx.Response:
