@@ -34,6 +34,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
         delivery = asyncio.create_task(runtime.outbox.run(stop))
         handoff_watch = asyncio.create_task(handoff.watch(stop))
         privacy_watch = asyncio.create_task(privacy.watch(stop))
+        scheduled_jobs = asyncio.create_task(runtime.care.scheduler.run(stop)) if runtime.care else None
         try:
             yield
         finally:
@@ -44,6 +45,8 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
             await delivery
             await handoff_watch
             await privacy_watch
+            if scheduled_jobs is not None:
+                await scheduled_jobs
             await channels.stop()
 
     app = FastAPI(title="Warmdesk", docs_url=None, redoc_url=None, lifespan=lifespan)

@@ -1,7 +1,7 @@
 """data rights: privacy preferences and consent, one-time requests, deletion receipts, retention runs
 
 Revision ID: 0013
-Revises: 0006
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0006"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
