@@ -11,6 +11,7 @@ from sqlmodel import select
 from bot.privacy.retention import purge_expired
 from bot.privacy.rules import normalise
 from bot.texts import DEFAULT_TEXTS
+from storage.emotions import EmotionStore
 from storage.models import (
     Conversation,
     Customer,
@@ -58,7 +59,7 @@ def test_after_dont_analyse_my_emotions_no_label_profile_or_alert_and_handoffs_s
     cid = customer_id(runtime, customer)
     with runtime.db.session() as session:  # what the tagger said about earlier messages
         session.exec(update(Message).where(Message.customer_id == cid).values(emotion_label="anger"))
-    runtime.engine.emotion_watch._store.raise_alert(cid, "angry", not_since=utcnow())
+    EmotionStore(runtime.db).raise_alert(cid, "angry", not_since=utcnow())
 
     reply = chat(runtime, customer, "不要分析我的情绪")
     assert reply.replies[0].text == say("privacy_emotions_off", "zh")
