@@ -18,6 +18,7 @@ from adapters.body_limit import BodySizeLimit
 from adapters.channels import Channels
 from adapters.handoff_desks import HandoffDesks
 from adapters.insights_api import insights_router
+from adapters.privacy_http import PrivacyHttp
 from adapters.webchat import webchat_router
 from bot.deadline import ServiceBusy
 from bot.insights import Insights, insight_settings
@@ -34,6 +35,7 @@ BUSY = {"error": "busy", "detail": "The service cannot reach its database right 
 def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
     channels = Channels.open(runtime)
     handoff = HandoffDesks.open(runtime)
+    privacy = PrivacyHttp.open(runtime, channels)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -42,6 +44,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
         await channels.start(telegram_polling)
         delivery = asyncio.create_task(runtime.outbox.run(stop))
         handoff_watch = asyncio.create_task(handoff.watch(stop))
+        privacy_watch = asyncio.create_task(privacy.watch(stop))
         scheduled_jobs = asyncio.create_task(runtime.care.scheduler.run(stop)) if runtime.care else None
         try:
             yield
@@ -52,6 +55,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
                     await asyncio.wait_for(runtime.handoff.settle(), SHUTDOWN_ANNOUNCE_SECONDS)
             await delivery
             await handoff_watch
+            await privacy_watch
             if scheduled_jobs is not None:
                 await scheduled_jobs
             await channels.stop()
@@ -102,6 +106,8 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
     app.include_router(webchat_router(runtime.engine, handoff.mailbox, deadline=deadline))
     insights = Insights(runtime.db, insight_settings(runtime.settings))
     app.include_router(insights_router(runtime.db, runtime.settings.agent_token, insights))
+    if privacy.router is not None:
+        app.include_router(privacy.router)
     for router in handoff.routers:
         app.include_router(router)
     for router in channels.routers():

@@ -27,6 +27,7 @@ from storage.conversations import ConversationLog, ConversationSnapshot, Exchang
 from storage.models import ConversationState, utcnow
 
 NEUTRAL = EmotionTag("neutral", 0.0)
+UNANALYSED = EmotionTag(None, 0.0)  # the customer asked not to have their emotions analysed
 OPENING_EVENTS = ("start", "subscribe")
 
 
@@ -88,6 +89,7 @@ class Engine:
         self.composer = None  # bot.llm.answers.GroundedAnswers in LLM mode (README "LLM mode"), else offline only
         self.profile = profile or BusinessProfile.default()
         self.followups: Followups | None = None
+        self.privacy = None  # bot.privacy.DataRights: data requests, answered first (also while held for an agent)
 
     def welcome(self, language: str | None = None) -> str:
         language = language or self._default_language
@@ -126,6 +128,8 @@ class Engine:
             replies if queue_replies else [],
             event,
         )
+        if self.privacy and replies and not exchange.duplicate:  # the privacy notice's version, and when
+            self.privacy.notice_shown(exchange.customer_id)
         return EngineReply(
             [] if exchange.duplicate else replies,
             language,
@@ -161,6 +165,10 @@ class Engine:
         language = detect_language(text, fallback)
         if snapshot.duplicate:  # a platform's retry: nothing to embed, nothing to log
             return EngineReply([], language, duplicate=True, customer_id=snapshot.customer_id)
+        if self.privacy and (
+            done := self.privacy.handle(message, text, language, snapshot, queue_replies, self._record)
+        ):
+            return done
 
         emotion, plan, vector = NEUTRAL, None, None
         if message.content_type != "text":
@@ -180,7 +188,8 @@ class Engine:
             t0 = time.perf_counter()
             vector = self._embedder.query(analysed)
             t1 = time.perf_counter()
-            emotion = self._tagger.tag(analysed, vector, _context(snapshot))
+            analyse = self.privacy is None or self.privacy.analyses_emotions(snapshot)
+            emotion = self._tagger.tag(analysed, vector, _context(snapshot)) if analyse else UNANALYSED
             t2 = time.perf_counter()
             if plan is None:
                 retrieval = self._knowledge.search(analysed, vector)

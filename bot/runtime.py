@@ -24,6 +24,7 @@ from bot.kb_topics import HelpTopics
 from bot.keyed_lock import SharedKeyedLock
 from bot.linking import AccountLinking
 from bot.outbox import Outbox
+from bot.privacy import open_data_rights
 from bot.settings import Settings
 from bot.social import SocialTurns, social_settings
 from bot.texts import Texts
@@ -106,6 +107,7 @@ class Runtime:
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
         engine.followups = Followups(FollowupSettings.model_validate(business.section("context")), knowledge, embedder)
+        engine.privacy = open_data_rights(settings, db, business, texts)
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts, business, profile.topics)
         care = open_care(settings, business, db, outbox, texts)  # relationship care: jobs, follow-ups, opt-out
         engine.interceptors.append(care.optout)

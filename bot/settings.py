@@ -33,6 +33,10 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: int = _env("WARMDESK_DB_CONNECT_TIMEOUT_SECONDS", default=3, ge=2)
     db_statement_timeout_seconds: float = _env("WARMDESK_DB_STATEMENT_TIMEOUT_SECONDS", default=5.0, ge=0)
     reply_deadline_seconds: float = _env("WARMDESK_REPLY_DEADLINE_SECONDS", default=2.0, gt=0)
+    # Data rights (bot/privacy; see the README, "Your customers' data")
+    public_url: str = _env("WARMDESK_PUBLIC_URL", default="")  # where customers reach this server (export links)
+    retention_days: int | None = _env("WARMDESK_RETENTION_DAYS", default=None, ge=1)
+    privacy_check_seconds: float = _env("WARMDESK_PRIVACY_CHECK_SECONDS", default=60.0, gt=0)
 
     answer_threshold: float | None = _env("WARMDESK_ANSWER_THRESHOLD", default=None)
     clarify_threshold: float | None = _env("WARMDESK_CLARIFY_THRESHOLD", default=None)

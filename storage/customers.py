@@ -16,15 +16,18 @@ from storage.models import (
     Conversation,
     Customer,
     CustomerOrder,
+    CustomerPrivacy,
     CustomerSegment,
     EmotionAlert,
     Handoff,
     HandoffSla,
     Identity,
     InboxItem,
+    LinkCode,
     Message,
     Note,
     OutboxMessage,
+    PrivacyRequest,
     ScheduledJob,
 )
 
@@ -50,6 +53,8 @@ EXPORTED: dict[str, type[SQLModel]] = {
     "handoffs": Handoff,
     "notes": Note,
     "emotion_alerts": EmotionAlert,
+    "privacy": CustomerPrivacy,  # consent, "don't analyse my emotions", legal hold
+    "pending_requests": PrivacyRequest,
     # relationship care (bot/care)
     "orders": CustomerOrder,
     "segment": CustomerSegment,
@@ -69,6 +74,8 @@ FORGOTTEN = (
     CareNote,
     CustomerOrder,
     CustomerSegment,
+    PrivacyRequest,
+    CustomerPrivacy,
     Message,
     Handoff,
     Note,
@@ -129,22 +136,20 @@ class CustomerRepository:
             customer = session.get(Customer, customer_id)
             if customer is None:
                 return None
+            accesses = [_plain(row) for row in audit_lines_about(session, customer_id)]
             session.add(AuditLog(actor=actor, action="customer.export", target=f"customer:{customer_id}"))
             return {
                 "customer": _plain(customer),
                 **{key: [_plain(row) for row in _all(session, model, customer_id)] for key, model in EXPORTED.items()},
+                "accesses": accesses,  # who on the staff looked at or changed this record (the audit log)
             }
 
     def forget(self, customer_id: int, actor: str) -> bool:
         """Delete the customer and everything about them; only an audit line that it happened remains."""
         with self._db.session() as session:
-            if session.get(Customer, customer_id) is None:
+            if not erase_customer(session, customer_id, actor):
                 return False
-            for table in FORGOTTEN:
-                session.exec(delete(table).where(table.customer_id == customer_id))
-            session.exec(delete(Customer).where(Customer.id == customer_id))
-            _scrub_audit_details(session, f"customer:{customer_id}")
-            session.add(AuditLog(actor=actor, action="customer.forget", target=f"customer:{customer_id}"))
+        self._db.compact()
         return True
 
     def add_note(self, customer_id: int, author: str, text: str) -> Note:
@@ -161,6 +166,41 @@ class CustomerRepository:
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def erase_customer(session: Session, customer_id: int, actor: str) -> bool:
+    """Every row about one customer, in one transaction: their own rows, and what is keyed by their platform
+    accounts without pointing at them (web chat mailbox rows, link codes issued while a chat was held)."""
+    if session.get(Customer, customer_id) is None:
+        return False
+    accounts = session.exec(
+        select(Identity.platform, Identity.platform_user_id).where(Identity.customer_id == customer_id)
+    ).all()
+    for platform, platform_user_id in accounts:
+        session.exec(
+            delete(LinkCode).where(LinkCode.platform == platform, LinkCode.platform_user_id == platform_user_id)
+        )
+        session.exec(
+            delete(OutboxMessage).where(
+                OutboxMessage.platform == platform, OutboxMessage.platform_user_id == platform_user_id
+            )
+        )
+    for table in FORGOTTEN:
+        session.exec(delete(table).where(table.customer_id == customer_id))
+    for table in reversed(SQLModel.metadata.sorted_tables):  # tables added later by other features
+        if "customer_id" in table.c and table.name != Customer.__tablename__:
+            session.exec(delete(table).where(table.c.customer_id == customer_id))
+    session.exec(delete(Customer).where(Customer.id == customer_id))
+    _scrub_audit_details(session, f"customer:{customer_id}")
+    session.add(AuditLog(actor=actor, action="customer.forget", target=f"customer:{customer_id}"))
+    return True
+
+
+def audit_lines_about(session: Session, customer_id: int) -> list[AuditLog]:
+    """The audit lines whose target names this customer ("customer:1" is not "customer:12")."""
+    target = f"customer:{customer_id}"
+    rows = session.exec(select(AuditLog).where(AuditLog.target.contains(target)).order_by(AuditLog.id)).all()
+    return [row for row in rows if target in (row.target or "").split(",")]
 
 
 def _scrub_audit_details(session: Session, target: str) -> None:

@@ -98,6 +98,14 @@ class Database:
             raise
         return AdvisoryLock(connection, key)
 
+    def compact(self) -> None:
+        """After personal data was deleted: on SQLite, copy the write-ahead log into the database file and empty
+        it, so deleted rows are not left in `warmdesk.db-wal` (secure_delete has zeroed them in the file)."""
+        if self.engine.dialect.name != "sqlite":
+            return
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
     def table_names(self) -> list[str]:
         return inspect(self.engine).get_table_names()
 
@@ -177,6 +185,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA secure_delete=ON")  # deleted customer data is overwritten, not left in free pages
     cursor.close()
 
 

@@ -270,6 +270,66 @@ class WebhookNonce(SQLModel, table=True):
     seen_at: datetime = Field(default_factory=utcnow, index=True)
 
 
+# -- Data rights (bot/privacy): preferences, consent, one-time requests, deletion receipts ------------------------
+
+
+class CustomerPrivacy(SQLModel, table=True):
+    """What a customer chose about their own data, and an admin's legal hold; deleted with the customer."""
+
+    __tablename__ = "customer_privacy"
+
+    customer_id: int = Field(primary_key=True, foreign_key="customer.id", ondelete="CASCADE")
+    emotion_analysis: bool = True  # False after "don't analyse my emotions"
+    legal_hold: bool = False  # set by an admin: retention purges and deletion requests leave the customer alone
+    notice_version: str | None = None  # the privacy notice the customer was shown, and when
+    notice_seen_at: datetime | None = None
+    consent: str | None = None  # "given" | "withdrawn" | None (never asked or not answered)
+    consent_at: datetime | None = None
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PrivacyRequest(SQLModel, table=True):
+    """A pending delete confirmation or a one-time export link; only the link token's SHA-256 is stored."""
+
+    __tablename__ = "privacy_request"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    kind: str  # "delete_confirmation" | "export_link"
+    token_hash: str | None = Field(default=None, unique=True)
+    expires_at: datetime = Field(index=True)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class DeletionReceipt(SQLModel, table=True):
+    """That a customer's data was deleted, and when: what is left once it is gone (no customer id, no name).
+
+    `message_key` is a hash of the platform message that confirmed it, so a platform's retry of that message
+    deletes nothing more and sends no second receipt.
+    """
+
+    __tablename__ = "deletion_receipt"
+
+    id: str = Field(primary_key=True)
+    reason: str  # "customer_request" | "consent_withdrawn" | "staff"
+    message_key: str | None = Field(default=None, unique=True)
+    deleted_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class RetentionRun(SQLModel, table=True):
+    """One retention purge: how many rows it removed or anonymised, and figures kept without identity."""
+
+    __tablename__ = "retention_run"
+
+    id: int | None = Field(default=None, primary_key=True)
+    cutoff: datetime
+    messages_deleted: int = 0
+    customers_deleted: int = 0
+    held_customers: int = 0
+    counts: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # e.g. messages per day and language
+    ran_at: datetime = Field(default_factory=utcnow)
+
+
 # -- relationship care (bot/care) ----------------------------------------------------------------------------
 
 

@@ -292,3 +292,18 @@ def test_customer_list_finds_an_anonymous_web_visitor_by_channel_and_date(data_d
     with pytest.raises(SystemExit) as exited:
         run.main(["customer", "list", "--since", "yesterday"])
     assert exited.value.code == 2 and "not a date" in capsys.readouterr().err
+
+
+def test_customer_hold_sets_and_lifts_a_legal_hold(data_dir, capsys):
+    db = Database(f"sqlite:///{data_dir / 'warmdesk.db'}")
+    db.migrate()
+    ConversationLog(db).record_exchange("web", "hold-me-1", None, "Li", LoggedMessage("in", "hi"), [])
+    db.dispose()
+    assert run.main(["customer", "hold", "hold-me-1", "--on"]) == 0
+    assert "on legal hold" in capsys.readouterr().out
+    assert run.main(["customer", "hold", "hold-me-1", "--off"]) == 0
+    assert "no longer on legal hold" in capsys.readouterr().out
+    assert run.main(["customer", "hold", "nobody-here", "--on"]) == 1
+    with pytest.raises(SystemExit) as exit_status:
+        run.main(["customer", "hold", "hold-me-1"])
+    assert exit_status.value.code == 2

@@ -19,6 +19,7 @@ from storage.customer_list import list_customers
 from storage.customers import CustomerRepository
 from storage.emotions import EmotionStore
 from storage.models import Customer
+from storage.privacy import PrivacyStore
 
 SHOWN_MESSAGES = 20
 
@@ -44,6 +45,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("query")
     p.add_argument("--out", type=Path, help="write to this file instead of standard output")
     p.set_defaults(handler=export)
+
+    p = customer.add_parser("hold", help="legal hold: retention purges and deletion requests leave the customer alone")
+    p.add_argument("query")
+    switch = p.add_mutually_exclusive_group(required=True)
+    switch.add_argument("--on", dest="hold", action="store_true", help="put the customer on legal hold")
+    switch.add_argument("--off", dest="hold", action="store_false", help="lift the legal hold")
+    p.set_defaults(handler=hold)
 
     p = customer.add_parser("forget", help="delete a customer and all their messages")
     p.add_argument("query")
@@ -214,6 +222,17 @@ def forget(settings: Settings, args: argparse.Namespace) -> int:
             return 1
     repository.forget(customer.id, actor="cli")
     print(f"customer #{customer.id} and their data are deleted")
+    return 0
+
+
+def hold(settings: Settings, args: argparse.Namespace) -> int:
+    db = open_database(settings)
+    customer = _one(CustomerRepository(db), args.query)
+    if customer is None:
+        return 1
+    PrivacyStore(db).set_legal_hold(customer.id, args.hold, actor="cli")
+    state = "on legal hold: kept by retention purges and deletion requests" if args.hold else "no longer on legal hold"
+    print(f"customer #{customer.id} is {state}")
     return 0
 
 

@@ -22,6 +22,7 @@ class FakeTelegram:
     def __init__(self) -> None:
         self.sent: list[dict[str, Any]] = []
         self.callback_answers: list[str] = []
+        self.documents: list[dict[str, Any]] = []  # sendDocument: chat_id, caption, filename, content (bytes)
         self.failures: list[tuple[int, dict]] = []  # (status, body) answered to the next sendMessage calls
         self.updates: list[dict[str, Any]] = []
         self.webhook_deleted = False
@@ -39,6 +40,7 @@ class FakeTelegram:
         with self._lock:
             self.sent.clear()
             self.callback_answers.clear()
+            self.documents.clear()
             self.failures.clear()
             self.updates.clear()
             self.send_delay_seconds = 0.0
@@ -55,6 +57,8 @@ class FakeTelegram:
         if request.path_params["token"] != TOKEN:
             return JSONResponse({"ok": False, "error_code": 401, "description": "Unauthorized"}, status_code=401)
         method = request.path_params["method"]
+        if method == "sendDocument":
+            return await self._document(request)
         params = await _params(request)
         if method == "sendMessage":
             with self._lock:
@@ -85,6 +89,25 @@ class FakeTelegram:
             result = {"id": 123456, "is_bot": True, "first_name": "Warmdesk", "username": "warmdesk_bot"}
             return JSONResponse({"ok": True, "result": result})
         return JSONResponse({"ok": False, "error_code": 404, "description": "Not Found"}, status_code=404)
+
+    async def _document(self, request: Request) -> JSONResponse:
+        form = await request.form()
+        upload = form["document"]
+        content = await upload.read()
+        with self._lock:
+            self.documents.append(
+                {
+                    "chat_id": str(form["chat_id"]),
+                    "caption": form.get("caption"),
+                    "filename": upload.filename,
+                    "content": content,
+                }
+            )
+            message_id = 1000 + len(self.documents)
+        chat = {"id": int(form["chat_id"]), "type": "private"}
+        document = {"file_id": f"doc{message_id}", "file_unique_id": f"u{message_id}", "file_name": upload.filename}
+        result = {"message_id": message_id, "date": int(time.time()), "chat": chat, "document": document}
+        return JSONResponse({"ok": True, "result": result})
 
 
 async def _params(request: Request) -> dict[str, Any]:

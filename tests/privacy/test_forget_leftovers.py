@@ -1,0 +1,71 @@
+"""What today's `customer forget` left behind: link codes, mailbox rows, the WAL, audit lines, access-log URLs."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import select
+
+from adapters.privacy_http import RedactedAccessLog, redact_path
+from storage.conversations import ConversationLog, LoggedMessage
+from storage.customers import CustomerRepository
+from storage.db import Database
+from storage.identity_links import IdentityLinks
+from storage.models import LinkCode, OutboxMessage
+from tests.privacy.helpers import files_holding
+
+
+def first_message(db: Database, platform: str, user: str, text: str) -> int:
+    return ConversationLog(db).record_exchange(platform, user, user, "Mei", LoggedMessage("in", text), []).customer_id
+
+
+def test_forget_removes_link_codes_and_web_mailbox_rows_keyed_by_the_customers_accounts(database):
+    customer = first_message(database, "telegram", "tg-777001", "hello")
+    IdentityLinks(database).issue("telegram", "tg-777001")
+    with database.session() as session:  # a mailbox row that never pointed at the customer
+        session.add(OutboxMessage(platform="telegram", platform_user_id="tg-777001", text="queued before linking"))
+
+    assert CustomerRepository(database).forget(customer, actor="cli")
+
+    with database.session() as session:
+        assert session.exec(select(LinkCode)).all() == []
+        assert session.exec(select(OutboxMessage).where(OutboxMessage.platform_user_id == "tg-777001")).all() == []
+
+
+def test_the_export_holds_the_audit_lines_about_the_customer(database):
+    customers = CustomerRepository(database)
+    customer = first_message(database, "web", "web-export-audit", "hi")
+    customers.audit("slack:U1", "customer.lookup", f"customer:{customer}", {"query": "Mei"})
+    customers.audit("slack:U1", "customer.lookup", f"customer:{customer}9", {"query": "someone else"})
+    exported = customers.export(customer, actor="cli")
+    assert [(a["actor"], a["action"]) for a in exported["accesses"]] == [("slack:U1", "customer.lookup")]
+
+
+def test_forget_leaves_nothing_in_the_sqlite_file_or_its_wal_while_connections_stay_open(tmp_path):
+    db = Database(f"sqlite:///{tmp_path / 'warmdesk.db'}")
+    db.migrate()
+    customer = first_message(db, "wechat", "oWALmarker55120", "my phone is marker-13855507731")
+    assert files_holding(["marker-13855507731"], [tmp_path])  # it is there before
+
+    CustomerRepository(db).forget(customer, actor="cli")
+
+    assert files_holding(["marker-13855507731", "oWALmarker55120"], [tmp_path]) == {}
+    db.dispose()
+
+
+def test_access_log_lines_lose_query_strings_and_export_tokens():
+    assert redact_path("/wechat?signature=abc&timestamp=1&nonce=2&openid=oX") == "/wechat?[redacted]"
+    assert redact_path("/api/chat/updates?session_id=s1&after=3") == "/api/chat/updates?[redacted]"
+    assert redact_path("/privacy/export/Tok-en_123") == "/privacy/export/[redacted]"
+    assert redact_path("/healthz") == "/healthz"
+    record = logging.LogRecord(
+        "uvicorn.access",
+        logging.INFO,
+        "",
+        0,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5", "GET", "/wechat?openid=oSecret", "1.1", 200),
+        None,
+    )
+    assert RedactedAccessLog().filter(record)
+    assert "oSecret" not in record.getMessage() and "/wechat?[redacted]" in record.getMessage()
