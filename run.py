@@ -12,6 +12,7 @@ from pathlib import Path
 from adapters.cli import customer as customer_commands
 from adapters.cli import emotion as emotion_commands
 from adapters.cli import kb as kb_commands
+from adapters.cli import staff as staff_commands
 from bot.settings import Settings
 
 
@@ -70,6 +71,7 @@ def build_parser() -> argparse.ArgumentParser:
     kb_commands.register(commands)
     emotion_commands.register(commands)
     customer_commands.register(commands)
+    staff_commands.register(commands)
     _accept_data_dir_after_commands(parser)
     return parser
 

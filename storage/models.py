@@ -223,3 +223,55 @@ class EmotionAlert(SQLModel, table=True):
     reason: str
     created_at: datetime = Field(default_factory=utcnow, index=True)
     acknowledged_at: datetime | None = None
+
+
+class StaffAccount(SQLModel, table=True):
+    """A person who signs in to the staff app: knowledge editors, agents, managers, admins."""
+
+    __tablename__ = "staff_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    password_hash: str
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    disabled_at: datetime | None = None
+    password_changed_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is stored, so a database leak signs nobody in."""
+
+    __tablename__ = "staff_session"
+
+    token_hash: str = Field(primary_key=True)
+    staff_name: str = Field(index=True)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    csrf_token: str
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A wrong sign-in, kept for the throttling window (per name and per address, across processes)."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    address: str = Field(index=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class KbTestCase(SQLModel, table=True):
+    """An editor's regression test: this customer question must be answered with that entry."""
+
+    __tablename__ = "kb_test_case"
+    __table_args__ = (UniqueConstraint("question", "expected_faq_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    expected_faq_id: str = Field(index=True)
+    author: str
+    created_at: datetime = Field(default_factory=utcnow)

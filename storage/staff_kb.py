@@ -1,0 +1,147 @@
+"""The KB editor's queries: a filtered, paginated list of entries, and the editors' saved regression tests.
+
+The list is held in memory per `faqs.version()` (one cheap MAX query per page): with 20,000 entries a
+substring search over questions and answers in Python is a few milliseconds, and it finds Chinese text,
+which a LIKE over SQLite's JSON column (stored as \\u escapes) would not.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import delete, select
+
+from storage.db import Database
+from storage.faqs import FaqRepository
+from storage.models import FaqRecord, KbTestCase
+
+
+@dataclass(frozen=True, slots=True)
+class EntryRow:
+    id: str
+    title: str
+    question_count: int
+    tags: tuple[str, ...]
+    has_zh: bool
+    has_en: bool
+    revision: int
+    updated_at: datetime
+    haystack: str  # lower-cased id, questions and answers, for the search box
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        return tuple(lang for lang, present in (("zh", self.has_zh), ("en", self.has_en)) if not present)
+
+
+@dataclass(frozen=True, slots=True)
+class EntryPage:
+    rows: list[EntryRow]
+    total: int  # entries matching the filters, over every page
+    everything: int  # entries in the knowledge base
+    missing_zh: int
+    missing_en: int
+
+
+def is_chinese(text: str | None) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text or "")
+
+
+class KbListing:
+    def __init__(self, db: Database, faqs: FaqRepository) -> None:
+        self._db, self._faqs = db, faqs
+        self._lock = threading.Lock()
+        self._version: int | None = None
+        self._rows: list[EntryRow] = []
+
+    def rows(self) -> list[EntryRow]:
+        version = self._faqs.version()
+        with self._lock:
+            if version != self._version:
+                self._rows, self._version = self._load(), version
+            return self._rows
+
+    def page(
+        self, query: str = "", tag: str = "", missing: str = "", offset: int = 0, limit: int = 50
+    ) -> EntryPage:
+        rows = self.rows()
+        wanted = query.strip().lower()
+        matching = [
+            row
+            for row in rows
+            if (not wanted or wanted in row.haystack)
+            and (not tag or tag in row.tags)
+            and (not missing or missing in row.missing)
+        ]
+        return EntryPage(
+            rows=matching[offset : offset + limit],
+            total=len(matching),
+            everything=len(rows),
+            missing_zh=sum(not row.has_zh for row in rows),
+            missing_en=sum(not row.has_en for row in rows),
+        )
+
+    def tags(self) -> list[tuple[str, int]]:
+        counts: dict[str, int] = {}
+        for row in self.rows():
+            for tag in row.tags:
+                counts[tag] = counts.get(tag, 0) + 1
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
+    def _load(self) -> list[EntryRow]:
+        columns = (FaqRecord.id, FaqRecord.questions, FaqRecord.answer, FaqRecord.answer_zh, FaqRecord.answer_en)
+        with self._db.session() as session:
+            found = session.exec(
+                select(*columns, FaqRecord.tags, FaqRecord.revision, FaqRecord.updated_at).order_by(FaqRecord.id)
+            ).all()
+        rows = []
+        for faq_id, questions, answer, zh, en, tags, revision, updated_at in found:
+            # A plain `answer` counts for the language it is written in.
+            has_zh = bool(zh) or (bool(answer) and is_chinese(answer))
+            has_en = bool(en) or (bool(answer) and not is_chinese(answer))
+            text = " ".join([faq_id, *questions, answer or "", zh or "", en or ""]).lower()
+            title = questions[0] if questions else faq_id
+            rows.append(
+                EntryRow(faq_id, title, len(questions), tuple(tags or ()), has_zh, has_en, revision, updated_at, text)
+            )
+        return rows
+
+
+@dataclass(frozen=True, slots=True)
+class TestCase:
+    id: int
+    question: str
+    expected_faq_id: str
+    author: str
+
+
+class DuplicateTest(ValueError):
+    pass
+
+
+class KbTests:
+    """Saved test questions with the entry each must be answered with (`run.py kb test`, "Run tests")."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def add(self, question: str, expected_faq_id: str, author: str) -> TestCase:
+        row = KbTestCase(question=question.strip(), expected_faq_id=expected_faq_id, author=author)
+        try:
+            with self._db.session() as session:
+                session.add(row)
+                session.flush()
+        except IntegrityError as error:
+            raise DuplicateTest(f"there is already a test {question!r} → {expected_faq_id}") from error
+        return TestCase(row.id, row.question, row.expected_faq_id, row.author)
+
+    def all(self) -> list[TestCase]:
+        with self._db.session() as session:
+            rows = session.exec(select(KbTestCase).order_by(KbTestCase.id)).all()
+        return [TestCase(r.id, r.question, r.expected_faq_id, r.author) for r in rows]
+
+    def remove(self, test_id: int) -> bool:
+        with self._db.session() as session:
+            return session.exec(delete(KbTestCase).where(KbTestCase.id == test_id)).rowcount > 0
