@@ -10,6 +10,7 @@ from fastapi import APIRouter
 
 from adapters.agent_console import ConsoleDesk, agent_console_router
 from adapters.slack_desk import slack_configured, slack_router
+from adapters.staff.auth import StaffAuth
 from adapters.webchat import PLATFORM as WEB_PLATFORM
 from adapters.webchat_mailbox import WebChatMailbox
 from bot.runtime import Runtime
@@ -24,7 +25,7 @@ class HandoffDesks:
     runtime: Runtime | None = None
 
     @classmethod
-    def open(cls, runtime: Runtime) -> HandoffDesks:
+    def open(cls, runtime: Runtime, staff: StaffAuth) -> HandoffDesks:
         mailbox = WebChatMailbox(runtime.db, WEB_PLATFORM)
         runtime.outbox.add_sender(WEB_PLATFORM, mailbox.sender)
         desks = cls(mailbox, runtime=runtime)
@@ -32,7 +33,7 @@ class HandoffDesks:
         if service is None:
             return desks
         service.desks.add(ConsoleDesk(service.repository))
-        desks.routers.append(agent_console_router(service, settings.agent_token))
+        desks.routers.append(agent_console_router(service, staff))
         if slack_configured(settings):
             router, slack = slack_router(service, runtime.customers, settings)
             service.desks.add(slack)

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from adapters.body_limit import BodySizeLimit
 from adapters.channels import Channels
 from adapters.handoff_desks import HandoffDesks
+from adapters.staff import install_staff_app, open_staff_auth
 from adapters.webchat import webchat_router
 from bot.runtime import Runtime
 
@@ -23,7 +24,8 @@ SHUTDOWN_ANNOUNCE_SECONDS = 10.0  # how long a stopping server waits for handoff
 
 def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
     channels = Channels.open(runtime)
-    handoff = HandoffDesks.open(runtime)
+    staff = open_staff_auth(runtime)
+    handoff = HandoffDesks.open(runtime, staff)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -60,6 +62,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
     async def healthz() -> dict[str, object]:
         return {"status": "ok", "faq_entries": len(runtime.knowledge)}
 
+    install_staff_app(app, runtime, staff)
     app.include_router(webchat_router(runtime.engine, handoff.mailbox))
     for router in handoff.routers:
         app.include_router(router)

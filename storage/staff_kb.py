@@ -63,9 +63,7 @@ class KbListing:
                 self._rows, self._version = self._load(), version
             return self._rows
 
-    def page(
-        self, query: str = "", tag: str = "", missing: str = "", offset: int = 0, limit: int = 50
-    ) -> EntryPage:
+    def page(self, query: str = "", tag: str = "", missing: str = "", offset: int = 0, limit: int = 50) -> EntryPage:
         rows = self.rows()
         wanted = query.strip().lower()
         matching = [
