@@ -5,8 +5,6 @@ Every save goes to the database (the source of truth every process re-syncs from
 WARMDESK_KB_RECHECK_SECONDS) and straight into this process's index, so "Try it" sees it at once.
 """
 
-from __future__ import annotations
-
 import math
 from typing import Annotated
 from urllib.parse import urlencode

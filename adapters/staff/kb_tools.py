@@ -1,7 +1,5 @@
 """KB editor tools: upload import with the CLI's validation report, export, "Try it", and the saved tests."""
 
-from __future__ import annotations
-
 from pathlib import PurePosixPath
 from typing import Annotated
 

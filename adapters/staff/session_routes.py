@@ -1,7 +1,5 @@
 """Signing in and out of the staff app, and its home page."""
 
-from __future__ import annotations
-
 import hmac
 import re
 from typing import Annotated
