@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.adapters.conftest import LiveServer
 from bot.runtime import Runtime
 from bot.settings import Settings
+from tests.adapters.conftest import LiveServer
 from tests.handoff.live import AGENT_TOKEN
 from tests.staff.helpers import add_accounts
 
