@@ -16,7 +16,7 @@ from sqlmodel import delete, select
 
 from storage.db import Database
 from storage.faqs import FaqRepository
-from storage.models import FaqRecord, KbTestCase
+from storage.models import FaqRecord, FaqRevision, KbTestCase
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +54,27 @@ class KbListing:
         self._db, self._faqs = db, faqs
         self._lock = threading.Lock()
         self._version: int | None = None
+        self._by_id: dict[str, EntryRow] = {}
         self._rows: list[EntryRow] = []
 
     def rows(self) -> list[EntryRow]:
+        """Every entry, by id. After an edit only the entries changed since the last look are read again."""
         version = self._faqs.version()
         with self._lock:
-            if version != self._version:
-                self._rows, self._version = self._load(), version
+            if version == self._version:
+                return self._rows
+            changed: set[str] | None = None
+            if self._version is not None:
+                with self._db.session() as session:
+                    changed = set(session.exec(select(FaqRevision.faq_id).where(FaqRevision.id > self._version)).all())
+            if changed is None or len(changed) > 500:  # first look, or an import: read everything once
+                self._by_id = {row.id: row for row in self._load()}
+            else:
+                for faq_id in changed:
+                    self._by_id.pop(faq_id, None)
+                self._by_id.update((row.id, row) for row in self._load(changed))
+            self._rows = sorted(self._by_id.values(), key=lambda row: row.id)
+            self._version = version
             return self._rows
 
     def page(self, query: str = "", tag: str = "", missing: str = "", offset: int = 0, limit: int = 50) -> EntryPage:
@@ -88,12 +102,13 @@ class KbListing:
                 counts[tag] = counts.get(tag, 0) + 1
         return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
-    def _load(self) -> list[EntryRow]:
+    def _load(self, only: set[str] | None = None) -> list[EntryRow]:
         columns = (FaqRecord.id, FaqRecord.questions, FaqRecord.answer, FaqRecord.answer_zh, FaqRecord.answer_en)
+        query = select(*columns, FaqRecord.tags, FaqRecord.revision, FaqRecord.updated_at)
+        if only is not None:
+            query = query.where(FaqRecord.id.in_(list(only)))
         with self._db.session() as session:
-            found = session.exec(
-                select(*columns, FaqRecord.tags, FaqRecord.revision, FaqRecord.updated_at).order_by(FaqRecord.id)
-            ).all()
+            found = session.exec(query).all()
         rows = []
         for faq_id, questions, answer, zh, en, tags, revision, updated_at in found:
             # A plain `answer` counts for the language it is written in.
