@@ -13,7 +13,9 @@ from adapters.slack_desk import slack_configured, slack_router
 from adapters.staff.auth import StaffAuth
 from adapters.webchat import PLATFORM as WEB_PLATFORM
 from adapters.webchat_mailbox import WebChatMailbox
+from bot.faq_drafts import DraftsFromResolvedHandoffs
 from bot.runtime import Runtime
+from storage.staff_drafts import DraftRepository
 
 log = logging.getLogger("warmdesk.handoff")
 
@@ -33,6 +35,7 @@ class HandoffDesks:
         if service is None:
             return desks
         service.desks.add(ConsoleDesk(service.repository))
+        service.desks.add(DraftsFromResolvedHandoffs(service.repository, DraftRepository(runtime.db)))
         desks.routers.append(agent_console_router(service, staff))
         if slack_configured(settings):
             router, slack = slack_router(service, runtime.customers, settings)

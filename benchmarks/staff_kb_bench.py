@@ -30,6 +30,7 @@ from storage.db import Database
 from storage.faqs import FaqRepository
 from storage.models import utcnow
 from storage.staff import StaffRepository
+from storage.staff_drafts import DraftRepository
 from storage.staff_kb import KbListing, KbTests
 from tests.adapters.conftest import AppServer
 
@@ -40,14 +41,18 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--kb", type=Path, default=DEFAULT_KB)
     parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--keep", type=Path, help="keep the loaded database in this folder and reuse it next time")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        db = Database(f"sqlite:///{Path(folder) / 'bench.db'}")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = args.keep or Path(scratch)
+        folder.mkdir(parents=True, exist_ok=True)
+        db = Database(f"sqlite:///{folder / 'bench.db'}")
         db.migrate()
         faqs = FaqRepository(db)
         started = time.perf_counter()
         entries = load_entries(args.kb).entries
-        faqs.save_many(entries, author="bench")
+        if faqs.count() != len(entries):
+            faqs.save_many(entries, author="bench")
         print(f"loaded {len(entries)} entries in {time.perf_counter() - started:.1f} s")
         staff = StaffRepository(db)
         auth = StaffAuth(staff, CustomerRepository(db), Settings(data_dir=Path(folder)))
@@ -55,7 +60,7 @@ def main() -> None:
         app = FastAPI()
         install_error_pages(app)
         runtime = SimpleNamespace(faqs=faqs, knowledge=None)
-        app.include_router(kb_router(runtime, auth, KbListing(db, faqs), KbTests(db)))
+        app.include_router(kb_router(runtime, auth, KbListing(db, faqs), KbTests(db), DraftRepository(db)))
         some_id = entries[len(entries) // 2].id
         pages = {
             "list, first page": "/staff/kb",

@@ -275,3 +275,23 @@ class KbTestCase(SQLModel, table=True):
     expected_faq_id: str = Field(index=True)
     author: str
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class FaqDraft(SQLModel, table=True):
+    """A proposed FAQ entry from traffic (an agent's answer to a customer's question); pending until an editor
+    approves it (it becomes an entry) or rejects it. Never shown to customers while pending."""
+
+    __tablename__ = "faq_draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = "en"
+    normalized: str = Field(index=True)  # the question without case, spaces or punctuation: the dedup key
+    source: str  # e.g. "handoff:12"
+    count: int = 1  # how many resolved handoffs proposed the same question
+    status: str = Field(default="pending", index=True)  # pending | approved | rejected
+    faq_id: str | None = None  # the entry it became
+    decided_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None

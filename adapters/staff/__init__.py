@@ -12,12 +12,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from adapters.staff.auth import StaffAuth
+from adapters.staff.drafts import drafts_router
 from adapters.staff.kb import kb_router
 from adapters.staff.kb_tools import kb_tools_router
 from adapters.staff.pages import STATIC_DIR, install_error_pages
 from adapters.staff.session_routes import session_router
 from bot.runtime import Runtime
 from storage.staff import StaffRepository
+from storage.staff_drafts import DraftRepository
 from storage.staff_kb import KbListing, KbTests
 
 
@@ -29,7 +31,8 @@ def install_staff_app(app: FastAPI, runtime: Runtime, auth: StaffAuth) -> None:
     app.state.staff_auth = auth
     install_error_pages(app)
     app.mount("/staff/static", StaticFiles(directory=STATIC_DIR), name="staff-static")
-    tests = KbTests(runtime.db)
+    tests, drafts = KbTests(runtime.db), DraftRepository(runtime.db)
     app.include_router(session_router(auth))
-    app.include_router(kb_router(runtime, auth, KbListing(runtime.db, runtime.faqs), tests))
+    app.include_router(drafts_router(auth, drafts))
+    app.include_router(kb_router(runtime, auth, KbListing(runtime.db, runtime.faqs), tests, drafts))
     app.include_router(kb_tools_router(runtime, auth, tests))

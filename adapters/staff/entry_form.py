@@ -28,7 +28,17 @@ class EntryForm:
     tags: str = ""
     revision: int = 0  # the revision the editor started from; 0 for a new entry
     note: str = ""
+    draft_id: int = 0  # the traffic draft this form approves, if any
     errors: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_draft(cls, draft) -> EntryForm:
+        """A new entry prefilled from a draft: its question, and the agent's answer in the customer's language."""
+        slug = re.sub(r"[^\w]+", "-", draft.question.lower()).strip("-")[:60] or "entry"
+        form = cls(id=f"{slug}-{draft.id}" if not slug.isascii() else slug, questions=draft.question, draft_id=draft.id)
+        setattr(form, "answer_zh" if draft.language == "zh" else "answer_en", draft.answer)
+        form.note = f"draft {draft.id} ({draft.source})"
+        return form
 
     @classmethod
     def of(cls, entry: FaqEntry, revision: int) -> EntryForm:

@@ -21,6 +21,7 @@ from bot.kb_regression import broken_by
 from bot.runtime import Runtime
 from storage.faqs import RevisionConflict, UnknownFaq
 from storage.staff import StaffMember
+from storage.staff_drafts import DraftRepository
 from storage.staff_kb import KbListing, KbTests
 
 PAGE_SIZE = 50
@@ -28,7 +29,9 @@ VIEWERS = ("editor", "manager")
 EDITORS = ("editor",)
 
 
-def kb_router(runtime: Runtime, auth: StaffAuth, listing: KbListing, tests: KbTests) -> APIRouter:
+def kb_router(
+    runtime: Runtime, auth: StaffAuth, listing: KbListing, tests: KbTests, drafts: DraftRepository
+) -> APIRouter:
     router = APIRouter(prefix="/staff/kb", include_in_schema=False)
     faqs, knowledge = runtime.faqs, runtime.knowledge
     Viewer = Annotated[StaffMember, Depends(auth.require(*VIEWERS))]
@@ -63,9 +66,13 @@ def kb_router(runtime: Runtime, auth: StaffAuth, listing: KbListing, tests: KbTe
         )
 
     @router.get("/edit", response_class=HTMLResponse)
-    def edit_form(member: Viewer, request: Request, id: str = Query("", max_length=80)):
+    def edit_form(
+        member: Viewer, request: Request, id: str = Query("", max_length=80), draft: int = Query(0, ge=0, le=2**62)
+    ):
         if not id:
-            return render(request, "kb_edit.html", member, form=EntryForm(id=""), new=True)
+            proposed = drafts.get(draft) if draft else None
+            form = EntryForm.from_draft(proposed) if proposed else EntryForm(id="")
+            return render(request, "kb_edit.html", member, form=form, new=True)
         entry = faqs.get(id)
         if entry is None:
             raise HTTPException(404, f"no entry {id!r}")
@@ -85,9 +92,10 @@ def kb_router(runtime: Runtime, auth: StaffAuth, listing: KbListing, tests: KbTe
         revision: int = Form(0, ge=0),
         note: str = Form("", max_length=500),
         force: bool = Form(False),
+        draft_id: int = Form(0, ge=0, le=2**62),
     ):
         language = page_language(request)
-        form = EntryForm(id, questions, answer, answer_zh, answer_en, tags, revision, note)
+        form = EntryForm(id, questions, answer, answer_zh, answer_en, tags, revision, note, draft_id=draft_id)
         new = revision == 0
         if not form.validate(language):
             return render(request, "kb_edit.html", member, form=form, new=new, status_code=422)
@@ -116,6 +124,8 @@ def kb_router(runtime: Runtime, auth: StaffAuth, listing: KbListing, tests: KbTe
                 status_code=409,
             )
         await run_in_threadpool(knowledge.upsert, entry)
+        if draft_id and await run_in_threadpool(drafts.decide, draft_id, "approved", member.actor, entry.id):
+            await run_in_threadpool(auth.audit, member, "kb.draft_approve", f"faq_draft:{draft_id}", {"faq": entry.id})
         current = faqs.revision_of(entry.id)
         await run_in_threadpool(auth.audit, member, f"kb.{outcome}", f"faq:{entry.id}", {"revision": current})
         message = say("edit.unchanged" if outcome == "unchanged" else "edit.saved", language, revision=current)

@@ -1,4 +1,4 @@
-"""staff accounts, sessions, login throttling and editors' KB regression tests
+"""staff accounts, sessions, login throttling, editors' KB regression tests, FAQ drafts from traffic
 
 Revision ID: 0011
 Revises: 0006
@@ -66,9 +66,28 @@ def upgrade() -> None:
         sa.UniqueConstraint("question", "expected_faq_id"),
     )
     op.create_index("ix_kb_test_case_expected_faq_id", "kb_test_case", ["expected_faq_id"])
+    op.create_table(
+        "faq_draft",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("question", sa.Text(), nullable=False),
+        sa.Column("answer", sa.Text(), nullable=False),
+        sa.Column("language", _TEXT(), nullable=False),
+        sa.Column("normalized", _TEXT(), nullable=False),
+        sa.Column("source", _TEXT(), nullable=False),
+        sa.Column("count", sa.Integer(), nullable=False),
+        sa.Column("status", _TEXT(), nullable=False),
+        sa.Column("faq_id", _TEXT(), nullable=True),
+        sa.Column("decided_by", _TEXT(), nullable=True),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("decided_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_faq_draft_normalized", "faq_draft", ["normalized"])
+    op.create_index("ix_faq_draft_status", "faq_draft", ["status"])
 
 
 def downgrade() -> None:
+    op.drop_table("faq_draft")
     op.drop_table("kb_test_case")
     op.drop_table("login_failure")
     op.drop_table("staff_session")
