@@ -112,3 +112,22 @@ def test_chinese_editors_get_the_chinese_pages(browser, staff_server):
     page.click("text=English")
     expect(page.locator("h1")).to_have_text("Knowledge base")
     page.context.close()
+
+
+def test_an_editor_approves_a_draft_from_traffic(browser, staff_server):
+    live, runtime = staff_server
+    from tests.staff.test_drafts import handoff_answered
+
+    handoff_answered(live, runtime, "Can I collect my order in the shop?", "Yes, choose Pick up at checkout.")
+    page = signed_in_page(browser, live.url, "edna")
+    page.goto(f"{live.url}/staff/kb/drafts")
+    card = page.locator(".draft", has_text="Can I collect my order in the shop?")
+    card.locator(".approve").click()
+    expect(page.locator("#answer_en")).to_have_value("Yes, choose Pick up at checkout.")
+    page.fill("#answer_zh", "可以，结账时选择“到店自提”。")
+    page.click("#save")
+    expect(page.locator(".notice")).to_contain_text("Saved as revision 1")
+    page.goto(f"{live.url}/staff/kb/drafts")
+    expect(page.locator(".draft", has_text="Can I collect my order in the shop?")).to_have_count(0)
+    assert runtime.knowledge.search("Can I collect my order in the shop?").decision == "answer"
+    page.context.close()
