@@ -5,6 +5,7 @@ import pytest
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.adapters.conftest import LiveServer
+from tests.adapters.test_webchat_browser import browser  # noqa: F401 (the shared Chromium, for the browser tests)
 from tests.handoff.live import AGENT_TOKEN
 from tests.staff.helpers import add_accounts
 

@@ -4,24 +4,15 @@ entry, history and rollback."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from tests.adapters.conftest import AppServer
-from tests.adapters.test_webchat_browser import CHROMIUM, FLAGS
 from tests.staff.helpers import PASSWORD
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield browser
-        browser.close()
 
 
 def signed_in_page(browser, base_url: str, name: str, locale: str = "en-US"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import timedelta
 
 import httpx
@@ -18,6 +19,16 @@ def audit_lines(runtime, action: str, actor: str | None = None) -> list[AuditLog
         if actor:
             query = query.where(AuditLog.actor == actor)
         return list(session.exec(query).all())
+
+
+@contextmanager
+def after_the_throttling_window(auth):
+    real_clock = auth.clock
+    auth.clock = lambda: real_clock() + timedelta(minutes=auth.settings.login_window_minutes + 1)
+    try:
+        yield
+    finally:
+        auth.clock = real_clock
 
 
 def test_right_password_signs_in_and_wrong_one_is_refused_and_audited(staff_server):
@@ -47,12 +58,8 @@ def test_many_wrong_passwords_for_one_name_lock_it_for_the_window_even_with_the_
     locked = sign_in(live.url, "tessa", PASSWORD)
     assert locked.last_login.status_code == 429 and "Too many wrong sign-ins" in locked.last_login.text
     assert audit_lines(runtime, "staff.login_throttled", "staff:tessa")
-    real_clock = auth.clock
-    auth.clock = lambda: real_clock() + timedelta(minutes=auth.settings.login_window_minutes + 1)
-    try:
+    with after_the_throttling_window(auth):
         assert sign_in(live.url, "tessa", PASSWORD).last_login.status_code == 303
-    finally:
-        auth.clock = real_clock
 
 
 def test_one_address_trying_many_names_is_throttled(staff_server, auth):
@@ -63,12 +70,8 @@ def test_one_address_trying_many_names_is_throttled(staff_server, auth):
         if response.status_code == 429:
             break
     assert sign_in(live.url, "edna", PASSWORD).last_login.status_code == 429
-    real_clock = auth.clock
-    auth.clock = lambda: real_clock() + timedelta(minutes=auth.settings.login_window_minutes + 1)
-    try:
+    with after_the_throttling_window(auth):
         assert sign_in(live.url, "edna", PASSWORD).last_login.status_code == 303
-    finally:
-        auth.clock = real_clock
 
 
 def test_a_session_ends_after_its_lifetime_and_after_idling(staff_server, auth):
