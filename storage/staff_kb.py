@@ -56,6 +56,7 @@ class KbListing:
         self._version: int | None = None
         self._by_id: dict[str, EntryRow] = {}
         self._rows: list[EntryRow] = []
+        self._summary: tuple[list[tuple[str, int]], int, int] = ([], 0, 0)  # tags with counts, missing zh, en
 
     def rows(self) -> list[EntryRow]:
         """Every entry, by id. After an edit only the entries changed since the last look are read again."""
@@ -74,6 +75,7 @@ class KbListing:
                     self._by_id.pop(faq_id, None)
                 self._by_id.update((row.id, row) for row in self._load(changed))
             self._rows = sorted(self._by_id.values(), key=lambda row: row.id)
+            self._summary = _summarise(self._rows)
             self._version = version
             return self._rows
 
@@ -87,20 +89,12 @@ class KbListing:
             and (not tag or tag in row.tags)
             and (not missing or missing in row.missing)
         ]
-        return EntryPage(
-            rows=matching[offset : offset + limit],
-            total=len(matching),
-            everything=len(rows),
-            missing_zh=sum(not row.has_zh for row in rows),
-            missing_en=sum(not row.has_en for row in rows),
-        )
+        _, missing_zh, missing_en = self._summary
+        return EntryPage(matching[offset : offset + limit], len(matching), len(rows), missing_zh, missing_en)
 
     def tags(self) -> list[tuple[str, int]]:
-        counts: dict[str, int] = {}
-        for row in self.rows():
-            for tag in row.tags:
-                counts[tag] = counts.get(tag, 0) + 1
-        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        self.rows()
+        return self._summary[0]
 
     def _load(self, only: set[str] | None = None) -> list[EntryRow]:
         columns = (FaqRecord.id, FaqRecord.questions, FaqRecord.answer, FaqRecord.answer_zh, FaqRecord.answer_en)
@@ -120,6 +114,15 @@ class KbListing:
                 EntryRow(faq_id, title, len(questions), tuple(tags or ()), has_zh, has_en, revision, updated_at, text)
             )
         return rows
+
+
+def _summarise(rows: list[EntryRow]) -> tuple[list[tuple[str, int]], int, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        for tag in row.tags:
+            counts[tag] = counts.get(tag, 0) + 1
+    tags = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return tags, sum(not row.has_zh for row in rows), sum(not row.has_en for row in rows)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,9 @@ base.html, and include the router in `install_staff_app` below. Queries for the 
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
@@ -34,5 +37,13 @@ def install_staff_app(app: FastAPI, runtime: Runtime, auth: StaffAuth) -> None:
     tests, drafts = KbTests(runtime.db), DraftRepository(runtime.db)
     app.include_router(session_router(auth))
     app.include_router(drafts_router(auth, drafts))
-    app.include_router(kb_router(runtime, auth, KbListing(runtime.db, runtime.faqs), tests, drafts))
+    listing = KbListing(runtime.db, runtime.faqs)
+    # Read the list once now, not while the first editor waits (a few seconds with 20,000 entries).
+    threading.Thread(target=_warm_up, args=(listing,), name="kb-listing-warm-up", daemon=True).start()
+    app.include_router(kb_router(runtime, auth, listing, tests, drafts))
     app.include_router(kb_tools_router(runtime, auth, tests))
+
+
+def _warm_up(listing: KbListing) -> None:
+    with contextlib.suppress(Exception):  # a server stopping at once closes the database under it; pages retry
+        listing.rows()

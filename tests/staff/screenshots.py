@@ -24,6 +24,7 @@ PAGES = {
     "kb-history": "/staff/kb/history?id=order_track",
     "kb-try": "/staff/kb/try?q=积分",
     "kb-tests": "/staff/kb/tests?run=true",
+    "kb-drafts": "/staff/kb/drafts",
 }
 
 
@@ -37,6 +38,11 @@ def main() -> None:
         from storage.staff_kb import KbTests
 
         KbTests(runtime.db).add("How do I track my order?", "order_track", "staff:edna")
+        from storage.staff_drafts import DraftRepository
+
+        DraftRepository(runtime.db).propose(
+            "Can I pay with bitcoin?", "Not yet: we take cards, Alipay and WeChat Pay.", "en", "handoff:7"
+        )
         with LiveServer(runtime) as live, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             for language, locale in (("en", "en-US"), ("zh", "zh-CN")):
