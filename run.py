@@ -9,10 +9,12 @@ import os
 import sys
 from pathlib import Path
 
+from adapters.cli import care as care_commands
 from adapters.cli import customer as customer_commands
 from adapters.cli import emotion as emotion_commands
 from adapters.cli import kb as kb_commands
 from adapters.cli import staff as staff_commands
+from adapters.cli import segments as segment_commands
 from bot.settings import Settings
 
 
@@ -72,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     emotion_commands.register(commands)
     customer_commands.register(commands)
     staff_commands.register(commands)
+    care_commands.register(commands)
+    segment_commands.register(commands)
     _accept_data_dir_after_commands(parser)
     return parser
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from fastapi import APIRouter
 
 from adapters.agent_console import ConsoleDesk, agent_console_router
+from adapters.care_api import care_router
+from adapters.care_slack import attach_slack_care, care_note_reply
 from adapters.slack_desk import slack_configured, slack_router
 from adapters.staff.auth import StaffAuth
 from adapters.webchat import PLATFORM as WEB_PLATFORM
@@ -37,9 +39,14 @@ class HandoffDesks:
         service.desks.add(ConsoleDesk(service.repository))
         service.desks.add(DraftsFromResolvedHandoffs(service.repository, DraftRepository(runtime.db)))
         desks.routers.append(agent_console_router(service, staff))
+        if runtime.care is not None:
+            desks.routers.append(care_router(runtime.care, runtime.customers, settings.agent_token))
         if slack_configured(settings):
-            router, slack = slack_router(service, runtime.customers, settings)
+            care_note = care_note_reply(runtime.care, settings.handoff_agent_language)
+            router, slack = slack_router(service, runtime.customers, settings, care_note)
             service.desks.add(slack)
+            if runtime.care is not None:
+                attach_slack_care(runtime.care, slack.client, settings, service.repository)
             desks.routers.append(router)
         else:
             log.info("Slack desk off: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_HANDOFF_CHANNEL to use it")

@@ -33,6 +33,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
         await channels.start(telegram_polling)
         delivery = asyncio.create_task(runtime.outbox.run(stop))
         handoff_watch = asyncio.create_task(handoff.watch(stop))
+        scheduled_jobs = asyncio.create_task(runtime.care.scheduler.run(stop)) if runtime.care else None
         try:
             yield
         finally:
@@ -42,6 +43,8 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
                     await asyncio.wait_for(runtime.handoff.settle(), SHUTDOWN_ANNOUNCE_SECONDS)
             await delivery
             await handoff_watch
+            if scheduled_jobs is not None:
+                await scheduled_jobs
             await channels.stop()
 
     app = FastAPI(title="Warmdesk", docs_url=None, redoc_url=None, lifespan=lifespan)

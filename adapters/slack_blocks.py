@@ -113,6 +113,7 @@ def customer_card(view: CustomerView, language: str, recent: int = 5) -> list[di
     trend = emotion_sparkline([(m.emotion_label, m.emotion_intensity) for m in said[-20:]]) or "–"
     lines = [
         f"*#{customer.id} {escape(customer.display_name or '–')}* · tier {escape(customer.tier)}",
+        *_care_note_lines(view),  # relationship care: shown first
         f"Identities: {escape(identities)}",
         f"Contact: {escape(customer.email or '–')} · {escape(customer.phone or '–')}",
         f"Emotion trend: {trend}",
@@ -130,6 +131,13 @@ def customer_card(view: CustomerView, language: str, recent: int = 5) -> list[di
     lines.append("*Risk flags:* " + (", ".join(flags) if flags else "none"))
     text = "\n".join(lines)
     return [{"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION]}}]
+
+
+def _care_note_lines(view: CustomerView) -> list[str]:
+    if not view.care_notes:
+        return []
+    note = view.care_notes[-1]
+    return [f"♥ *Care note* ({note.created_at:%Y-%m-%d}, {agent_mrkdwn(note.author)}): {escape(note.text[:300])}"]
 
 
 def risk_flags(view: CustomerView) -> list[str]:

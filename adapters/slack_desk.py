@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -144,7 +145,10 @@ class ReplayGuard:
 
 
 def slack_router(
-    service: HandoffService, customers: CustomerRepository, settings: Settings
+    service: HandoffService,
+    customers: CustomerRepository,
+    settings: Settings,
+    care_note: Callable[[int, str, str], Awaitable[str | None]] | None = None,  # adapters/care_slack.py
 ) -> tuple[APIRouter, SlackDesk]:
     """The /slack/events route and the desk to register with the handoff service."""
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=_with_slash(settings.slack_api_base_url))
@@ -157,7 +161,7 @@ def slack_router(
     desk = SlackDesk(
         client, settings.slack_handoff_channel, service.repository, language, settings.slack_supervisor_group
     )
-    _register_handoff_listeners(app, service, language)
+    _register_handoff_listeners(app, service, language, care_note)
     StaffCommands(customers, settings.slack_staff_ids, language).register(app)
     handler = AsyncSlackRequestHandler(app)
     verifier = SignatureVerifier(settings.slack_signing_secret)
@@ -185,7 +189,12 @@ def _signed(verifier: SignatureVerifier, body: bytes, timestamp: str | None, sig
     return verifier.is_valid(body, timestamp, signature)
 
 
-def _register_handoff_listeners(app: AsyncApp, service: HandoffService, language: str) -> None:
+def _register_handoff_listeners(
+    app: AsyncApp,
+    service: HandoffService,
+    language: str,
+    care_note: Callable[[int, str, str], Awaitable[str | None]] | None = None,
+) -> None:
     prompted = ReplayGuard()  # Slack retries an event it got no quick answer to: prompt its author once
 
     async def tell(client: AsyncWebClient, body: dict[str, Any], result: ActionResult) -> None:
@@ -264,6 +273,11 @@ def _register_handoff_listeners(app: AsyncApp, service: HandoffService, language
         if handoff_id is None:
             return
         agent, text = f"{DESK}:{event['user']}", unescape(event.get("text") or "")
+        if care_note is not None and (answer := await care_note(handoff_id, agent, text)) is not None:
+            await client.chat_postEphemeral(
+                channel=event["channel"], user=event["user"], thread_ts=thread_ts, text=answer
+            )
+            return
         result = await service.reply(handoff_id, agent, text, DESK, event["ts"])
         if result.outcome in (Outcome.NOT_OWNER, Outcome.NOT_CLAIMED):
             if not prompted.first_time(f"{handoff_id}:{event['ts']}"):

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bot.business import BusinessFile, load_business_file
+from bot.care.alerts import WatchWithAlerts
+from bot.care.wiring import Care, check_care_rules, open_care
 from bot.emotion import default_tagger
 from bot.emotion.base import EmotionTagger
 from bot.emotion_watch import EmotionWatch
@@ -52,11 +54,13 @@ class Runtime:
     engine: Engine
     outbox: Outbox
     business: BusinessFile
+    care: Care | None = None
 
     @classmethod
     def open(cls, settings: Settings, progress: Callable[[int, int], None] | None = None) -> Runtime:
         business = load_business_file(settings.business_file)  # first: a typo in it should stop us at once
         texts = Texts.from_business(business)
+        check_care_rules(settings, business)
         data_dir = _usable_data_dir(settings.data_dir)
         db = open_database(settings)
         faqs = FaqRepository(db)
@@ -88,6 +92,11 @@ class Runtime:
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts)
+        care = open_care(settings, business, db, outbox, texts)  # relationship care: jobs, follow-ups, opt-out
+        engine.interceptors.append(care.optout)
+        engine.handoff.desks.add(care.desk)
+        engine.emotion_watch = WatchWithAlerts(engine.emotion_watch, care.alerts)
+        engine.handoff.summary_preface = care.notes.preface
         return cls(
             settings,
             db,
@@ -100,6 +109,7 @@ class Runtime:
             engine,
             outbox,
             business,
+            care,
         )
 
     @property

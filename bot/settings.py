@@ -79,6 +79,15 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = _env("WARMDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", default=20, ge=1)
     staff_origins: str = _env("WARMDESK_STAFF_ORIGINS", default="")  # extra origins allowed to post, comma-separated
 
+
+    # Relationship care (bot/care): the scheduled-jobs worker
+    jobs_batch: int = _env("WARMDESK_JOBS_BATCH", default=50, ge=1, le=1000)
+    jobs_lease_seconds: float = _env("WARMDESK_JOBS_LEASE_SECONDS", default=300.0, ge=10)
+    jobs_idle_seconds: float = _env("WARMDESK_JOBS_IDLE_SECONDS", default=5.0, gt=0)
+    sla_first_response_minutes: float = _env("WARMDESK_SLA_FIRST_RESPONSE_MINUTES", default=15.0, ge=0)
+    slack_care_channel: str | None = _env("SLACK_CARE_CHANNEL", default=None)  # default: SLACK_HANDOFF_CHANNEL
+    slack_sla_channel: str | None = _env("SLACK_SLA_CHANNEL", default=None)  # default: the care channel
+
     @property
     def sqlalchemy_url(self) -> str:
         if self.database_url:

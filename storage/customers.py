@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import delete, func, or_
@@ -11,14 +11,21 @@ from sqlmodel import Session, SQLModel, select
 from storage.db import Database, row_id
 from storage.models import (
     AuditLog,
+    CareNote,
+    CareTask,
     Conversation,
     Customer,
+    CustomerOrder,
+    CustomerSegment,
     EmotionAlert,
     Handoff,
+    HandoffSla,
     Identity,
+    InboxItem,
     Message,
     Note,
     OutboxMessage,
+    ScheduledJob,
 )
 
 
@@ -30,6 +37,7 @@ class CustomerView:
     handoffs: list[Handoff]
     notes: list[Note]
     conversations: list[Conversation]
+    care_notes: list[CareNote] = field(default_factory=list)  # relationship care, newest last
 
 
 # Every table that holds rows of one customer: what `export` hands over and `forget` deletes (in this order,
@@ -42,8 +50,31 @@ EXPORTED: dict[str, type[SQLModel]] = {
     "handoffs": Handoff,
     "notes": Note,
     "emotion_alerts": EmotionAlert,
+    # relationship care (bot/care)
+    "orders": CustomerOrder,
+    "segment": CustomerSegment,
+    "scheduled_jobs": ScheduledJob,
+    "care_tasks": CareTask,
+    "staff_inbox": InboxItem,
+    "handoff_sla": HandoffSla,
+    "care_notes": CareNote,
 }
-FORGOTTEN = (OutboxMessage, EmotionAlert, Message, Handoff, Note, Conversation, Identity)
+FORGOTTEN = (
+    OutboxMessage,
+    EmotionAlert,
+    ScheduledJob,
+    CareTask,
+    InboxItem,
+    HandoffSla,
+    CareNote,
+    CustomerOrder,
+    CustomerSegment,
+    Message,
+    Handoff,
+    Note,
+    Conversation,
+    Identity,
+)
 
 
 class CustomerRepository:
@@ -89,6 +120,7 @@ class CustomerRepository:
                 handoffs=_all(session, Handoff, customer_id),
                 notes=_all(session, Note, customer_id),
                 conversations=_all(session, Conversation, customer_id),
+                care_notes=_all(session, CareNote, customer_id),
             )
 
     def export(self, customer_id: int, actor: str) -> dict[str, Any] | None:
@@ -138,7 +170,8 @@ def _scrub_audit_details(session: Session, target: str) -> None:
 
 
 def _all(session: Session, model: type[SQLModel], customer_id: int) -> list:
-    return list(session.exec(select(model).where(model.customer_id == customer_id).order_by(model.id)).all())
+    order = next(iter(model.__table__.primary_key.columns))  # care_segment and handoff_sla have no `id`
+    return list(session.exec(select(model).where(model.customer_id == customer_id).order_by(order)).all())
 
 
 def _plain(row: SQLModel) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -29,6 +29,11 @@ class Customer(SQLModel, table=True):
     phone: str | None = Field(default=None, index=True)
     created_at: datetime = Field(default_factory=utcnow)
     last_seen_at: datetime = Field(default_factory=utcnow)
+    # Relationship care (bot/care): who looks after this customer, their id in the business's own system,
+    # and since when they asked for no proactive messages.
+    account_manager: str | None = Field(default=None, index=True)
+    external_id: str | None = Field(default=None, unique=True, index=True)
+    opted_out_at: datetime | None = None
 
 
 class Identity(SQLModel, table=True):
@@ -295,3 +300,129 @@ class FaqDraft(SQLModel, table=True):
     decided_by: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
+
+
+# -- relationship care (bot/care) ----------------------------------------------------------------------------
+
+
+class JobStatus:
+    PENDING = "pending"
+    RUNNING = "running"  # claimed by a worker until `lease_until`; an expired lease makes it claimable again
+    DONE = "done"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class ScheduledJob(SQLModel, table=True):
+    """Work to do at a time: a follow-up, a notification, the nightly segments. Claimed with a lease, done once."""
+
+    __tablename__ = "scheduled_job"
+    __table_args__ = (Index("ix_scheduled_job_status_due_at", "status", "due_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(index=True)
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    dedup_key: str | None = Field(default=None, unique=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True, ondelete="CASCADE")
+    status: str = Field(default=JobStatus.PENDING)
+    due_at: datetime = Field(default_factory=utcnow)
+    attempts: int = 0
+    max_attempts: int = 6
+    lease_until: datetime | None = None
+    claimed_by: str | None = None
+    last_error: str | None = Field(default=None, sa_column=Column(Text))
+    outcome: str | None = None  # what the handler did: "sent", "task", "skipped: opted out"...
+    created_by: str = "system"
+    created_at: datetime = Field(default_factory=utcnow)
+    finished_at: datetime | None = None
+
+
+class CustomerOrder(SQLModel, table=True):
+    __tablename__ = "customer_order"
+    __table_args__ = (UniqueConstraint("customer_id", "external_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    external_id: str
+    ordered_at: datetime = Field(index=True)
+    amount: float
+
+
+class CustomerSegment(SQLModel, table=True):
+    """The nightly RFM scores of one customer (1-5 each, 5 best) and the tier and segment they give."""
+
+    __tablename__ = "customer_segment"
+
+    customer_id: int = Field(primary_key=True, foreign_key="customer.id", ondelete="CASCADE")
+    recency: int
+    frequency: int
+    monetary: int
+    tier: str
+    segment: str
+    churn_risk: bool = False
+    orders: int = 0
+    total_amount: float = 0.0
+    last_order_at: datetime | None = None
+    last_contact_at: datetime | None = None
+    computed_at: datetime = Field(default_factory=utcnow)
+
+
+class CareTask(SQLModel, table=True):
+    """Something a person must do for a customer (call back, check the refund), with a due date."""
+
+    __tablename__ = "care_task"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True, ondelete="CASCADE")
+    kind: str
+    title: str
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+    assignee: str | None = Field(default=None, index=True)
+    status: str = Field(default="open", index=True)  # open | done
+    due_at: datetime = Field(default_factory=utcnow, index=True)
+    dedup_key: str | None = Field(default=None, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    done_at: datetime | None = None
+    done_by: str | None = None
+
+
+class InboxItem(SQLModel, table=True):
+    """A notice for one staff member (an account manager's alert), kept until read."""
+
+    __tablename__ = "staff_inbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    recipient: str = Field(index=True)
+    customer_id: int | None = Field(default=None, foreign_key="customer.id", index=True, ondelete="CASCADE")
+    kind: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    dedup_key: str | None = Field(default=None, unique=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+    read_at: datetime | None = None
+
+
+class HandoffSla(SQLModel, table=True):
+    """First-response figures of one handoff: the target, when a person first answered, whether it was breached."""
+
+    __tablename__ = "handoff_sla"
+
+    handoff_id: int = Field(primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    requested_at: datetime
+    due_at: datetime = Field(index=True)
+    first_response_at: datetime | None = None
+    first_response_seconds: float | None = None  # business-hours seconds from request to first answer
+    breached_at: datetime | None = None
+
+
+class CareNote(SQLModel, table=True):
+    """A personal note an agent leaves after solving a problem, shown first at the customer's next contact."""
+
+    __tablename__ = "care_note"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    handoff_id: int | None = None
+    author: str
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)

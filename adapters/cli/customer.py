@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from adapters.cli import segments as segment_commands
 from bot.emotion.profile import EmotionProfile, build_profile
 from bot.emotion_watch import emotion_records
 from bot.outbox import Outbox
@@ -23,6 +24,7 @@ def register(commands: argparse._SubParsersAction) -> None:
     customer = commands.add_parser("customer", help="look up, export or forget a customer").add_subparsers(
         dest="customer_command", required=True
     )
+    segment_commands.register_import(customer)  # `customer import` (relationship care)
     p = customer.add_parser("show", help="identities, recent messages with emotions, handoffs, notes")
     p.add_argument("query", help="customer id (#12), platform user id, phone, email or part of the name")
     p.set_defaults(handler=show)

@@ -132,6 +132,8 @@ class HandoffService:
         self.texts = texts
         self._faq_title = faq_title
         self._telling: dict[int | None, asyncio.Task] = {}  # the newest announcement per conversation
+        # Relationship care (bot/care/notes.py) sets this: lines a new handoff's summary starts with.
+        self.summary_preface: Callable[[int], list[str]] = lambda customer_id: []
 
     # -- the engine's side ----------------------------------------------------------------------------------
 
@@ -419,6 +421,7 @@ class HandoffService:
             TriggerHit(handoff.reason, handoff.evidence or {}),
             lambda faq_id: self._faq_title(faq_id, language),
             language,
+            preface=self.summary_preface(row.customer_id),
         )
         return summary.render()
 

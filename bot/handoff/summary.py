@@ -90,6 +90,7 @@ class HandoffSummary:
         say = agent_say
         lines = [
             self.title,
+            *self.extra.get("preface", ()),  # relationship care (bot/care/notes.py): the latest care note first
             f"{say('who', self.language)}: {self.who}",
             f"{say('why', self.language)}: {self.why}",
             f"{say('problem', self.language)}:",
@@ -110,6 +111,7 @@ def build_summary(
     hit: TriggerHit,
     faq_title: Callable[[str], str | None],
     language: str = "en",
+    preface: Sequence[str] = (),  # relationship care: lines shown right under the title (the care note)
 ) -> HandoffSummary:
     said = [line for line in transcript if line.direction == "in" and line.text.strip()]
     answered = _answered_titles(transcript, faq_title)
@@ -124,6 +126,7 @@ def build_summary(
         first_step=suggest_first_step(hit, answered, language),
         quoted=[line.text for line in said[-MAX_QUOTED:]],
         language=language,
+        extra={"preface": list(preface)} if preface else {},
     )
 
 

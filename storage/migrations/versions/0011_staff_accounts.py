@@ -1,7 +1,7 @@
 """staff accounts, sessions, login throttling, editors' KB regression tests, FAQ drafts from traffic
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0012
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0006"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
