@@ -13,8 +13,8 @@ from adapters.cli import care as care_commands
 from adapters.cli import customer as customer_commands
 from adapters.cli import emotion as emotion_commands
 from adapters.cli import kb as kb_commands
-from adapters.cli import staff as staff_commands
 from adapters.cli import segments as segment_commands
+from adapters.cli import staff as staff_commands
 from bot.settings import Settings
 
 

@@ -79,7 +79,6 @@ class Settings(BaseSettings):
     login_max_failures_per_address: int = _env("WARMDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", default=20, ge=1)
     staff_origins: str = _env("WARMDESK_STAFF_ORIGINS", default="")  # extra origins allowed to post, comma-separated
 
-
     # Relationship care (bot/care): the scheduled-jobs worker
     jobs_batch: int = _env("WARMDESK_JOBS_BATCH", default=50, ge=1, le=1000)
     jobs_lease_seconds: float = _env("WARMDESK_JOBS_LEASE_SECONDS", default=300.0, ge=10)
