@@ -7,6 +7,7 @@ agent or admin role (`run.py staff add`); scripts send `Authorization: Bearer $W
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -60,10 +61,9 @@ class ResolveBody(BaseModel):
     outcome: str = Field(default=ResolveOutcome.RESOLVED, pattern=r"^(resolved|returned_to_bot)$")
 
 
-def agent_console_router(service: HandoffService, staff: StaffAuth) -> APIRouter:
-    router = APIRouter()
-    page = PAGE.read_text(encoding="utf-8")
-    repository = service.repository
+def console_agent(staff: StaffAuth) -> Callable[[Request], str]:
+    """The console's sign-in dependency: `console:<name>` of a signed-in agent (or admin, or a Bearer script);
+    401 for nobody, 403 (audited) for another role or a cross-site request. The care endpoints use it too."""
 
     def agent(request: Request) -> str:
         member = staff.member(request)
@@ -78,6 +78,19 @@ def agent_console_router(service: HandoffService, staff: StaffAuth) -> APIRouter
             staff.audit(member, "staff.forbidden", request.url.path, {"method": request.method})
             raise HTTPException(status_code=403, detail="the console needs the agent role")
         return f"{DESK}:{member.name}"
+
+    return agent
+
+
+def agent_console_router(service: HandoffService, staff: StaffAuth) -> APIRouter:
+    router = APIRouter()
+    page = PAGE.read_text(encoding="utf-8")
+    repository = service.repository
+
+    signed_in_agent = console_agent(staff)
+
+    def agent(request: Request) -> str:
+        return signed_in_agent(request)
 
     @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
     def console_page(request: Request) -> HTMLResponse:

@@ -40,7 +40,7 @@ class HandoffDesks:
         service.desks.add(DraftsFromResolvedHandoffs(service.repository, DraftRepository(runtime.db)))
         desks.routers.append(agent_console_router(service, staff))
         if runtime.care is not None:
-            desks.routers.append(care_router(runtime.care, runtime.customers, settings.agent_token))
+            desks.routers.append(care_router(runtime.care, runtime.customers, staff))
         if slack_configured(settings):
             care_note = care_note_reply(runtime.care, settings.handoff_agent_language)
             router, slack = slack_router(service, runtime.customers, settings, care_note)
