@@ -16,6 +16,7 @@ from adapters.cli import insights as insights_commands
 from adapters.cli import kb as kb_commands
 from adapters.cli import outbox as outbox_commands
 from adapters.cli import segments as segment_commands
+from adapters.cli import staff as staff_commands
 from bot.settings import Settings
 
 
@@ -96,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     emotion_commands.register(commands)
     customer_commands.register(commands)
     outbox_commands.register(commands)
+    staff_commands.register(commands)
     care_commands.register(commands)
     segment_commands.register(commands)
     insights_commands.register(commands)

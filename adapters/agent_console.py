@@ -1,26 +1,25 @@
 """The web agent console at /agent: a queue of handoffs with summaries; claim, reply, resolve, ask for help.
 
-Works with no Slack at all. Every request needs WARMDESK_AGENT_TOKEN, either once at the login form (which
-sets a signed, HttpOnly cookie naming the agent) or as `Authorization: Bearer <token>` with `X-Agent-Name`.
-Without a configured token the console refuses everything.
+Works with no Slack at all. People sign in once at the staff app (/staff/login) with an account holding the
+agent or admin role (`run.py staff add`); scripts send `Authorization: Bearer $WARMDESK_AGENT_TOKEN` with
+`X-Agent-Name`. A signed-in browser's state-changing request must come from the app's own origin.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import html
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParameter
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
 from adapters.agent_console_views import HELP_DESKS, actions, plain, queue_item, transcript_line
+from adapters.staff.auth import SAFE_METHODS, StaffAuth
+from adapters.staff.pages import login_page, page_language, render
+from adapters.staff.texts import say
 from bot.handoff.agent_texts import agent_say
 from bot.handoff.desk import QuietDesk, Ticket
 from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
@@ -29,9 +28,8 @@ from storage.handoff_queue import briefing, handoff_queue
 from storage.handoffs import HandoffRepository, HandoffStatus
 
 DESK = "console"
-COOKIE = "warmdesk_agent"
+CONSOLE_ROLES = ("agent",)  # and admin, who holds every role
 PAGE = Path(__file__).parent / "web" / "agent.html"
-NAME_PATTERN = r"^[\w .@-]{1,40}$"
 HandoffId = Annotated[int, PathParameter(ge=1, le=MAX_ROW_ID)]
 STATUS_FOR = {
     Outcome.MISSING: 404,
@@ -43,13 +41,6 @@ STATUS_FOR = {
     Outcome.EMPTY: 422,
     Outcome.TOO_LONG: 422,
 }
-LOGIN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Warmdesk agents</title>
-<style>body{{font:16px system-ui,sans-serif;max-width:22rem;margin:4rem auto}}input,button{{font:inherit;
-width:100%;margin:.3rem 0;padding:.5rem}}.error{{color:#b91c1c}}</style></head><body>
-<h1>Warmdesk agents</h1><p class="error">{error}</p>
-<form method="post" action="/agent/login"><label>Your name <input name="name" id="name" required></label>
-<label>Agent token <input name="token" id="token" type="password" required></label>
-<button type="submit" id="login">Sign in</button></form></body></html>"""
 
 
 class ConsoleDesk(QuietDesk):
@@ -77,55 +68,56 @@ class ResolveBody(BaseModel):
     outcome: str = Field(default=ResolveOutcome.RESOLVED, pattern=r"^(resolved|returned_to_bot)$")
 
 
+def console_agent(staff: StaffAuth) -> Callable[[Request], str]:
+    """The console's sign-in dependency: `console:<name>` of a signed-in agent (or admin, or a Bearer script);
+    401 for nobody, 403 (audited) for another role or a cross-site request. The care endpoints use it too."""
+
+    def agent(request: Request) -> str:
+        member = staff.member(request)
+        if member is None:
+            raise HTTPException(status_code=401, detail="sign in at /staff/login, or send Authorization: Bearer")
+        if member.name == "":
+            raise HTTPException(status_code=400, detail="X-Agent-Name: 1 to 40 letters, digits, spaces or . @ - _")
+        if request.method not in SAFE_METHODS and not member.via_token and not staff.same_origin(request):
+            staff.audit(member, "staff.cross_site_refused", request.url.path)
+            raise HTTPException(status_code=403, detail="cross-site request refused: use the console's own page")
+        if not member.has_any(CONSOLE_ROLES):
+            staff.audit(member, "staff.forbidden", request.url.path, {"method": request.method})
+            raise HTTPException(status_code=403, detail="the console needs the agent role")
+        return f"{DESK}:{member.name}"
+
+    return agent
+
+
 def agent_console_router(
-    service: HandoffService, token: str | None, extra_routes: Callable[[APIRouter, Callable], None] | None = None
+    service: HandoffService, staff: StaffAuth, extra_routes: Callable[[APIRouter, Callable], None] | None = None
 ) -> APIRouter:
     """`extra_routes(router, agent)` adds routes behind the same sign-in (the LLM copilot's)."""
     router = APIRouter()
     page = PAGE.read_text(encoding="utf-8")
     repository = service.repository
 
-    def signature(name: str) -> str:
-        return hmac.new((token or "").encode(), f"agent:{name}".encode(), hashlib.sha256).hexdigest()
-
-    def signed_in_agent(request: Request) -> str | None:
-        if not token:
-            return None
-        bearer = request.headers.get("authorization", "")
-        if bearer.startswith("Bearer ") and hmac.compare_digest(
-            bearer.removeprefix("Bearer ").encode(), token.encode()
-        ):
-            return _header_name(request.headers.get("x-agent-name"))
-        name, _, signed = request.cookies.get(COOKIE, "").rpartition("|")
-        if name and hmac.compare_digest(signed, signature(name)):
-            return name
-        return None
+    signed_in_agent = console_agent(staff)
 
     def agent(request: Request) -> str:
-        name = signed_in_agent(request)
-        if name == "":
-            raise HTTPException(status_code=400, detail="X-Agent-Name: 1 to 40 letters, digits, spaces or . @ - _")
-        if name is None:
-            detail = "the agent console is off: set WARMDESK_AGENT_TOKEN" if not token else "sign in at /agent"
-            raise HTTPException(status_code=401 if token else 503, detail=detail)
-        service.availability.agent_seen(f"{DESK}:{name}")  # someone can take handoffs now
-        return f"{DESK}:{name}"
+        who = signed_in_agent(request)
+        service.availability.agent_seen(who)  # someone can take handoffs now
+        return who
 
     @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
-    async def console_page(request: Request) -> HTMLResponse:
-        if not token:
-            return HTMLResponse(LOGIN_PAGE.format(error="The console is off: set WARMDESK_AGENT_TOKEN."), 503)
-        if signed_in_agent(request) is None:
-            return HTMLResponse(LOGIN_PAGE.format(error=""), 401)
+    def console_page(request: Request) -> HTMLResponse:
+        member = staff.member(request)
+        if member is None:
+            return login_page(request, "/agent", say("login.expired", page_language(request)), 401)
+        if not member.has_any(CONSOLE_ROLES):
+            staff.audit(member, "staff.forbidden", "/agent", {"method": "GET"})
+            return render(request, "forbidden.html", member, 403)
+        staff.audit(member, "staff.view", "/agent")
         return HTMLResponse(page)
 
-    @router.post("/agent/login", include_in_schema=False)
-    async def login(name: str = Form(pattern=NAME_PATTERN), token_given: str = Form(alias="token")):
-        if not token or not hmac.compare_digest(token_given.encode(), token.encode()):
-            return HTMLResponse(LOGIN_PAGE.format(error=html.escape("Wrong token.")), 401)
-        response = RedirectResponse("/agent", status_code=303)
-        response.set_cookie(COOKIE, f"{name}|{signature(name)}", httponly=True, samesite="strict", path="/agent")
-        return response
+    @router.get("/agent/login", include_in_schema=False)
+    async def login() -> RedirectResponse:
+        return RedirectResponse("/staff/login?next=/agent", status_code=303)
 
     @router.get("/agent/api/me")
     async def me(who: str = Depends(agent)) -> dict[str, str]:
@@ -192,15 +184,3 @@ def _answer(result: ActionResult) -> JSONResponse:
     if result.handoff is not None:
         body["handoff"] = plain(result.handoff)
     return JSONResponse(body, status_code=200 if result.ok else STATUS_FOR.get(result.outcome, 400))
-
-
-def _header_name(raw: str | None) -> str:
-    """The agent name a Bearer client sends in X-Agent-Name ("token" when it sends none), held to the login
-    form's rule; "" when it breaks it. HTTP headers arrive as Latin-1, so UTF-8 names are decoded again."""
-    if raw is None:
-        return "token"
-    try:
-        name = raw.encode("latin-1").decode("utf-8")
-    except UnicodeError:
-        return ""
-    return name if re.fullmatch(NAME_PATTERN, name) else ""

@@ -1,25 +1,23 @@
 """JSON endpoints of relationship care for the agent console and the staff web app (pages are theirs to build).
 
-Signed in the way the agent console is (its cookie, or `Authorization: Bearer WARMDESK_AGENT_TOKEN` with
-`X-Agent-Name`). Every view and change is audited as `console:<name>`.
+Signed in the way the agent console is (a staff session with the agent role, or `Authorization: Bearer
+WARMDESK_AGENT_TOKEN` with `X-Agent-Name`). Every view and change is audited as `console:<name>`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import hmac
-import re
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends
 from fastapi import Path as PathParameter
 from fastapi import Query as QueryParameter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.agent_console import COOKIE, NAME_PATTERN
+from adapters.agent_console import console_agent
+from adapters.staff.auth import StaffAuth
 from bot.care.notes import MAX_NOTE_CHARS, CareNoteError
 from bot.care.wiring import Care
 from storage.customers import CustomerRepository
@@ -50,25 +48,10 @@ class ManagerBody(BaseModel):
     account_manager: str | None = Field(default=None, max_length=100)
 
 
-def care_router(care: Care, customers: CustomerRepository, token: str | None) -> APIRouter:
+def care_router(care: Care, customers: CustomerRepository, staff: StaffAuth) -> APIRouter:
     router = APIRouter(prefix="/agent/api")
 
-    def agent(request: Request) -> str:
-        if not token:
-            raise HTTPException(status_code=503, detail="the agent console is off: set WARMDESK_AGENT_TOKEN")
-        bearer = request.headers.get("authorization", "")
-        if bearer.startswith("Bearer ") and hmac.compare_digest(
-            bearer.removeprefix("Bearer ").encode(), token.encode()
-        ):
-            name = request.headers.get("x-agent-name") or "token"
-            if not re.fullmatch(NAME_PATTERN, name):
-                raise HTTPException(status_code=400, detail="X-Agent-Name: 1 to 40 letters, digits, spaces or . @ - _")
-            return f"{DESK}:{name}"
-        name, _, signed = request.cookies.get(COOKIE, "").rpartition("|")
-        expected = hmac.new(token.encode(), f"agent:{name}".encode(), hashlib.sha256).hexdigest()
-        if name and hmac.compare_digest(signed, expected):
-            return f"{DESK}:{name}"
-        raise HTTPException(status_code=401, detail="sign in at /agent")
+    agent = console_agent(staff)
 
     @router.post("/handoffs/{handoff_id}/care-note", status_code=201)
     async def add_care_note(handoff_id: RowId, body: NoteBody, who: str = Depends(agent)) -> JSONResponse:

@@ -13,10 +13,13 @@ from adapters.care_api import care_router
 from adapters.care_slack import attach_slack_care, care_note_reply
 from adapters.console import PLATFORM as TERMINAL_PLATFORM
 from adapters.slack_desk import slack_configured, slack_router
+from adapters.staff.auth import StaffAuth
 from adapters.webchat import PLATFORM as WEB_PLATFORM
 from adapters.webchat_mailbox import WebChatMailbox
+from bot.faq_drafts import DraftsFromResolvedHandoffs
 from bot.runtime import Runtime
 from storage.nonces import NonceStore
+from storage.staff_drafts import DraftRepository
 
 log = logging.getLogger("warmdesk.handoff")
 
@@ -28,7 +31,7 @@ class HandoffDesks:
     runtime: Runtime | None = None
 
     @classmethod
-    def open(cls, runtime: Runtime) -> HandoffDesks:
+    def open(cls, runtime: Runtime, staff: StaffAuth) -> HandoffDesks:
         mailbox = WebChatMailbox(runtime.db, WEB_PLATFORM)
         runtime.outbox.add_sender(WEB_PLATFORM, mailbox.sender)
         runtime.outbox.add_sender(TERMINAL_PLATFORM, mailbox.sender)  # `run.py chat` reads its rows as a mailbox
@@ -37,10 +40,11 @@ class HandoffDesks:
         if service is None:
             return desks
         service.desks.add(ConsoleDesk(service.repository))
+        service.desks.add(DraftsFromResolvedHandoffs(service.repository, DraftRepository(runtime.db)))
         copilot, copilot_routes = _copilot(runtime)
-        desks.routers.append(agent_console_router(service, settings.agent_token, copilot_routes))
+        desks.routers.append(agent_console_router(service, staff, copilot_routes))
         if runtime.care is not None:
-            desks.routers.append(care_router(runtime.care, runtime.customers, settings.agent_token))
+            desks.routers.append(care_router(runtime.care, runtime.customers, staff))
         if slack_configured(settings):
             care_note = care_note_reply(runtime.care, settings.handoff_agent_language)
             router, slack = slack_router(

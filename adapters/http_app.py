@@ -19,6 +19,7 @@ from adapters.channels import Channels
 from adapters.handoff_desks import HandoffDesks
 from adapters.insights_api import insights_router
 from adapters.privacy_http import PrivacyHttp
+from adapters.staff import install_staff_app, open_staff_auth
 from adapters.webchat import webchat_router
 from bot.deadline import ServiceBusy
 from bot.insights import Insights, insight_settings
@@ -34,7 +35,8 @@ BUSY = {"error": "busy", "detail": "The service cannot reach its database right 
 
 def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
     channels = Channels.open(runtime)
-    handoff = HandoffDesks.open(runtime)
+    staff = open_staff_auth(runtime)
+    handoff = HandoffDesks.open(runtime, staff)
     privacy = PrivacyHttp.open(runtime, channels)
 
     @asynccontextmanager
@@ -84,6 +86,8 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
     async def healthz() -> dict[str, object]:
         """Liveness: the process answers. Touches neither the database nor the index (see /readyz)."""
         return {"status": "ok", "faq_entries": len(runtime.knowledge)}
+
+    install_staff_app(app, runtime, staff)
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:

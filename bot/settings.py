@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     handoff_timezone: str = _env("WARMDESK_HANDOFF_TIMEZONE", default="UTC")
     handoff_check_seconds: float = _env("WARMDESK_HANDOFF_CHECK_SECONDS", default=30.0, gt=0)
 
+    # Staff web app (/staff, /agent): sessions, sign-in throttling, cookies (README, "Staff web app")
+    cookie_secure: bool = _env("WARMDESK_COOKIE_SECURE", default=False)  # True when served over HTTPS
+    staff_session_hours: float = _env("WARMDESK_STAFF_SESSION_HOURS", default=12.0, gt=0)
+    staff_idle_minutes: float = _env("WARMDESK_STAFF_IDLE_MINUTES", default=60.0, gt=0)
+    login_window_minutes: float = _env("WARMDESK_LOGIN_WINDOW_MINUTES", default=15.0, gt=0)
+    login_max_failures_per_name: int = _env("WARMDESK_LOGIN_MAX_FAILURES_PER_NAME", default=5, ge=1)
+    login_max_failures_per_address: int = _env("WARMDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", default=20, ge=1)
+    staff_origins: str = _env("WARMDESK_STAFF_ORIGINS", default="")  # extra origins allowed to post, comma-separated
+
     # Relationship care (bot/care): the scheduled-jobs worker
     jobs_batch: int = _env("WARMDESK_JOBS_BATCH", default=50, ge=1, le=1000)
     jobs_lease_seconds: float = _env("WARMDESK_JOBS_LEASE_SECONDS", default=300.0, ge=10)

@@ -162,6 +162,21 @@ class KnowledgeBase:
                 self._forget_passages([faq_id])
                 self._ranker = None
 
+    def preview(self, changed: FaqEntry | None = None, removed: str | None = None) -> KnowledgeBase:
+        """A throwaway copy with one entry changed or removed, reusing every other vector: what searches would
+        find after a save, before it is made (the KB editor's regression-test warning)."""
+        copy = KnowledgeBase(
+            ephemeral_chroma_client(), self._embedder, self.settings, collection=unique_collection_name()
+        )
+        with self._lock:
+            copy._indexed, copy._passages = dict(self._indexed), dict(self._passages)
+        if removed is not None:
+            copy._indexed.pop(removed, None)
+            copy._passages.pop(removed, None)
+        if changed is not None and any(q.strip() for q in changed.questions):
+            copy.upsert(changed)
+        return copy
+
     # --- search -------------------------------------------------------------------------------------
 
     def search(self, text: str, query_vector: np.ndarray | None = None) -> Retrieval:

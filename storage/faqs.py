@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, func, select
 
 from knowledge.entry import FaqEntry
@@ -33,6 +34,14 @@ class SaveReport:
 
 class UnknownFaq(LookupError):
     pass
+
+
+class RevisionConflict(RuntimeError):
+    """Someone saved the entry after the editor opened it: `current` is what is live now (None: removed)."""
+
+    def __init__(self, faq_id: str, expected: int, current: FaqEntry | None, current_revision: int) -> None:
+        super().__init__(f"{faq_id} changed since revision {expected}: it is at revision {current_revision} now")
+        self.faq_id, self.expected, self.current, self.current_revision = faq_id, expected, current, current_revision
 
 
 class FaqRepository:
@@ -78,6 +87,53 @@ class FaqRepository:
     def save(self, entry: FaqEntry, author: str, note: str | None = None) -> str:
         with self._db.session() as session:
             return _save(session, entry, author, note)
+
+    def save_if_unchanged(self, entry: FaqEntry, expected_revision: int, author: str, note: str | None = None) -> str:
+        """Save only when the entry is still at `expected_revision` (0: must not exist yet): optimistic locking
+        for editors. Two concurrent saves both passing the check collide on the revision's unique key."""
+        try:
+            with self._db.session() as session:
+                record = session.get(FaqRecord, entry.id)
+                if (record.revision if record else 0) != expected_revision:
+                    raise RevisionConflict(
+                        entry.id,
+                        expected_revision,
+                        _to_entry(record) if record else None,
+                        record.revision if record else 0,
+                    )
+                return _save(session, entry, author, note)
+        except IntegrityError as error:
+            current = self.get(entry.id)
+            raise RevisionConflict(entry.id, expected_revision, current, self.revision_of(entry.id)) from error
+
+    def revision_of(self, faq_id: str) -> int:
+        """The live revision of an entry; 0 when there is none (never created, or removed)."""
+        with self._db.session() as session:
+            record = session.get(FaqRecord, faq_id)
+            return record.revision if record else 0
+
+    def removed(self) -> list[RevisionInfo]:
+        """Entries whose newest revision is a removal, newest first: what an editor may restore."""
+        with self._db.session() as session:
+            newest = (
+                select(FaqRevision.faq_id, func.max(FaqRevision.revision).label("revision"))
+                .group_by(FaqRevision.faq_id)
+                .subquery()
+            )
+            rows = session.exec(
+                select(FaqRevision)
+                .join(newest, (FaqRevision.faq_id == newest.c.faq_id) & (FaqRevision.revision == newest.c.revision))
+                .where(FaqRevision.action == "remove")
+                .order_by(FaqRevision.id.desc())
+            ).all()
+        return [RevisionInfo(r.faq_id, r.revision, r.action, r.author, r.note, r.created_at, None) for r in rows]
+
+    def restore(self, faq_id: str, author: str) -> FaqEntry:
+        """Bring a removed entry back with the content it had before it was removed."""
+        for info in reversed(self.history(faq_id)):
+            if info.entry is not None:
+                return self.rollback(faq_id, info.revision, author)
+        raise UnknownFaq(f"{faq_id} has no earlier content to restore")
 
     def remove(self, faq_id: str, author: str, note: str | None = None) -> None:
         with self._db.session() as session:

@@ -330,6 +330,78 @@ class RetentionRun(SQLModel, table=True):
     ran_at: datetime = Field(default_factory=utcnow)
 
 
+class StaffAccount(SQLModel, table=True):
+    """A person who signs in to the staff app: knowledge editors, agents, managers, admins."""
+
+    __tablename__ = "staff_account"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    password_hash: str
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=utcnow)
+    disabled_at: datetime | None = None
+    password_changed_at: datetime = Field(default_factory=utcnow)
+
+
+class StaffSession(SQLModel, table=True):
+    """A signed-in browser. Only the SHA-256 of the cookie's token is stored, so a database leak signs nobody in."""
+
+    __tablename__ = "staff_session"
+
+    token_hash: str = Field(primary_key=True)
+    staff_name: str = Field(index=True)
+    roles: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    csrf_token: str
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime = Field(index=True)
+
+
+class LoginFailure(SQLModel, table=True):
+    """A wrong sign-in, kept for the throttling window (per name and per address, across processes)."""
+
+    __tablename__ = "login_failure"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    address: str = Field(index=True)
+    created_at: datetime = Field(default_factory=utcnow, index=True)
+
+
+class KbTestCase(SQLModel, table=True):
+    """An editor's regression test: this customer question must be answered with that entry."""
+
+    __tablename__ = "kb_test_case"
+    __table_args__ = (UniqueConstraint("question", "expected_faq_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    expected_faq_id: str = Field(index=True)
+    author: str
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class FaqDraft(SQLModel, table=True):
+    """A proposed FAQ entry from traffic (an agent's answer to a customer's question); pending until an editor
+    approves it (it becomes an entry) or rejects it. Never shown to customers while pending."""
+
+    __tablename__ = "faq_draft"
+
+    id: int | None = Field(default=None, primary_key=True)
+    question: str = Field(sa_column=Column(Text, nullable=False))
+    answer: str = Field(sa_column=Column(Text, nullable=False))
+    language: str = "en"
+    normalized: str = Field(index=True)  # the question without case, spaces or punctuation: the dedup key
+    source: str  # e.g. "handoff:12"
+    count: int = 1  # how many resolved handoffs proposed the same question
+    status: str = Field(default="pending", index=True)  # pending | approved | rejected
+    faq_id: str | None = None  # the entry it became
+    decided_by: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    decided_at: datetime | None = None
+
+
 # -- relationship care (bot/care) ----------------------------------------------------------------------------
 
 

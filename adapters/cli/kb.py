@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from adapters.cli.errors import UsageError, plural
+from bot.kb_regression import run_tests
 from bot.runtime import open_database, open_knowledge, retrieval_settings
 from bot.settings import Settings
 from knowledge.base import KnowledgeBase
@@ -16,6 +17,7 @@ from knowledge.embedder import shared_embedder
 from knowledge.io import format_for, load_entries, write_entries
 from storage.db import row_id
 from storage.faqs import FaqRepository, UnknownFaq
+from storage.staff_kb import DuplicateTest, KbTests
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -55,6 +57,12 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("revision", type=_revision, help="a number from `kb history` (r3 or 3)")
     p.add_argument("--author", default="cli")
     p.set_defaults(handler=rollback)
+
+    p = kb.add_parser("test", help="editors' regression tests: run them all, or add / list / delete one")
+    p.add_argument("action", nargs="?", default="run", choices=("run", "add", "list", "delete"))
+    p.add_argument("args", nargs="*", help="add: QUESTION FAQ_ID · delete: TEST_ID")
+    p.add_argument("--author", default="cli")
+    p.set_defaults(handler=kb_tests)
 
     p = kb.add_parser("remove", help="remove an entry (its history stays)")
     p.add_argument("faq_id")
@@ -208,3 +216,46 @@ def _readable_batch(path: Path) -> Path:
     if not path.is_file():
         raise UsageError(f"no such file: {path}")
     return path
+
+
+def kb_tests(settings: Settings, args: argparse.Namespace) -> int:
+    """Exit 0 when every saved test passes, 1 when one fails, 2 for a mistake in the command."""
+    db = open_database(settings)
+    tests = KbTests(db)
+    if args.action == "add":
+        if len(args.args) != 2:
+            print('kb test add needs QUESTION FAQ_ID, e.g. kb test add "Where is my parcel?" shipping', file=sys.stderr)
+            return 2
+        question, faq_id = args.args
+        if FaqRepository(db).get(faq_id) is None:
+            print(f"no entry {faq_id!r}", file=sys.stderr)
+            return 2
+        try:
+            test = tests.add(question, faq_id, args.author)
+        except DuplicateTest as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"test {test.id}: {question!r} → {faq_id}")
+        return 0
+    if args.action == "delete":
+        test_id = row_id(args.args[0]) if len(args.args) == 1 else None
+        if test_id is None or not tests.remove(test_id):
+            print("kb test delete needs the id of a saved test (see kb test list)", file=sys.stderr)
+            return 2
+        print(f"deleted test {test_id}")
+        return 0
+    saved = tests.all()
+    if args.action == "list":
+        for test in saved:
+            print(f"{test.id}\t{test.expected_faq_id}\t{test.question}")
+        return 0
+    knowledge = _index(settings)
+    knowledge.sync(_repository(settings).all(), progress=_progress)
+    outcomes = run_tests(knowledge, saved)
+    for outcome in outcomes:
+        mark = "pass" if outcome.passed else "FAIL"
+        got = f"{outcome.decision} {outcome.got or '-'} ({outcome.confidence:.2f})"
+        print(f"{mark}\t{outcome.test.question}\texpected {outcome.test.expected_faq_id}, got {got}")
+    passed = sum(outcome.passed for outcome in outcomes)
+    print(f"{passed} of {len(outcomes)} tests passed")
+    return 0 if passed == len(outcomes) else 1

@@ -42,7 +42,7 @@ def signed_in_console(browser, live, name: str, viewport=DESKTOP):
     page = browser.new_context(viewport=viewport).new_page()
     page.goto(f"{live.url}/agent")
     page.fill("#name", name)
-    page.fill("#token", AGENT_TOKEN)
+    page.fill("#password", AGENT_TOKEN)  # the bootstrap admin signs in with the token
     page.click("#login")
     expect(page.locator("#me")).to_contain_text(name)
     return page

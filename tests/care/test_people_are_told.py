@@ -13,6 +13,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.care_api import care_router
 from adapters.care_slack import SlackNotifier, attach_slack_care, care_note_reply
+from adapters.staff.auth import StaffAuth
 from bot.business import load_business_file
 from bot.care.alerts import NOTIFY
 from bot.care.notes import CareNoteError
@@ -30,6 +31,7 @@ from storage.conversations import ConversationLog, LoggedMessage
 from storage.customers import CustomerRepository
 from storage.handoffs import HandoffRepository
 from storage.models import EmotionAlert, JobStatus
+from storage.staff import StaffRepository
 from tests.care.helpers import Clock
 from tests.handoff.slack_api import SlackApiRecorder
 
@@ -203,7 +205,8 @@ async def test_a_slack_outage_is_retried_by_the_notify_job(setup, slack):
 async def test_the_care_note_endpoint_checks_sign_in_state_and_input(setup):
     care, service, _, database = setup
     app = FastAPI()
-    app.include_router(care_router(care, CustomerRepository(database), TOKEN))
+    staff = StaffAuth(StaffRepository(database), CustomerRepository(database), Settings(agent_token=TOKEN))
+    app.include_router(care_router(care, CustomerRepository(database), staff))
     customer_id, conversation_id = customer(database)
     handoff_id = service.open(customer_id, conversation_id, TriggerHit(Reason.COMPLAINT, {}))
     headers = {"authorization": f"Bearer {TOKEN}", "x-agent-name": "ann"}

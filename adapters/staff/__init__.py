@@ -1,0 +1,49 @@
+"""The staff web app: one sign-in (`StaffAuth.require(roles)`), one layout (templates/base.html), one audit path.
+
+Adding a page (the manager dashboard, the staff inbox...): write a router module here whose routes depend on
+`auth.require("manager")` (or whichever roles may see it), render with `pages.render(request, "x.html", member)`
+from a template that extends base.html, put its texts in `texts.py` (both languages), add its link to the nav in
+base.html, and include the router in `install_staff_app` below. Queries for the page belong in `storage/`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from adapters.staff.auth import StaffAuth
+from adapters.staff.drafts import drafts_router
+from adapters.staff.kb import kb_router
+from adapters.staff.kb_tools import kb_tools_router
+from adapters.staff.pages import STATIC_DIR, install_error_pages
+from adapters.staff.session_routes import session_router
+from bot.runtime import Runtime
+from storage.staff import StaffRepository
+from storage.staff_drafts import DraftRepository
+from storage.staff_kb import KbListing, KbTests
+
+
+def open_staff_auth(runtime: Runtime) -> StaffAuth:
+    return StaffAuth(StaffRepository(runtime.db), runtime.customers, runtime.settings)
+
+
+def install_staff_app(app: FastAPI, runtime: Runtime, auth: StaffAuth) -> None:
+    app.state.staff_auth = auth
+    install_error_pages(app)
+    app.mount("/staff/static", StaticFiles(directory=STATIC_DIR), name="staff-static")
+    tests, drafts = KbTests(runtime.db), DraftRepository(runtime.db)
+    app.include_router(session_router(auth))
+    app.include_router(drafts_router(auth, drafts))
+    listing = KbListing(runtime.db, runtime.faqs)
+    # Read the list once now, not while the first editor waits (a few seconds with 20,000 entries).
+    threading.Thread(target=_warm_up, args=(listing,), name="kb-listing-warm-up", daemon=True).start()
+    app.include_router(kb_router(runtime, auth, listing, tests, drafts))
+    app.include_router(kb_tools_router(runtime, auth, tests))
+
+
+def _warm_up(listing: KbListing) -> None:
+    with contextlib.suppress(Exception):  # a server stopping at once closes the database under it; pages retry
+        listing.rows()

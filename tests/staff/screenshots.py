@@ -1,0 +1,71 @@
+"""Screenshots of the staff pages for docs/screenshots (desktop and 390 px, English and Chinese).
+
+.venv/bin/python -m tests.staff.screenshots
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+from bot.runtime import Runtime
+from bot.settings import Settings
+from tests.adapters.conftest import CHROMIUM, FLAGS, LiveServer
+from tests.staff.helpers import PASSWORD, add_accounts
+
+OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+PAGES = {
+    "login": "/staff/login",
+    "kb-list": "/staff/kb",
+    "kb-edit": "/staff/kb/edit?id=order_track",
+    "kb-history": "/staff/kb/history?id=order_track",
+    "kb-try": "/staff/kb/try?q=积分",
+    "kb-tests": "/staff/kb/tests?run=true",
+    "kb-drafts": "/staff/kb/drafts",
+}
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as data_dir:
+        runtime = Runtime.open(Settings(data_dir=Path(data_dir), agent_token="screenshot-token"))
+        add_accounts(runtime)
+        entry = runtime.faqs.get("order_track")
+        entry.answer_en += " Tracking updates within 12 hours."
+        runtime.faqs.save(entry, "staff:edna", "clearer")
+        from storage.staff_kb import KbTests
+
+        KbTests(runtime.db).add("How do I track my order?", "order_track", "staff:edna")
+        from storage.staff_drafts import DraftRepository
+
+        DraftRepository(runtime.db).propose(
+            "Can I pay with bitcoin?", "Not yet: we take cards, Alipay and WeChat Pay.", "en", "handoff:7"
+        )
+        with LiveServer(runtime) as live, sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+            for language, locale in (("en", "en-US"), ("zh", "zh-CN")):
+                for size, viewport in (
+                    ("desktop", {"width": 1280, "height": 860}),
+                    ("mobile", {"width": 390, "height": 844}),
+                ):
+                    context = browser.new_context(locale=locale, viewport=viewport)
+                    page = context.new_page()
+                    page.goto(f"{live.url}/staff/login")
+                    page.screenshot(path=OUT / f"staff-login-{language}-{size}.png")
+                    page.fill("#name", "edna")
+                    page.fill("#password", PASSWORD)
+                    page.click("#login")
+                    page.wait_for_selector("h1")
+                    for name, path in PAGES.items():
+                        if name == "login":
+                            continue
+                        page.goto(live.url + path)
+                        page.screenshot(path=OUT / f"staff-{name}-{language}-{size}.png", full_page=False)
+                    context.close()
+            browser.close()
+        runtime.close()
+
+
+if __name__ == "__main__":
+    main()
