@@ -150,7 +150,7 @@ def webchat_router(
 
     if mailbox is not None:
 
-        @router.get("/api/chat/updates", response_model=UpdatesResponse)
+        @router.get("/api/chat/updates", response_model=UpdatesResponse, response_model_exclude_none=True)
         async def updates(
             session_id: str = Query(pattern=SESSION_PATTERN), after: int = Query(default=0, ge=0, le=MAX_ROW_ID)
         ) -> UpdatesResponse:

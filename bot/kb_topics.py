@@ -39,7 +39,8 @@ def chinese_label(tag: str, entries: list[FaqEntry]) -> str:
     inside: Counter[str] = Counter()
     outside: Counter[str] = Counter()
     for entry in entries:
-        words = {w.lstrip("#") for q in entry.questions for w in tokenize(q)}  # "#" marks a character bigram
+        # "#" marks a character bigram, not a word ("款吗" from "退款吗"): only whole jieba words can name a topic
+        words = {w for q in entry.questions for w in tokenize(q) if not w.startswith("#")}
         words = {w for w in words if _CJK_WORD.match(w) and w not in _GENERIC}
         (inside if tag in entry.tags else outside).update(words)
     tagged = sum(1 for entry in entries if tag in entry.tags)
@@ -81,5 +82,9 @@ class HelpTopics:
 
     def _render(self, entries: list[FaqEntry], language: str) -> str:
         tags = top_tags(entries, self._limit)
-        labels = list(dict.fromkeys(chinese_label(tag, entries) for tag in tags)) if language == "zh" else tags
+        labels = tags
+        if language == "zh":  # a tag without a Chinese word is left out rather than shown in English
+            labels = [
+                label for label in dict.fromkeys(chinese_label(tag, entries) for tag in tags) if _CJK_WORD.match(label)
+            ]
         return self._texts.say("topics_separator", language).join(labels) or self._texts.say("topics_none", language)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import select
 
 from storage.db import Database
@@ -66,6 +66,8 @@ def handoff_queue(db: Database, tab: str | None = None) -> list[QueueRow]:
         newest = (
             select(func.max(Message.id))
             .where(Message.conversation_id.in_(conversation_ids))
+            # what a person said last (the customer, or an agent), not the bot's automatic acknowledgements
+            .where(or_(Message.direction == "in", Message.decision == "agent"))
             .group_by(Message.conversation_id)
         )
         last = {

@@ -94,7 +94,8 @@ def test_queue_rows_name_customer_channel_language_wait_and_last_message_and_tab
     row = next(h for h in ann.get("/handoffs", params={"tab": "open"}).json()["handoffs"] if h["id"] == handoff_id)
     assert (row["channel"], row["language"], row["status"]) == ("web", "en", "requested")
     assert row["customer_name"] == f"Customer #{row['customer_id']}" and row["wait_seconds"] >= 0
-    assert row["last_message"]["role"] == "bot" and "colleague" in row["last_message"]["text"]
+    # what a person said last, not the bot's automatic lines
+    assert row["last_message"]["role"] == "customer" and row["last_message"]["text"] == "I want to talk to a human"
 
     assert ann.post(f"/handoffs/{handoff_id}/resolve", json={"outcome": "resolved"}).json()["ok"]
     open_ids = [h["id"] for h in ann.get("/handoffs", params={"tab": "open"}).json()["handoffs"]]

@@ -124,7 +124,7 @@ def test_start_sends_the_welcome_and_privacy_notice_in_the_users_language(server
     assert post_update(server, update).status_code == 200  # Telegram's retry
 
     texts = [m["text"] for m in fake_telegram.wait_for_sent(2)]
-    assert texts == [say("greeting", "zh"), say("privacy_notice", "zh")]
+    assert texts == [runtime.engine.welcome("zh"), say("privacy_notice", "zh")]
     [opened] = logged(runtime, update["update_id"])
     assert (opened.text, opened.decision) == ("/start", "start")  # in the customer's history like any message
     with runtime.db.session() as session:
@@ -306,7 +306,7 @@ async def test_long_polling_answers_updates(runtime, fake_telegram):
         polling.cancel()
         await channel.close()
     assert fake_telegram.webhook_deleted
-    assert [m["text"] for m in fake_telegram.sent] == [say("greeting", "en"), say("privacy_notice", "en")]
+    assert [m["text"] for m in fake_telegram.sent] == [runtime.engine.welcome("en"), say("privacy_notice", "en")]
 
 
 async def test_a_bot_api_slower_than_five_seconds_gets_each_message_once(runtime, settings, fake_telegram):

@@ -320,7 +320,7 @@ def test_a_non_text_or_unknown_message_gets_the_text_only_notice(server, runtime
 
 def test_subscribe_is_welcomed_with_the_privacy_notice_and_unsubscribe_is_recorded(server, runtime):
     reply = parse_flat_xml(post(server, event_xml("subscribe", "o-follow")).content)
-    assert reply["Content"] == say("greeting", "zh") + "\n\n" + say("privacy_notice", "zh")
+    assert reply["Content"] == runtime.engine.welcome("zh") + "\n\n" + say("privacy_notice", "zh")
 
     assert post(server, event_xml("unsubscribe", "o-follow")).text == "success"
     assert post(server, event_xml("VIEW", "o-follow")).text == "success"

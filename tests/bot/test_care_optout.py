@@ -15,7 +15,8 @@ async def test_stop_opts_the_customer_out_and_resume_opts_them_back_in(runtime, 
     assert runtime.care.repository.opted_out(stop.customer_id)
 
     resume = await runtime.engine.handle(message(customer, "Resume messages"))
-    assert resume.replies[0].text == say("followup_opted_in", "en")
+    # two Latin words after Chinese keep the conversation's language (bot/language.py)
+    assert resume.replies[0].text == say("followup_opted_in", "zh")
     assert not runtime.care.repository.opted_out(resume.customer_id)
 
 

@@ -13,6 +13,7 @@ from bot.handoff.desk import Ticket
 from bot.llm.copilot import Copilot
 from bot.llm.wiring import llm_rules
 from bot.settings import Settings
+from storage.nonces import NonceStore
 from tests.adapters.conftest import AppServer
 from tests.handoff.slack_api import SIGNING_SECRET, SlackApiRecorder, action_body, signed
 from tests.llm.conftest import ask
@@ -37,7 +38,7 @@ def slack(llm_runtime):
         service.repository,
         llm_rules(llm_runtime.business),
     )
-    router, desk = slack_router(service, llm_runtime.customers, settings, copilot)
+    router, desk = slack_router(service, llm_runtime.customers, settings, NonceStore(llm_runtime.db), copilot=copilot)
     app = FastAPI()
     app.include_router(router)
     with AppServer(app) as server:
