@@ -109,7 +109,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
     deadline = runtime.settings.reply_deadline_seconds
     app.include_router(webchat_router(runtime.engine, handoff.mailbox, deadline=deadline))
     insights = Insights(runtime.db, insight_settings(runtime.settings))
-    app.include_router(insights_router(runtime.db, runtime.settings.agent_token, insights))
+    app.include_router(insights_router(runtime.db, runtime.settings.agent_token, insights, staff))
     if privacy.router is not None:
         app.include_router(privacy.router)
     for router in handoff.routers:

@@ -1,9 +1,10 @@
 """The managers' data endpoints under /staff/api: every insights figure as JSON or CSV, the raw exports (one row
 per conversation, one per message), the customer list and one customer's 360 view, and the weekly digest.
 
-Who may read them is decided in ONE dependency, `manager_guard`: until staff accounts exist it is the agent
-console's `WARMDESK_AGENT_TOKEN` as `Authorization: Bearer <token>` (with an optional `X-Agent-Name`); swap
-it for the manager role there. Every read is written to the audit log.
+Who may read them is decided in ONE dependency, `manager_guard`: a staff member signed in with the manager
+role (or admin), through the staff app's sign-in (`StaffAuth`: a session cookie from /staff/login, or scripts'
+`Authorization: Bearer $WARMDESK_AGENT_TOKEN` + `X-Agent-Name`, the bootstrap admin). Without a staff app (a
+bare router in tests) only the token is accepted. Every read is written to the audit log.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi import Path as PathParameter
@@ -29,6 +30,10 @@ from storage.customers import CustomerRepository
 from storage.db import MAX_ROW_ID, Database
 from storage.reports import ReportFilter, ReportRange
 from storage.reports_exports import CONVERSATION_COLUMNS, MESSAGE_COLUMNS, conversation_rows, message_rows
+from storage.staff import StaffMember
+
+if TYPE_CHECKING:  # the staff app imports this module's range parsing: no import back at run time
+    from adapters.staff.auth import StaffAuth
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 400
@@ -44,8 +49,18 @@ From = Annotated[str | None, Query(alias="from", max_length=40)]
 To = Annotated[str | None, Query(alias="to", max_length=40)]
 
 
-def manager_guard(token: str | None) -> Callable[[Request], str]:
+MANAGER_ROLES = ("manager",)  # admin holds every role
+
+
+def manager_guard(token: str | None, auth: StaffAuth | None = None) -> Callable:
     """The one place that decides who may read insights; returns the audit actor ("staff:<name>")."""
+    if auth is not None:
+        signed_in = auth.require(*MANAGER_ROLES)
+
+        async def staff_manager(member: StaffMember = Depends(signed_in)) -> str:  # noqa: B008 (a local dependency)
+            return member.actor
+
+        return staff_manager
 
     def manager(request: Request) -> str:
         if not token:
@@ -111,9 +126,11 @@ def csv_stream(columns: Iterable[str], rows: Iterable[dict[str, Any]]) -> Iterat
     yield buffer.getvalue()
 
 
-def insights_router(db: Database, token: str | None, insights: Insights | None = None) -> APIRouter:
+def insights_router(
+    db: Database, token: str | None, insights: Insights | None = None, auth: StaffAuth | None = None
+) -> APIRouter:
     router = APIRouter(prefix="/staff/api")
-    manager = manager_guard(token)
+    manager = manager_guard(token, auth)
     insights = insights or Insights(db)
     audit = CustomerRepository(db).audit
 
@@ -196,7 +213,7 @@ def _plain_360(view) -> dict[str, Any]:
         {"conversation": t.conversation.model_dump(), "messages": [m.model_dump() for m in t.messages]}
         for t in view.conversations
     ]
-    for key in ("identities", "handoffs", "notes", "alerts", "failed_deliveries"):
+    for key in ("identities", "handoffs", "notes", "care_notes", "alerts", "failed_deliveries"):
         plain[key] = [row.model_dump() for row in plain[key]]
     plain["customer"] = view.customer.model_dump()
     plain["emotion_timeline"] = [asdict(p) for p in view.emotion_timeline]

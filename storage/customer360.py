@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 
 from storage.db import Database, row_id
 from storage.models import (
+    CareNote,
     Conversation,
     Customer,
     EmotionAlert,
@@ -86,6 +87,7 @@ class Customer360:
     at_risk_conversations: list[int]
     failed_deliveries: list[OutboxMessage]
     more_conversations: bool = False
+    care_notes: list[CareNote] = field(default_factory=list)  # agents' personal notes after solving, newest first
     flags: dict[str, bool] = field(default_factory=dict)
 
 
@@ -206,6 +208,7 @@ def customer_360(
             at_risk_conversations=at_risk,
             failed_deliveries=failed,
             more_conversations=len(conversations) > conversation_limit,
+            care_notes=_newest(session, CareNote, customer_id),
             flags={
                 "at_risk": bool(at_risk) or any(a.acknowledged_at is None for a in alerts),
                 "open_alert": any(a.acknowledged_at is None for a in alerts),

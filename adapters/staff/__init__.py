@@ -15,11 +15,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from adapters.staff.auth import StaffAuth
+from adapters.staff.customer_pages import customer_pages_router
 from adapters.staff.drafts import drafts_router
+from adapters.staff.insights_pages import insights_pages_router
 from adapters.staff.kb import kb_router
 from adapters.staff.kb_tools import kb_tools_router
 from adapters.staff.pages import STATIC_DIR, install_error_pages
 from adapters.staff.session_routes import session_router
+from bot.insights import Insights, insight_settings
 from bot.runtime import Runtime
 from storage.staff import StaffRepository
 from storage.staff_drafts import DraftRepository
@@ -42,6 +45,9 @@ def install_staff_app(app: FastAPI, runtime: Runtime, auth: StaffAuth) -> None:
     threading.Thread(target=_warm_up, args=(listing,), name="kb-listing-warm-up", daemon=True).start()
     app.include_router(kb_router(runtime, auth, listing, tests, drafts))
     app.include_router(kb_tools_router(runtime, auth, tests))
+    insights = Insights(runtime.db, insight_settings(runtime.settings))
+    app.include_router(insights_pages_router(runtime.db, auth, insights))
+    app.include_router(customer_pages_router(runtime.db, auth))
 
 
 def _warm_up(listing: KbListing) -> None:

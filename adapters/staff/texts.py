@@ -277,3 +277,13 @@ STAFF_TEXTS: dict[str, dict[str, str]] = {
 def say(key: str, language: str, **values: object) -> str:
     text = STAFF_TEXTS.get(language, STAFF_TEXTS["en"]).get(key) or STAFF_TEXTS["en"][key]
     return text.format(**values) if values else text
+
+
+def _add_page_texts() -> None:
+    from adapters.staff.insights_texts import INSIGHTS_TEXTS
+
+    for language, texts in INSIGHTS_TEXTS.items():
+        STAFF_TEXTS[language].update(texts)
+
+
+_add_page_texts()
