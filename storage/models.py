@@ -545,3 +545,45 @@ class LlmUsage(SQLModel, table=True):
     cost: float = 0.0
     outcome: str = "ok"  # ok, rejected (failed the grounding check), error
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class InsightQuestion(SQLModel, table=True):
+    """Rollup for the insights: one customer question's outcome, once it is final (24 h after it was asked):
+    whether the bot resolved it and whether it repeated one of the customer's last 24 h. Filled by
+    `bot.insights.rollups` (the `insights rollup` job), never by the message path."""
+
+    __tablename__ = "insight_question"
+
+    message_id: int = Field(primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(index=True)
+    language: str | None = None
+    platform: str
+    answered: bool
+    resolved: bool
+    repeated: bool
+
+
+class InsightConversation(SQLModel, table=True):
+    """Rollup for the insights: one conversation's emotion outcomes (bot only / before / after its first
+    handoff), over its tagged customer messages and handoffs up to the rollup's watermark; `first_at` and
+    `last_at` span them, so a report uses the row only for a conversation wholly inside its range."""
+
+    __tablename__ = "insight_conversation"
+
+    conversation_id: int = Field(primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    platform: str
+    first_at: datetime
+    last_at: datetime = Field(index=True)
+    outcomes: list[Any] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # [group, converted, s]
+
+
+class InsightRollupState(SQLModel, table=True):
+    """How far the insights rollups are complete: every question and conversation event before `until`."""
+
+    __tablename__ = "insight_rollup_state"
+
+    name: str = Field(primary_key=True)
+    until: datetime
+    updated_at: datetime = Field(default_factory=utcnow)

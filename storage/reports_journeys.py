@@ -13,7 +13,7 @@ rows the emotion recovery figure is computed from (`bot/insights/recovery.py`). 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -23,6 +23,7 @@ from sqlmodel import Session, select
 
 from storage.models import Customer, Handoff, Message
 from storage.reports import (
+    LANGUAGES,
     QUESTION_DECISIONS,
     UNMATCHED,
     Figure,
@@ -163,7 +164,49 @@ def resolution(session: Session, period: ReportRange, filters: ReportFilter) -> 
     return Figure("resolution", columns, rows, summary)
 
 
-def effort(session: Session, period: ReportRange, filters: ReportFilter) -> Figure:
+RepeatCounts = Callable[[Session, ReportRange, ReportFilter], dict[str, list[int]]]
+
+
+def repeat_counts(session: Session, period: ReportRange, filters: ReportFilter) -> dict[str, list[int]]:
+    """Per language key: [questions, repeated questions] in the range."""
+    totals = {key: [0, 0] for key in ("all", *LANGUAGES)}
+    counted = _counter(period, filters)
+    for questions in _questions(session, period, filters.tier).values():
+        for index, question in enumerate(questions):
+            if counted(question):
+                repeated = _repeated(question, questions[:index])
+                for key in language_keys(question.language):
+                    totals[key][0] += 1
+                    totals[key][1] += repeated
+    return totals
+
+
+def question_outcomes(session: Session, period: ReportRange) -> list[dict]:
+    """Every question asked in the range with its final outcome (the range must end 24 h ago or earlier):
+    the rows of the `insight_question` rollup."""
+    by_customer = _questions(session, period, None)
+    handed_off = _handoff_times(session, period)
+    counted = _counter(period, ReportFilter())
+    rows = []
+    for customer, questions in by_customer.items():
+        for index, q in enumerate(questions):
+            if counted(q):
+                rows.append(
+                    {
+                        "message_id": q.id,
+                        "customer_id": customer,
+                        "created_at": datetime.fromtimestamp(q.at, UTC),
+                        "language": q.language,
+                        "platform": q.platform,
+                        "answered": q.decision == "answer",
+                        "resolved": _resolved(q, questions[index + 1 :], handed_off.get(customer, ())),
+                        "repeated": _repeated(q, questions[:index]),
+                    }
+                )
+    return rows
+
+
+def effort(session: Session, period: ReportRange, filters: ReportFilter, repeats: RepeatCounts | None = None) -> Figure:
     totals = counters()
     channels = customer_filters(
         select(Message.customer_id, Customer.language, func.count(distinct(Message.platform)))
@@ -180,14 +223,9 @@ def effort(session: Session, period: ReportRange, filters: ReportFilter) -> Figu
             totals[key]["channels"] += used
             totals[key]["multi_channel"] += used > 1
 
-    counted = _counter(period, filters)
-    for questions in _questions(session, period, filters.tier).values():
-        for index, question in enumerate(questions):
-            if counted(question):
-                repeated = _repeated(question, questions[:index])
-                for key in language_keys(question.language):
-                    totals[key]["questions"] += 1
-                    totals[key]["repeated"] += repeated
+    for key, (asked, repeated) in (repeats or repeat_counts)(session, period, filters).items():
+        totals[key]["questions"] += asked
+        totals[key]["repeated"] += repeated
 
     per_issue = handoffs_in(
         select(Customer.language, func.count(Handoff.id), func.count(distinct(Handoff.conversation_id))),
@@ -232,10 +270,17 @@ class TaggedRow:
 
 
 def tagged_conversations(
-    session: Session, period: ReportRange, filters: ReportFilter, with_text: bool = False
+    session: Session,
+    period: ReportRange,
+    filters: ReportFilter,
+    with_text: bool = False,
+    only: set[int] | None = None,
 ) -> tuple[list[TaggedRow], dict[int, float]]:
     """Tagged customer messages in the range (oldest first) and each of their conversations' first handoff
-    request in the range: what the emotion conversion and recovery figures are computed from."""
+    request in the range: what the emotion conversion and recovery figures are computed from (`only`: just
+    these conversations)."""
+    if only is not None and not only:
+        return [], {}
     text = Message.text if with_text else Message.id
     query = customer_filters(
         select(
@@ -258,6 +303,8 @@ def tagged_conversations(
         filters,
         Message.platform,
     ).order_by(Message.created_at)
+    if only is not None:
+        query = query.where(Message.conversation_id.in_(sorted(only)))
     rows = [
         TaggedRow(c, cu, lang, round(float(t), 3), label, i or 0.0, faq, tx if with_text else "")
         for c, cu, lang, t, label, i, faq, tx in read(session, query)
@@ -265,5 +312,7 @@ def tagged_conversations(
     first_handoff = select(Handoff.conversation_id, func.min(epoch_seconds(session, Handoff.requested_at))).where(
         Handoff.requested_at >= period.start, Handoff.requested_at < period.end
     )
+    if only is not None:
+        first_handoff = first_handoff.where(Handoff.conversation_id.in_(sorted(only)))
     handoffs = {c: round(float(t), 3) for c, t in read(session, first_handoff.group_by(Handoff.conversation_id))}
     return rows, handoffs

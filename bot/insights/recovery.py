@@ -12,7 +12,7 @@ Three groups of conversations in the range:
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from statistics import median
 
 from bot.emotion.base import NEGATIVE_LABELS
@@ -39,7 +39,34 @@ def _after_handoff(rows: Sequence[TaggedRow], handoff_at: float) -> tuple[bool, 
     return True, converted, recovery
 
 
-def emotion_recovery(rows: Sequence[TaggedRow], handoffs: dict[int, float]) -> Figure:
+Outcome = tuple[str, bool, float | None]  # (group, converted, recovery seconds)
+
+
+def conversation_outcomes(messages: Sequence[TaggedRow], handoff_at: float | None) -> list[Outcome]:
+    """What one conversation adds to the figure: its tagged customer messages (oldest first) and its first
+    handoff request. The same for the raw figure and for the `insight_conversation` rollup."""
+    outcomes: list[Outcome] = []
+    if handoff_at is None:
+        summary = summarise_conversation(_records(messages))
+        if summary.negative:
+            outcomes.append(("bot_only", summary.ends_positive, summary.recovery_seconds))
+        return outcomes
+    before = [m for m in messages if m.at <= handoff_at]
+    if before and (summary := summarise_conversation(_records(before))).negative:
+        outcomes.append(("before_handoff", summary.ends_positive, summary.recovery_seconds))
+    counts, converted, recovery = _after_handoff(messages, handoff_at)
+    if counts:
+        outcomes.append(("after_handoff", converted, recovery))
+    return outcomes
+
+
+def emotion_recovery(
+    rows: Sequence[TaggedRow],
+    handoffs: dict[int, float],
+    rolled: Iterable[tuple[str | None, Sequence[Sequence]]] = (),
+) -> Figure:
+    """The figure from raw rows, plus `rolled`: (customer language, outcomes) of conversations the rollup
+    already summed up."""
     by_conversation: dict[int, list[TaggedRow]] = defaultdict(list)
     for row in rows:
         by_conversation[row.conversation_id].append(row)
@@ -47,21 +74,11 @@ def emotion_recovery(rows: Sequence[TaggedRow], handoffs: dict[int, float]) -> F
         key: {group: {"negative": 0, "converted": 0, "recoveries": []} for group in GROUPS}
         for key in ("all", *LANGUAGES)
     }
-    for conversation, messages in by_conversation.items():
-        handoff_at = handoffs.get(conversation)
-        language = messages[0].language
-        outcomes: list[tuple[str, bool, float | None]] = []
-        if handoff_at is None:
-            summary = summarise_conversation(_records(messages))
-            if summary.negative:
-                outcomes.append(("bot_only", summary.ends_positive, summary.recovery_seconds))
-        else:
-            before = [m for m in messages if m.at <= handoff_at]
-            if before and (summary := summarise_conversation(_records(before))).negative:
-                outcomes.append(("before_handoff", summary.ends_positive, summary.recovery_seconds))
-            counts, converted, recovery = _after_handoff(messages, handoff_at)
-            if counts:
-                outcomes.append(("after_handoff", converted, recovery))
+    every = [
+        (messages[0].language, conversation_outcomes(messages, handoffs.get(conversation)))
+        for conversation, messages in by_conversation.items()
+    ]
+    for language, outcomes in [*every, *rolled]:
         for group, converted, recovery in outcomes:
             for key in language_keys(language):
                 cell = stats[key][group]
