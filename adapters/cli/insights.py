@@ -37,6 +37,9 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("--post", action="store_true", help="post it to WARMDESK_DIGEST_SLACK_CHANNEL")
     p.add_argument("--language", choices=("en", "zh"), help="default WARMDESK_HANDOFF_AGENT_LANGUAGE")
     p.set_defaults(handler=digest)
+    p = sub.add_parser("rollup", help="bring the insights rollups up to 24 h ago (run hourly from cron)")
+    p.add_argument("--rebuild", action="store_true", help="recompute them from scratch (after retagging FAQs)")
+    p.set_defaults(handler=rollup)
 
 
 def _fail(message: str) -> int:
@@ -105,4 +108,21 @@ def digest(settings: Settings, args: argparse.Namespace) -> int:
         print(f"error: Slack refused the digest ({error.response.get('error')})", file=sys.stderr)
         return 1
     print(f"posted the digest to {settings.digest_slack_channel} (ts {ts})")
+    return 0
+
+
+def rollup(settings: Settings, args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from bot.insights.rollups import refresh_rollups
+
+    db = open_database(settings)
+    run = refresh_rollups(db, datetime.now(UTC), rebuild=args.rebuild)
+    if run.until is None:
+        print("the insights rollups are up to date")
+    else:
+        print(
+            f"insights rollups up to {run.until.isoformat()}: "
+            f"{run.questions} questions, {run.conversations} conversations"
+        )
     return 0
