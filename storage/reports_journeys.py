@@ -282,7 +282,7 @@ def tagged_conversations(
     if only is not None and not only:
         return [], {}
     text = Message.text if with_text else Message.id
-    query = customer_filters(
+    query = (
         select(
             Message.conversation_id,
             Message.customer_id,
@@ -292,6 +292,8 @@ def tagged_conversations(
             Message.emotion_intensity,
             Message.faq_id,
             text,
+            Message.platform,
+            Customer.tier,
         )
         .join(Customer, Customer.id == Message.customer_id)
         .where(
@@ -299,15 +301,25 @@ def tagged_conversations(
             Message.emotion_label.is_not(None),
             Message.created_at >= period.start,
             Message.created_at < period.end,
-        ),
-        filters,
-        Message.platform,
-    ).order_by(Message.created_at)
-    if only is not None:
+        )
+        .order_by(Message.created_at)
+    )
+    if only is None:
+        query, kept = customer_filters(query, filters, Message.platform), None
+    else:
+        # a few conversations: found by their index, filtered here (a filter in SQL can lead the planner to
+        # scan every message of the customers it selects)
         query = query.where(Message.conversation_id.in_(sorted(only)))
+        kept = filters
     rows = [
         TaggedRow(c, cu, lang, round(float(t), 3), label, i or 0.0, faq, tx if with_text else "")
-        for c, cu, lang, t, label, i, faq, tx in read(session, query)
+        for c, cu, lang, t, label, i, faq, tx, platform, tier in read(session, query)
+        if kept is None
+        or (
+            (not kept.channel or platform == kept.channel)
+            and (not kept.language or lang == kept.language)
+            and (not kept.tier or tier == kept.tier)
+        )
     ]
     first_handoff = select(Handoff.conversation_id, func.min(epoch_seconds(session, Handoff.requested_at))).where(
         Handoff.requested_at >= period.start, Handoff.requested_at < period.end

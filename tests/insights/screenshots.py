@@ -38,6 +38,17 @@ def add_customer(db: Database) -> int:
         session.flush()
         session.add(Identity(customer_id=customer.id, platform="wechat", platform_user_id="o-linxiao"))
         session.add(Identity(customer_id=customer.id, platform="web", platform_user_id="web-linxiao"))
+        earlier = Conversation(customer_id=customer.id, platform="web", started_at=start - timedelta(days=20))
+        session.add(earlier)
+        session.flush()
+        for minutes, (text, emotion) in enumerate((("积分什么时候到账？", "neutral"), ("明白了，谢谢", "joy"))):
+            session.add(
+                Message(
+                    conversation_id=earlier.id, customer_id=customer.id, direction="in", platform="web", text=text,
+                    language="zh", emotion_label=emotion, emotion_intensity=0.6, decision="answer",
+                    created_at=earlier.started_at + timedelta(minutes=minutes * 2),
+                )
+            )  # fmt: skip
         conversation = Conversation(customer_id=customer.id, platform="wechat", started_at=start, last_message_at=start)
         session.add(conversation)
         session.flush()
@@ -48,17 +59,6 @@ def add_customer(db: Database) -> int:
                     platform="wechat", text=text, language="zh", emotion_label=emotion,
                     emotion_intensity=0.8 if emotion else None, faq_id=faq,
                     decision="answer" if direction == "in" else None, created_at=start + timedelta(minutes=3 * index),
-                )
-            )  # fmt: skip
-        earlier = Conversation(customer_id=customer.id, platform="web", started_at=start - timedelta(days=20))
-        session.add(earlier)
-        session.flush()
-        for minutes, (text, emotion) in enumerate((("积分什么时候到账？", "neutral"), ("明白了，谢谢", "joy"))):
-            session.add(
-                Message(
-                    conversation_id=earlier.id, customer_id=customer.id, direction="in", platform="web", text=text,
-                    language="zh", emotion_label=emotion, emotion_intensity=0.6, decision="answer",
-                    created_at=earlier.started_at + timedelta(minutes=minutes * 2),
                 )
             )  # fmt: skip
         handoff = Handoff(

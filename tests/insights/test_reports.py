@@ -180,3 +180,49 @@ def test_negative_emotion_heatmap_by_topic_and_week(insights):
 def test_an_unknown_figure_is_refused_by_name(insights):
     with pytest.raises(LookupError, match="no figure 'nope'"):
         figure(insights, "nope")
+
+
+def test_each_figure_split_by_language_is_the_hand_counted_one(insights):
+    """The zh (B) and en (A, C) halves of the figures the tests above check only as a whole."""
+    heatmap = figure(insights, "negative_heatmap").summary
+    # zh: m7 refund anxiety, m9 sadness, m11 joy, m13 hours anger, m15 anger; en: m1, m16 orders neutral,
+    # m3 orders anger, m5 anger, m6 joy, m18 hours joy, m19 sadness
+    assert heatmap["zh"]["topics"] == {
+        "(no topic)": {"messages": 3, "negative": 2, "negative_share": 0.6667},
+        "hours": {"messages": 1, "negative": 1, "negative_share": 1.0},
+        "refunds": {"messages": 1, "negative": 1, "negative_share": 1.0},
+    }
+    assert heatmap["en"]["topics"]["orders"] == {"messages": 3, "negative": 1, "negative_share": 0.3333}
+    assert heatmap["en"]["topics"]["hours"] == {"messages": 1, "negative": 0, "negative_share": 0.0}
+    csat = figure(insights, "csat").summary
+    assert (csat["zh"]["ratings"], csat["zh"]["average"], csat["zh"]["csat"]) == (1, 2.0, 0.0)  # h2
+    assert (csat["en"]["ratings"], csat["en"]["average"], csat["en"]["csat"]) == (1, 5.0, 1.0)  # h1
+    sla = figure(insights, "sla").summary
+    assert (sla["en"]["handoffs"], sla["en"]["first_response_median_seconds"]) == (1, 300.0)  # h1
+    assert (sla["zh"]["handoffs"], sla["zh"]["first_response_median_seconds"]) == (2, 1200.0)  # h2; h3 unclaimed
+    assert sla["zh"]["resolution_median_seconds"] == 7200.0 and sla["zh"]["resolution_within_target"] == 0.0
+    recovery = figure(insights, "emotion_recovery").summary
+    # before the handoff c1 (en) and c3 (zh) both end angry: negative, not converted, never recovered
+    for language in ("en", "zh"):
+        assert recovery[language]["before_handoff"] == {
+            "negative_conversations": 1,
+            "converted": 0,
+            "conversion_rate": 0.0,
+            "recovered": 0,
+            "recovery_median_seconds": None,
+        }
+    effort = figure(insights, "effort").summary
+    assert effort["zh"] == {
+        "customers": 1,
+        "channels_per_customer": 2.0,  # B on telegram and wechat
+        "multi_channel_share": 1.0,
+        "questions": 5,
+        "repeated_questions": 0,  # B's topics: refund (m7, 11-03) and hours (m13, 11-10): a week apart
+        "repeated_rate": 0.0,
+        "handoffs": 2,
+        "handoffs_per_issue": 2.0,
+    }
+    assert (effort["en"]["customers"], effort["en"]["channels_per_customer"]) == (2, 1.5)  # A web; C web + telegram
+    assert effort["en"]["handoffs_per_issue"] == 1.0  # h1 in c1
+    mix = figure(insights, "emotion_mix").summary
+    assert mix["zh"]["counts"] == {"anger": 2, "anxiety": 1, "joy": 1, "sadness": 1}
