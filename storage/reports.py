@@ -141,6 +141,24 @@ def customer_filters(query, filters: ReportFilter, platform_column):
     return query
 
 
+def customer_traits(session: Session, ids: Iterable[int], chunk: int = 5000) -> dict[int, tuple[str | None, str]]:
+    """(language, tier) of these customers: looked up by id, cheaper than joining every customer to many rows."""
+    wanted, traits = sorted(set(ids)), {}
+    for start in range(0, len(wanted), chunk):
+        query = select(Customer.id, Customer.language, Customer.tier).where(
+            Customer.id.in_(wanted[start : start + chunk])
+        )
+        traits.update({id_: (language, tier) for id_, language, tier in read(session, query)})
+    return traits
+
+
+def keeps(traits: tuple[str | None, str] | None, filters: ReportFilter) -> bool:
+    """Whether a customer with these (language, tier) passes the filters' language and tier."""
+    return traits is not None and (
+        (not filters.language or traits[0] == filters.language) and (not filters.tier or traits[1] == filters.tier)
+    )
+
+
 def daily_rows(table: dict[tuple[str, str | None], dict[str, int]], columns: tuple[str, ...]) -> list[dict]:
     """Rows of a (day, language) → counts table, in day then language order; `columns` start with both."""
     return [

@@ -31,8 +31,10 @@ from storage.reports import (
     ReportRange,
     counters,
     customer_filters,
+    customer_traits,
     daily_rows,
     epoch_seconds,
+    keeps,
     language_keys,
     rate,
     read,
@@ -208,15 +210,18 @@ def question_outcomes(session: Session, period: ReportRange) -> list[dict]:
 
 def effort(session: Session, period: ReportRange, filters: ReportFilter, repeats: RepeatCounts | None = None) -> Figure:
     totals = counters()
-    channels = customer_filters(
-        select(Message.customer_id, Customer.language, func.count(distinct(Message.platform)))
-        .join(Customer, Customer.id == Message.customer_id)
-        .where(Message.direction == "in", Message.created_at >= period.start, Message.created_at < period.end),
-        filters,
-        Message.platform,
-    ).group_by(Message.customer_id, Customer.language)
+    channels = select(Message.customer_id, func.count(distinct(Message.platform))).where(
+        Message.direction == "in", Message.created_at >= period.start, Message.created_at < period.end
+    )
+    if filters.channel:
+        channels = channels.where(Message.platform == filters.channel)
+    used_by = dict(read(session, channels.group_by(Message.customer_id)))
+    traits = customer_traits(session, used_by)
     histogram: dict[tuple[int, str | None], int] = defaultdict(int)
-    for _customer, language, used in session.execute(channels):
+    for customer, used in used_by.items():
+        if not keeps(traits.get(customer), filters):
+            continue
+        language = traits[customer][0]
         histogram[(used, language)] += 1
         for key in language_keys(language):
             totals[key]["customers"] += 1

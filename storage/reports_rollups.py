@@ -19,7 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import Integer, delete, func, insert
+from sqlalchemy import Integer, and_, case, delete, func, insert
 from sqlmodel import Session, select
 
 from storage.models import Customer, Handoff, InsightConversation, InsightQuestion, InsightRollupState, Message
@@ -30,8 +30,10 @@ from storage.reports import (
     ReportRange,
     aware,
     counters,
+    customer_traits,
     daily_rows,
     day_of,
+    keeps,
     language_keys,
     rate,
     read,
@@ -191,27 +193,24 @@ def conversation_facts(
     until = watermark(session)
     if until is None or until <= period.start:
         return None
+    inside = and_(InsightConversation.first_at >= period.start, InsightConversation.last_at < period.end)
     query = select(
         InsightConversation.conversation_id,
-        Customer.language,
-        InsightConversation.first_at,
-        InsightConversation.last_at,
+        InsightConversation.customer_id,
+        case((inside, 1), else_=0),
         InsightConversation.outcomes,
-    ).join(Customer, Customer.id == InsightConversation.customer_id)
-    query = query.where(InsightConversation.last_at >= period.start, InsightConversation.first_at < period.end)
+    ).where(InsightConversation.last_at >= period.start, InsightConversation.first_at < period.end)
     if filters.channel:
         query = query.where(InsightConversation.platform == filters.channel)
-    if filters.language:
-        query = query.where(Customer.language == filters.language)
-    if filters.tier:
-        query = query.where(Customer.tier == filters.tier)
+    found = read(session, query)
+    traits = customer_traits(session, (row[1] for row in found))
     recent = touched_conversations(session, ReportRange(until, period.end)) if until < period.end else set()
     answered, raw = [], set(recent)
-    for conversation, language, first_at, last_at, outcomes in read(session, query):
-        if conversation in recent:
+    for conversation, customer, wholly_inside, outcomes in found:
+        if conversation in recent or not keeps(traits.get(customer), filters):
             continue
-        if aware(first_at) >= period.start and aware(last_at) < period.end:
-            answered.append((language, outcomes))
+        if wholly_inside:
+            answered.append((traits[customer][0], outcomes))
         else:
             raw.add(conversation)
     return answered, raw
