@@ -5,7 +5,7 @@ JSON / CSV endpoints of `adapters/insights_api.py`."""
 
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -132,7 +132,3 @@ def _change(change) -> dict[str, str]:
         "this_week": show(change.this_week),
         "last_week": show(change.last_week),
     }
-
-
-def today() -> str:
-    return datetime.now(UTC).date().isoformat()
