@@ -131,3 +131,16 @@ def test_cli_digest_posts_to_the_configured_channel(data_dir, monkeypatch, capsy
         slack.stop()
     assert slack.named("chat.postMessage")[0]["channel"] == "C-MANAGERS"
     assert "posted the digest to C-MANAGERS" in capsys.readouterr().out
+
+
+def test_cli_rollup_fills_the_rollups_once_and_the_figures_stay_the_hand_counted_ones(data_dir, tmp_path, capsys):
+    assert run.main(["insights", "rollup"]) == 0
+    assert "13 questions" in capsys.readouterr().out  # every question of A, B and C (D was forgotten)
+    assert run.main(["insights", "rollup"]) == 0
+    assert "up to date" in capsys.readouterr().out
+    out = tmp_path / "resolution.json"
+    assert (
+        run.main(["insights", "export", "resolution", "--from", "2026-11-02", "--to", "2026-11-15", "--out", str(out)])
+        == 0
+    )
+    assert '"resolution_rate": 0.2727' in out.read_text(encoding="utf-8")  # now read from the rollup
