@@ -120,8 +120,9 @@ def agent_console_router(
         return RedirectResponse("/staff/login?next=/agent", status_code=303)
 
     @router.get("/agent/api/me")
-    async def me(who: str = Depends(agent)) -> dict[str, str]:
-        return {"agent": who}
+    async def me(who: str = Depends(agent)) -> dict[str, object]:
+        # `copilot`: the LLM copilot's routes are mounted (LLM mode); the page shows its buttons only then
+        return {"agent": who, "copilot": extra_routes is not None}
 
     @router.get("/agent/api/handoffs")
     async def queue(
