@@ -34,6 +34,7 @@ from adapters.slack_blocks import (
     SUGGEST,
     TAKE_OVER,
     agent_mrkdwn,
+    card_title,
     escape,
     handoff_card,
     take_over_prompt,
@@ -163,7 +164,7 @@ class SlackDesk:
             )
 
     def _fallback(self, ticket: Ticket) -> str:
-        return (ticket.summary.splitlines() or [f"Handoff #{ticket.handoff_id}"])[0]
+        return card_title(ticket)
 
 
 class ReplayGuard:

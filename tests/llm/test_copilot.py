@@ -101,3 +101,12 @@ def test_a_composed_web_chat_answer_carries_the_faq_id_of_the_entry_it_used(http
         (answer,) = [r for r in body["replies"] if r["kind"] == "answer"]
         assert answer["text"].startswith(OPENERS[language])  # composed by the (fake) model, not the stored text
         assert answer["faq_id"] == "shipping_costs"
+
+
+def test_the_console_shows_the_llm_summary_above_the_live_template_summary(http, fake, llm_runtime):
+    handoff_id = open_handoff(http, "I want to talk to a human", "en")
+    llm_runtime.handoff.after_open.__self__.flush()
+    shown = http.get(f"/agent/api/handoffs/{handoff_id}", headers=AGENT).json()["summary"]
+    llm_part, template = shown.split("\n\n---\n")
+    assert llm_part.startswith("LLM summary\nGoal: I want to talk to a human")
+    assert template.startswith(f"Handoff #{handoff_id}")

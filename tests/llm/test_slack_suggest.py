@@ -116,6 +116,7 @@ def test_the_card_shows_the_llm_summary_once_written_and_keeps_the_template_when
         shown = card_of(recorder, ts)
         assert updated and shown.startswith("*LLM summary*") and "Goal: I want to talk to a human" in shown
         assert template.splitlines()[0] in shown  # the template summary stays below the LLM's fields
+        assert updated["text"] == ticket.summary.splitlines()[0]  # the notification text: still the handoff's title
 
         fake.behaviour = lambda request: (
             Reply(status=500) if "reason" in (payload_of(request) or {}) else grounded(request)
