@@ -14,6 +14,7 @@ from adapters.cli import customer as customer_commands
 from adapters.cli import emotion as emotion_commands
 from adapters.cli import insights as insights_commands
 from adapters.cli import kb as kb_commands
+from adapters.cli import llm as llm_commands
 from adapters.cli import outbox as outbox_commands
 from adapters.cli import segments as segment_commands
 from adapters.cli import staff as staff_commands
@@ -101,6 +102,7 @@ def build_parser() -> argparse.ArgumentParser:
     care_commands.register(commands)
     segment_commands.register(commands)
     insights_commands.register(commands)
+    llm_commands.register(commands)
     _accept_data_dir_after_commands(parser)
     return parser
 

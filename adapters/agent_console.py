@@ -23,6 +23,7 @@ from adapters.staff.texts import say
 from bot.handoff.agent_texts import agent_say
 from bot.handoff.desk import QuietDesk, Ticket
 from bot.handoff.service import ActionResult, HandoffService, Outcome, ResolveOutcome
+from bot.handoff.summary import LLM_SUMMARY_MARK
 from storage.db import MAX_ROW_ID, off_loop
 from storage.handoff_queue import briefing, handoff_queue
 from storage.handoffs import HandoffRepository, HandoffStatus
@@ -120,8 +121,9 @@ def agent_console_router(
         return RedirectResponse("/staff/login?next=/agent", status_code=303)
 
     @router.get("/agent/api/me")
-    async def me(who: str = Depends(agent)) -> dict[str, str]:
-        return {"agent": who}
+    async def me(who: str = Depends(agent)) -> dict[str, object]:
+        # `copilot`: the LLM copilot's routes are mounted (LLM mode); the page shows its buttons only then
+        return {"agent": who, "copilot": extra_routes is not None}
 
     @router.get("/agent/api/handoffs")
     async def queue(
@@ -142,6 +144,8 @@ def agent_console_router(
             now := await off_loop(briefing, repository.database, handoff_id)
         ):
             summary = await off_loop(service.live_summary, now)  # follows the conversation after the handoff opened
+            llm_part, mark, _ = (handoff.summary or "").partition(LLM_SUMMARY_MARK)
+            summary = llm_part + mark + summary if mark else summary  # LLM mode: its fields stay on top
         transcript = await off_loop(repository.transcript, handoff.conversation_id, limit=TRANSCRIPT_LINES)
         language = service.settings.agent_language
         return {

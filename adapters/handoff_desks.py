@@ -51,6 +51,9 @@ class HandoffDesks:
                 service, runtime.customers, settings, NonceStore(runtime.db), care_note, copilot
             )
             service.desks.add(slack)
+            written = getattr(getattr(service.after_open, "__self__", None), "written", None)
+            if written is not None:  # LLM mode: the card shows the LLM summary once it is written
+                written.append(slack.llm_summary_written)
             service.availability.staffed(slack.name)
             if runtime.care is not None:
                 attach_slack_care(runtime.care, slack.client, settings, service.repository)

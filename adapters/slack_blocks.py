@@ -12,6 +12,7 @@ from typing import Any
 from bot.handoff.agent_texts import agent_say
 from bot.handoff.desk import Ticket, agent_label
 from bot.handoff.sparkline import emotion_sparkline
+from bot.handoff.summary import LLM_SUMMARY_MARK
 from storage.customers import CustomerView
 from storage.handoffs import OPEN_STATUSES, HandoffStatus
 
@@ -57,17 +58,32 @@ def _plain_markup(match: re.Match[str]) -> str:
 
 
 def summary_mrkdwn(summary: str) -> str:
-    """The plain-text summary as mrkdwn: customer quotes become real quotes, everything else escaped."""
+    """The plain-text summary as mrkdwn: customer quotes become real quotes, everything else escaped. In LLM
+    mode its fields come first (their title in bold), then the template summary they were written beside."""
+    llm_part, template = split_summary(summary)
     lines = []
-    for line in summary.splitlines()[1:]:  # the first line is the card's header
+    if llm_part:
+        title, *fields = llm_part.splitlines()
+        lines += [f"*{escape(title)}*", *(escape(line) for line in fields), ""]
+    for line in template.splitlines()[1:]:  # the template's first line is the card's header
         stripped = line.strip()
         lines.append("> " + escape(stripped[2:]) if stripped.startswith("> ") else escape(line))
-    text = "\n".join(lines)
+    text = "\n".join(lines).strip("\n")
     return text if len(text) <= MAX_SECTION else text[: MAX_SECTION - 1] + "…"
 
 
+def split_summary(summary: str) -> tuple[str, str]:
+    """(the LLM's part or "", the template summary)."""
+    llm_part, mark, template = summary.partition(LLM_SUMMARY_MARK)
+    return (llm_part, template) if mark else ("", summary)
+
+
+def card_title(ticket: Ticket) -> str:
+    return (split_summary(ticket.summary)[1].splitlines() or [f"Handoff #{ticket.handoff_id}"])[0]
+
+
 def handoff_card(ticket: Ticket, language: str, suggest: bool = False) -> list[dict[str, Any]]:
-    title = (ticket.summary.splitlines() or [f"Handoff #{ticket.handoff_id}"])[0]
+    title = card_title(ticket)
     blocks: list[dict[str, Any]] = [
         {"type": "header", "text": {"type": "plain_text", "text": title[:150]}},
         {"type": "section", "text": {"type": "mrkdwn", "text": summary_mrkdwn(ticket.summary) or " "}},

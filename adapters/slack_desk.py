@@ -14,6 +14,7 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from slack_bolt.adapter.fastapi.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.request.internals import parse_body
+from slack_sdk.errors import SlackApiError
 from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -32,6 +34,7 @@ from adapters.slack_blocks import (
     SUGGEST,
     TAKE_OVER,
     agent_mrkdwn,
+    card_title,
     escape,
     handoff_card,
     take_over_prompt,
@@ -76,14 +79,44 @@ class SlackDesk:
         self._language = language
         self._supervisors = f"<!subteam^{supervisor_group}>" if supervisor_group else "<!here>"
         self.suggest_button = False  # LLM mode: cards offer "Suggest a reply"
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._summary_before_card: set[int] = set()  # LLM summaries stored while their card was being posted
+        self.tickets: Callable[[int], Ticket | None] = lambda handoff_id: None  # the service's (slack_router)
 
     async def handoff_started(self, ticket: Ticket) -> None:
+        self._loop = asyncio.get_running_loop()
+        ticket = await self._with_stored_summary(ticket)  # the LLM summary may be stored by now
         posted = await self.client.chat_postMessage(
             channel=self.channel,
             text=self._fallback(ticket),
             blocks=handoff_card(ticket, self._language, self.suggest_button),
         )
         self._repository.save_thread(ticket.handoff_id, DESK, posted["channel"], posted["ts"])
+        if ticket.handoff_id in self._summary_before_card:
+            self._summary_before_card.discard(ticket.handoff_id)
+            await self._update_card(await self._with_stored_summary(ticket))
+
+    def llm_summary_written(self, handoff_id: int) -> None:
+        """LLM mode (bot.llm.summary, from its worker thread): the handoff's summary now has the LLM's fields, so
+        the card shows them. Until then, or when the LLM fails, the card shows the template summary."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            asyncio.run_coroutine_threadsafe(self._show_llm_summary(handoff_id), loop)
+
+    async def _show_llm_summary(self, handoff_id: int) -> None:
+        if await off_loop(self._repository.thread_for, handoff_id, DESK) is None:  # its card is still being posted
+            self._summary_before_card.add(handoff_id)
+            return
+        ticket = await off_loop(self.tickets, handoff_id)
+        if ticket is not None:
+            try:
+                await self._update_card(ticket)
+            except SlackApiError as error:  # the card keeps the template summary
+                log.warning("the Slack card of handoff #%d kept its template summary: %s", handoff_id, error)
+
+    async def _with_stored_summary(self, ticket: Ticket) -> Ticket:
+        handoff = await off_loop(self._repository.get, ticket.handoff_id)
+        return replace(ticket, summary=handoff.summary) if handoff is not None and handoff.summary else ticket
 
     async def agent_claimed(self, ticket: Ticket, agent: str, via: str) -> None:
         await self._update_card(ticket)
@@ -131,7 +164,7 @@ class SlackDesk:
             )
 
     def _fallback(self, ticket: Ticket) -> str:
-        return (ticket.summary.splitlines() or [f"Handoff #{ticket.handoff_id}"])[0]
+        return card_title(ticket)
 
 
 class ReplayGuard:
@@ -172,6 +205,7 @@ def slack_router(
     desk = SlackDesk(
         client, settings.slack_handoff_channel, service.repository, language, settings.slack_supervisor_group
     )
+    desk.tickets = service.ticket
     _register_handoff_listeners(app, service, language, care_note)
     if copilot is not None:
         desk.suggest_button = True

@@ -29,6 +29,7 @@ from bot.settings import Settings
 from bot.social import SocialTurns, social_settings
 from bot.texts import Texts
 from knowledge.base import KnowledgeBase, RetrievalSettings, open_chroma_client
+from knowledge.collections import collection_for
 from knowledge.embedder import Embedder, shared_embedder
 from knowledge.io import load_entries
 from knowledge.vector_index import discard_embedded_index
@@ -203,9 +204,9 @@ def open_knowledge(settings: Settings, embedder: Embedder) -> tuple[KnowledgeBas
 
         remote = RemoteEmbedder(settings)
         log.info("knowledge embeddings: %s at %s (dim %d)", remote.model, settings.embeddings_base_url, remote.dim)
-        knowledge, client = _open_index(settings, remote, f"faq-{remote.identity}")
+        knowledge, client = _open_index(settings, remote, collection_for(remote.identity))
         return OwnVectors(knowledge), client
-    return _open_index(settings, embedder, "faq")
+    return _open_index(settings, embedder, collection_for(None))
 
 
 def _open_index(settings: Settings, embedder, collection: str) -> tuple[KnowledgeBase, object]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func
+from sqlalchemy import case, func
 from sqlmodel import select
 
 from storage.db import Database
@@ -15,6 +15,24 @@ from storage.models import LlmUsage
 class DayTotal:
     day: str
     calls: int
+    input_tokens: int
+    output_tokens: int
+    cost: float
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, slots=True)
+class PurposeTotal:
+    """One UTC day's calls of one purpose (answer, summary, suggest, translate)."""
+
+    day: str
+    purpose: str
+    calls: int
+    rejected: int  # failed the grounding check
+    errors: int
     input_tokens: int
     output_tokens: int
     cost: float
@@ -67,4 +85,28 @@ class LlmUsageRepository:
         with self._db.session() as session:
             return [
                 DayTotal(d, int(n), int(i or 0), int(o or 0), float(c or 0)) for d, n, i, o, c in session.execute(query)
+            ]
+
+    def by_day_and_purpose(self, since_day: str) -> list[PurposeTotal]:
+        """Totals per (day, purpose) from `since_day` (YYYY-MM-DD) on, newest day first."""
+        outcome = LlmUsage.outcome
+        query = (
+            select(
+                LlmUsage.day,
+                LlmUsage.purpose,
+                func.count(),
+                func.sum(case((outcome == "rejected", 1), else_=0)),
+                func.sum(case((outcome == "error", 1), else_=0)),
+                func.sum(LlmUsage.input_tokens),
+                func.sum(LlmUsage.output_tokens),
+                func.sum(LlmUsage.cost),
+            )
+            .where(LlmUsage.day >= since_day)
+            .group_by(LlmUsage.day, LlmUsage.purpose)
+            .order_by(LlmUsage.day.desc(), LlmUsage.purpose)
+        )
+        with self._db.session() as session:
+            return [
+                PurposeTotal(d, p, int(n), int(r or 0), int(e or 0), int(i or 0), int(o or 0), float(c or 0))
+                for d, p, n, r, e, i, o, c in session.execute(query)
             ]

@@ -307,3 +307,43 @@ def test_customer_hold_sets_and_lifts_a_legal_hold(data_dir, capsys):
     with pytest.raises(SystemExit) as exit_status:
         run.main(["customer", "hold", "hold-me-1"])
     assert exit_status.value.code == 2
+
+
+def test_llm_usage_shows_tokens_per_day_and_purpose_against_the_budget(data_dir, capsys, monkeypatch):
+    from datetime import UTC, datetime, timedelta
+
+    from storage.llm_usage import LlmUsageRepository
+    from storage.models import LlmUsage
+
+    monkeypatch.setenv("LLM_DAILY_TOKEN_BUDGET", "1000")
+    from bot.runtime import open_database
+
+    usage = LlmUsageRepository(open_database(Settings()))
+    today = datetime.now(UTC).date()
+    day = lambda back: (today - timedelta(days=back)).isoformat()  # noqa: E731
+    for back, purpose, tokens_in, tokens_out, outcome in (
+        (0, "answer", 300, 100, "ok"),
+        (0, "answer", 0, 0, "rejected"),
+        (0, "summary", 80, 20, "ok"),
+        (2, "suggest", 40, 10, "ok"),
+        (9, "answer", 5000, 5000, "ok"),  # older than --days 7
+    ):
+        usage.add(LlmUsage(day=day(back), purpose=purpose, model="m", input_tokens=tokens_in,
+                           output_tokens=tokens_out, outcome=outcome))  # fmt: skip
+
+    assert run.main(["llm", "usage"]) == 0
+    out = capsys.readouterr().out
+    assert "LLM mode is off" in out and "daily budget: 1,000 tokens" in out
+    rows = [line.split() for line in out.splitlines()]
+    assert [day(0), "answer", "2", "1", "0", "300", "100", "0.0000"] in rows
+    assert [day(0), "summary", "1", "0", "0", "80", "20", "0.0000"] in rows
+    assert f"{day(0)}  total       500 tokens = 50% of the budget" in out
+    assert f"{day(2)}  total       50 tokens = 5% of the budget" in out
+    assert day(9) not in out
+    assert run.main(["llm", "usage", "--days", "10"]) == 0
+    assert f"{day(9)}  total       10,000 tokens = 1000% of the budget" in capsys.readouterr().out
+
+    for wrong in ("0", "x", "400"):
+        assert run.main(["llm", "usage", "--days", wrong]) == 2
+        error = capsys.readouterr().err
+        assert error.count("\n") == 1 and "--days must be a whole number from 1 to 366" in error

@@ -7,6 +7,7 @@ import json
 import sys
 from pathlib import Path
 
+from adapters.cli import kb_collections
 from adapters.cli.errors import UsageError, plural
 from bot.kb_regression import run_tests
 from bot.runtime import open_database, open_knowledge, retrieval_settings
@@ -68,6 +69,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     p.add_argument("faq_id")
     p.add_argument("--author", default="cli")
     p.set_defaults(handler=remove)
+
+    kb_collections.register(kb)
 
 
 def _revision(given: str) -> int:

@@ -16,6 +16,8 @@ from bot.handoff.sparkline import emotion_sparkline
 from bot.handoff.triggers import DEFAULT_KEYWORDS, TriggerHit, keyword_pattern
 
 MAX_PROBLEM_LINES = 3
+# LLM mode (bot/llm/summary.py) writes its fields above the template summary, separated by this line
+LLM_SUMMARY_MARK = "\n\n---\n"
 MAX_QUOTED = 5
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？\n])\s*")
 _REQUEST_CUES = re.compile(

@@ -103,7 +103,7 @@ class GroundedAnswers:
             log.warning("llm answer cited an entry it was not given: the offline reply stands")
             self._client.note_rejected("answer", who)
             return plan
-        verdict = check(reply, [entry.answer_for(language)], language, self._rules)
+        verdict = check(reply, [entry.answer_for(language)], language, self._rules, faq=True)
         if not verdict.ok:
             log.warning(
                 "llm answer failed the grounding check (%s): the FAQ answer is sent", ",".join(verdict.problems)

@@ -57,7 +57,7 @@ class Copilot:
         completion = self._client.complete(messages, "suggest", CallFor(handoff.conversation_id))
         if completion is None or not completion.text.strip():
             return None
-        verdict = check(completion.text, [e.answer_for(language) for e in entries], language, self._rules)
+        verdict = check(completion.text, [e.answer_for(language) for e in entries], language, self._rules, faq=True)
         return Draft(masker.unmask(completion.text.strip()), language, [e.id for e in entries], list(verdict.problems))
 
     def translate(self, text: str, target_language: str, conversation_id: int | None = None) -> str | None:

@@ -12,6 +12,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from pydantic import BaseModel, Field, field_validator
 
@@ -71,7 +72,7 @@ class LlmRules(BaseModel):
         return patterns
 
     def promises(self, language: str) -> list[re.Pattern[str]]:
-        return [re.compile(p, re.IGNORECASE) for p in (self.promises_zh if language == "zh" else self.promises_en)]
+        return _compiled(tuple(self.promises_zh if language == "zh" else self.promises_en))
 
 
 @dataclass(slots=True)
@@ -90,14 +91,37 @@ def normalise(text: str) -> str:
     return _EN_COUNTED.sub(lambda m: str(_EN_WORDS[m.group(1).lower()]), text)
 
 
-def check(reply: str, answers: Sequence[str], language: str, rules: LlmRules) -> Verdict:
+@lru_cache(maxsize=64)
+def _compiled(patterns: tuple[str, ...]) -> list[re.Pattern[str]]:
+    return [re.compile(p, re.IGNORECASE) for p in patterns]
+
+
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """What a check needs of the cited answers, worked out once per answer text (FAQ answers repeat)."""
+
+    text: str
+    lower: str
+    numbers: frozenset[str]
+    has_chinese: bool
+
+
+@lru_cache(maxsize=2048)
+def _source(joined: str) -> _Source:
+    text = normalise(joined)
+    return _Source(text, text.lower(), frozenset(_numbers(text)), bool(CJK.search(text)))
+
+
+def check(reply: str, answers: Sequence[str], language: str, rules: LlmRules, *, faq: bool = False) -> Verdict:
+    """`faq`: the answers are the KB's, worth remembering; a conversation (the summary's source) is never kept."""
     verdict = Verdict()
-    source = normalise("\n".join(answers))
+    joined = "\n".join(answers)
+    cited = _source(joined) if faq else _source.__wrapped__(joined)
+    source, source_lower = cited.text, cited.lower
     said = normalise(PLACEHOLDER.sub(" ", reply))
     if not said.strip():
         verdict.problems.append("empty")
         return verdict
-    source_lower = source.lower()
     for url in URL.findall(said):
         if url.rstrip(".,;:!?").lower() not in source_lower:
             verdict.problems.append("link")
@@ -105,15 +129,14 @@ def check(reply: str, answers: Sequence[str], language: str, rules: LlmRules) ->
     for email in EMAIL.findall(said):
         if email.lower() not in source_lower:
             verdict.problems.append("email")
-    known_numbers = set(_numbers(source))
-    if any(n not in known_numbers for n in _numbers(said_without_links)):
+    if any(n not in cited.numbers for n in _numbers(said_without_links)):
         verdict.problems.append("number")
     if any(code not in source for code in CODE.findall(said_without_links)):
         verdict.problems.append("code")
     if any(p.search(said) and not p.search(source) for p in rules.promises(language)):
         verdict.problems.append("promise")
     has_chinese = bool(CJK.search(said))
-    if (language == "zh" and not has_chinese) or (language != "zh" and has_chinese and not CJK.search(source)):
+    if (language == "zh" and not has_chinese) or (language != "zh" and has_chinese and not cited.has_chinese):
         verdict.problems.append("language")
     return verdict
 

@@ -27,12 +27,15 @@ def _chat(system: str, human: str = "answer.human.txt") -> ChatPromptTemplate:
     return ChatPromptTemplate.from_messages([("system", _text(system)), ("human", _text(human))])
 
 
+@cache
+def _template(name: str) -> PromptTemplate:
+    return PromptTemplate.from_template(_text(name))
+
+
 def tone(language: str, emotion_label: str, intensity: float) -> str:
     """Anger and anxiety get their own, per-language tone rule; every other emotion the neutral one."""
     name = f"tone.{'zh' if language == 'zh' else 'en'}.txt" if emotion_label in TENSE_EMOTIONS else "tone.neutral.txt"
-    return PromptTemplate.from_template(_text(name)).format(
-        emotion_label=emotion_label, emotion_intensity=f"{intensity:.2f}"
-    )
+    return _template(name).format(emotion_label=emotion_label, emotion_intensity=f"{intensity:.2f}")
 
 
 def answer_messages(

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from langchain_core.exceptions import OutputParserException
 from langchain_core.output_parsers import JsonOutputParser
 from sqlmodel import select
 
+from bot.handoff.summary import LLM_SUMMARY_MARK
 from bot.llm import prompts
 from bot.llm.client import CallFor, LlmClient
 from bot.llm.grounding import LlmRules, check
@@ -33,7 +35,7 @@ LABELS = {
     "zh": {"title": "AI 摘要", "goal": "诉求", "problem": "问题", "tried": "已尝试", "emotion_path": "情绪变化",
            "first_step": "第一步", "template": "模板摘要"},
 }  # fmt: skip
-MARK = "\n\n---\n"
+MARK = LLM_SUMMARY_MARK
 _parser = JsonOutputParser()
 
 
@@ -47,6 +49,7 @@ class LlmSummaries:
         self._language = agent_language if agent_language in LABELS else "en"
         self._rules = LlmRules(business_name=rules.business_name, promises_en=[], promises_zh=[])  # numbers only
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="llm-summary")
+        self.written: list[Callable[[int], object]] = []  # told the handoff id once fields are stored (Slack's card)
 
     def refresh_soon(self, handoff_id: int) -> Future:
         return self._worker.submit(self.refresh, handoff_id)
@@ -81,6 +84,11 @@ class LlmSummaries:
             return None
         fields = {key: masker.unmask(value) for key, value in fields.items()}
         self._store(handoff_id, fields)
+        for listener in self.written:
+            try:
+                listener(handoff_id)
+            except Exception as error:  # a desk that cannot show it keeps the template; the summary is stored
+                log.warning("llm summary listener failed: %s", type(error).__name__)
         return fields
 
     def _store(self, handoff_id: int, fields: dict[str, str]) -> None:

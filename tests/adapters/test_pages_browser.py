@@ -126,6 +126,7 @@ def test_console_keeps_scroll_and_draft_offers_take_over_and_send_and_buttons_fo
     expect(console.locator("#help")).to_be_disabled()
     expect(console.locator("#hint")).to_contain_text("Slack")
     expect(console.locator("#send")).to_have_text("Claim & send")
+    expect(console.locator("#copilot")).to_be_hidden()  # no LLM configured: no copilot buttons
     item = console.locator(f'.item[data-id="{handoff_id}"]')
     expect(item).to_contain_text("web · zh")
     expect(item.locator(".last")).to_contain_text("补充第 24 条")

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from benchmarks.fake_llm_server import Reply
+from benchmarks.fake_llm_server import OPENERS, Reply
 from storage.models import AuditLog, Message
 from tests.adapters.conftest import LiveServer
 from tests.llm.conftest import AGENT_TOKEN
@@ -93,3 +93,20 @@ def test_the_copilot_needs_the_console_sign_in_a_real_handoff_and_a_working_llm(
     fake.behaviour = lambda request: Reply(status=500)
     down = http.post(f"/agent/api/handoffs/{handoff_id}/suggest", headers=AGENT)
     assert down.status_code == 503 and "unavailable" in down.json()["detail"]
+
+
+def test_a_composed_web_chat_answer_carries_the_faq_id_of_the_entry_it_used(http, fake):
+    for text, language in (("运费多少钱？", "zh"), ("How much is shipping?", "en")):
+        body = http.post("/api/chat", json={"session_id": uuid.uuid4().hex, "text": text, "language": language}).json()
+        (answer,) = [r for r in body["replies"] if r["kind"] == "answer"]
+        assert answer["text"].startswith(OPENERS[language])  # composed by the (fake) model, not the stored text
+        assert answer["faq_id"] == "shipping_costs"
+
+
+def test_the_console_shows_the_llm_summary_above_the_live_template_summary(http, fake, llm_runtime):
+    handoff_id = open_handoff(http, "I want to talk to a human", "en")
+    llm_runtime.handoff.after_open.__self__.flush()
+    shown = http.get(f"/agent/api/handoffs/{handoff_id}", headers=AGENT).json()["summary"]
+    llm_part, template = shown.split("\n\n---\n")
+    assert llm_part.startswith("LLM summary\nGoal: I want to talk to a human")
+    assert template.startswith(f"Handoff #{handoff_id}")

