@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -17,21 +17,32 @@ from storage.customers import audit_lines_about, erase_customer
 from storage.db import Database
 from storage.models import (
     AuditLog,
+    CareTask,
     Conversation,
     CustomerPrivacy,
     DeletionReceipt,
     EmotionAlert,
     Identity,
+    InboxItem,
+    JobStatus,
     Message,
     Note,
     OutboxMessage,
     PrivacyRequest,
+    ScheduledJob,
     utcnow,
 )
 
 DELETE_CONFIRMATION = "delete_confirmation"
 EXPORT_LINK = "export_link"
 CUSTOMER_ACTOR = "customer"  # audit lines the customer caused themselves (not "who looked at my data")
+# What relationship care (bot/care) derives from emotion labels: staff notices about an at-risk conversation or an
+# emotion alert, and the check-in follow-up planned because a conversation started negative (its job, its task
+# when the channel would not carry it, and that task's notice). Cleared with "don't analyse my emotions".
+EMOTION_NOTICE_KINDS = ("alert", "at_risk")
+EMOTION_NOTICE_JOBS = ("notify:alert:", "notify:at-risk:")
+EMOTION_FOLLOWUP = "followup.checkin"
+NOTIFY_JOB = "notify.staff"
 
 
 class Confirmation:
@@ -91,6 +102,7 @@ class PrivacyStore:
             )
             session.exec(delete(EmotionAlert).where(EmotionAlert.customer_id == customer_id))
             session.exec(update(Conversation).where(Conversation.customer_id == customer_id).values(at_risk=False))
+            _drop_emotion_care(session, customer_id)
             session.add(
                 AuditLog(actor=CUSTOMER_ACTOR, action="customer.emotions_off", target=f"customer:{customer_id}")
             )
@@ -270,6 +282,33 @@ class PrivacyStore:
         """Audit lines about this customer written by staff (not by the customer's own requests)."""
         with self._db.session() as session:
             return [row for row in audit_lines_about(session, customer_id) if row.actor != CUSTOMER_ACTOR]
+
+
+def _drop_emotion_care(session: Session, customer_id: int) -> None:
+    """The care notices, check-in jobs and check-in tasks an emotion label led to, for one customer."""
+    tasks = session.exec(
+        select(CareTask.id).where(
+            CareTask.customer_id == customer_id, CareTask.kind == EMOTION_FOLLOWUP, CareTask.status == "open"
+        )
+    ).all()
+    task_keys = [f"task:{task}" for task in tasks]
+    session.exec(
+        delete(InboxItem).where(
+            InboxItem.customer_id == customer_id,
+            InboxItem.kind.in_(EMOTION_NOTICE_KINDS) | InboxItem.dedup_key.in_(task_keys),
+        )
+    )
+    notices = [ScheduledJob.dedup_key.startswith(prefix) for prefix in EMOTION_NOTICE_JOBS]
+    notices.append(ScheduledJob.dedup_key.in_([f"notify:{key}" for key in task_keys]))
+    planned = ScheduledJob.status.in_((JobStatus.PENDING, JobStatus.RUNNING))
+    session.exec(
+        delete(ScheduledJob).where(
+            ScheduledJob.customer_id == customer_id,
+            ((ScheduledJob.kind == NOTIFY_JOB) & or_(*notices)) | ((ScheduledJob.kind == EMOTION_FOLLOWUP) & planned),
+        )
+    )
+    if tasks:
+        session.exec(delete(CareTask).where(CareTask.id.in_(tasks)))
 
 
 def _privacy_row(session: Session, customer_id: int) -> CustomerPrivacy:
