@@ -46,6 +46,7 @@ UNATTACHED_KINDS = (PrivacyDecision.DELETED, PrivacyDecision.CONSENT_WITHDRAWN, 
 EXPORT_PATH = "/privacy/export/"
 GENERIC_KIND = "privacy"
 LINK_PLACEHOLDER = "[one-time link]"
+EXPORT_LINK_KIND = "export_link"
 
 Record = Callable[..., object]  # Engine._record: (message, inbound, replies, queued, purpose, snapshot) -> Exchange
 
@@ -159,7 +160,7 @@ class DataRights:
             token = self.store.issue_export_link(customer_id, timedelta(minutes=minutes))
             link = self._say("privacy_export_link", turn, minutes=_number(minutes))
             replies.append(
-                self._out(turn, link.replace("{url}", f"{self.public_url}{EXPORT_PATH}{token}"), "export_link")
+                self._out(turn, link.replace("{url}", f"{self.public_url}{EXPORT_PATH}{token}"), EXPORT_LINK_KIND)
             )
             logged.append(link.replace("{url}", LINK_PLACEHOLDER))  # the token is a key: never stored in clear
         return self._logged(turn, PrivacyDecision.SUMMARY, replies, logged)

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from sqlmodel import select
 
 from adapters.privacy_http import RedactedAccessLog, redact_path
+from bot.privacy import housekeeping
+from bot.privacy.stage import EXPORT_LINK_KIND
 from storage.conversations import ConversationLog, LoggedMessage
 from storage.customers import CustomerRepository
 from storage.db import Database
 from storage.identity_links import IdentityLinks
-from storage.models import LinkCode, OutboxMessage
+from storage.models import LinkCode, OutboxMessage, utcnow
+from storage.privacy import PrivacyStore
 from tests.privacy.helpers import files_holding
 
 
@@ -69,3 +73,28 @@ def test_access_log_lines_lose_query_strings_and_export_tokens():
     )
     assert RedactedAccessLog().filter(record)
     assert "oSecret" not in record.getMessage() and "/wechat?[redacted]" in record.getMessage()
+
+
+def test_a_download_link_waiting_in_the_outbox_loses_its_key_once_delivered_or_expired(database):
+    now = utcnow()
+    text = "Download: https://desk.example.com/privacy/export/Secret_Token-1 (works once, 30 minutes)."
+
+    def row(status: str, age_minutes: float) -> int:
+        with database.session() as session:
+            added = OutboxMessage(
+                platform="wechat", platform_user_id="o-link", text=text, kind=EXPORT_LINK_KIND, status=status
+            )
+            added.created_at = now - timedelta(minutes=age_minutes)
+            session.add(added)
+            session.flush()
+            return added.id
+
+    delivered, expired, waiting = row("delivered", 1), row("pending", 31), row("pending", 1)
+
+    housekeeping.tidy(database, PrivacyStore(database), link_minutes=30, now=now)
+
+    with database.session() as session:
+        rows = {r.id: r for r in session.exec(select(OutboxMessage)).all()}
+    assert rows[delivered].text == "Download: [one-time link] (works once, 30 minutes)."
+    assert rows[expired].status == "failed" and "Secret_Token" not in rows[expired].text
+    assert rows[waiting].status == "pending" and rows[waiting].text == text  # still on its way: untouched
