@@ -12,6 +12,7 @@ from adapters.agent_console import ConsoleDesk, agent_console_router
 from adapters.care_api import care_router
 from adapters.care_slack import attach_slack_care, care_note_reply
 from adapters.console import PLATFORM as TERMINAL_PLATFORM
+from adapters.slack_copies import SlackCopies
 from adapters.slack_desk import slack_configured, slack_router
 from adapters.staff.auth import StaffAuth
 from adapters.webchat import PLATFORM as WEB_PLATFORM
@@ -52,6 +53,8 @@ class HandoffDesks:
             )
             service.desks.add(slack)
             service.availability.staffed(slack.name)
+            if runtime.engine.privacy is not None:  # a customer's deletion removes the bot's Slack posts too
+                runtime.engine.privacy.copies[slack.name] = SlackCopies(slack.client)
             if runtime.care is not None:
                 attach_slack_care(runtime.care, slack.client, settings, service.repository)
             desks.routers.append(router)

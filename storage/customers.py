@@ -197,10 +197,14 @@ def erase_customer(session: Session, customer_id: int, actor: str) -> bool:
 
 
 def audit_lines_about(session: Session, customer_id: int) -> list[AuditLog]:
-    """The audit lines whose target names this customer ("customer:1" is not "customer:12")."""
+    """The audit lines whose target names this customer ("customer:1" is not "customer:12"), from the record's
+    creation on: SQLite gives a new customer the number of a deleted newest one, whose lines are not theirs."""
     target = f"customer:{customer_id}"
-    rows = session.exec(select(AuditLog).where(AuditLog.target.contains(target)).order_by(AuditLog.id)).all()
-    return [row for row in rows if target in (row.target or "").split(",")]
+    customer = session.get(Customer, customer_id)
+    query = select(AuditLog).where(AuditLog.target.contains(target)).order_by(AuditLog.id)
+    if customer is not None:
+        query = query.where(AuditLog.created_at >= customer.created_at)
+    return [row for row in session.exec(query).all() if target in (row.target or "").split(",")]
 
 
 def _scrub_audit_details(session: Session, target: str) -> None:

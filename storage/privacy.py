@@ -21,7 +21,9 @@ from storage.models import (
     Conversation,
     CustomerPrivacy,
     DeletionReceipt,
+    DeskThread,
     EmotionAlert,
+    Handoff,
     Identity,
     InboxItem,
     JobStatus,
@@ -235,6 +237,31 @@ class PrivacyStore:
             return False
         self._db.compact()
         return True
+
+    def desk_copies(self, customer_id: int) -> tuple[dict[str, list[tuple[str, str]]], int]:
+        """Where staff desks show this customer's handoffs ({desk: [(channel, thread id)]}), and how many staff
+        notices about them went to Slack without a stored address (relationship care's notify jobs)."""
+        with self._db.session() as session:
+            rows = session.exec(
+                select(DeskThread.desk, DeskThread.channel, DeskThread.thread_id)
+                .join(Handoff, Handoff.id == DeskThread.handoff_id)
+                .where(Handoff.customer_id == customer_id, DeskThread.created_at >= Handoff.requested_at)
+                .order_by(DeskThread.id)
+            ).all()
+            notices = session.exec(
+                select(func.count())
+                .select_from(ScheduledJob)
+                .where(
+                    ScheduledJob.customer_id == customer_id,
+                    ScheduledJob.kind == NOTIFY_JOB,
+                    ScheduledJob.status == JobStatus.DONE,
+                    ScheduledJob.outcome.startswith("slack:"),
+                )
+            ).one()
+        threads: dict[str, list[tuple[str, str]]] = {}
+        for desk, channel, thread_id in rows:
+            threads.setdefault(desk, []).append((channel, thread_id))
+        return threads, int(notices)
 
     def queue_unattached(self, row: OutboxMessage) -> None:
         """A message to someone who has no stored record (the strict consent question); the same key once."""

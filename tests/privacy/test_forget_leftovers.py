@@ -13,6 +13,7 @@ from bot.privacy.stage import EXPORT_LINK_KIND
 from storage.conversations import ConversationLog, LoggedMessage
 from storage.customers import CustomerRepository
 from storage.db import Database
+from storage.handoffs import HandoffRepository
 from storage.identity_links import IdentityLinks
 from storage.models import LinkCode, OutboxMessage, utcnow
 from storage.privacy import PrivacyStore
@@ -98,3 +99,26 @@ def test_a_download_link_waiting_in_the_outbox_loses_its_key_once_delivered_or_e
     assert rows[delivered].text == "Download: [one-time link] (works once, 30 minutes)."
     assert rows[expired].status == "failed" and "Secret_Token" not in rows[expired].text
     assert rows[waiting].status == "pending" and rows[waiting].text == text  # still on its way: untouched
+
+
+def test_a_new_handoff_with_a_deleted_ones_number_gets_its_own_desk_thread_and_audit_history(database):
+    """SQLite numbers a new row after the highest one left: a deleted customer's handoff and record numbers come
+    back. Their Slack thread and audit lines must not become the next customer's."""
+    handoffs, customers = HandoffRepository(database), CustomerRepository(database)
+
+    def customer_with_handoff(user: str) -> tuple[int, int]:
+        exchange = ConversationLog(database).record_exchange("web", user, user, None, LoggedMessage("in", "hi"), [])
+        handoff, _ = handoffs.start(exchange.conversation_id, exchange.customer_id, "request", {})
+        return exchange.customer_id, handoff.id
+
+    first, first_handoff = customer_with_handoff("web-reuse-first")
+    handoffs.save_thread(first_handoff, "slack", "C1", "1700000001.000100")
+    customers.audit("console:amy", "customer.view", f"customer:{first}")
+    customers.forget(first, actor="customer")
+
+    second, second_handoff = customer_with_handoff("web-reuse-second")
+    handoffs.save_thread(second_handoff, "slack", "C1", "1700000002.000100")
+
+    assert handoffs.thread_for(second_handoff, "slack").thread_id == "1700000002.000100"
+    assert PrivacyStore(database).staff_accesses(second) == []
+    assert PrivacyStore(database).desk_copies(second)[0] == {"slack": [("C1", "1700000002.000100")]}
