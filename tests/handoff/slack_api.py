@@ -70,7 +70,8 @@ class SlackApiRecorder:
             return {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1", "user": "warmdesk"}
         if method == "chat.postMessage":
             ts = f"{1700000000 + next(self._ts)}.000100"
-            self._keep(params.get("channel"), ts, params.get("text"), BOT_USER, params.get("thread_ts"))
+            shown = f"{params.get('text') or ''} {params.get('blocks') or ''}"
+            self._keep(params.get("channel"), ts, shown, BOT_USER, params.get("thread_ts"))
             return {"ok": True, "channel": params.get("channel"), "ts": ts}
         if method == "conversations.replies":
             channel, ts = params.get("channel"), params.get("ts")

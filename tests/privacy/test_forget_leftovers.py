@@ -122,3 +122,17 @@ def test_a_new_handoff_with_a_deleted_ones_number_gets_its_own_desk_thread_and_a
     assert handoffs.thread_for(second_handoff, "slack").thread_id == "1700000002.000100"
     assert PrivacyStore(database).staff_accesses(second) == []
     assert PrivacyStore(database).desk_copies(second)[0] == {"slack": [("C1", "1700000002.000100")]}
+
+
+def test_a_database_error_logged_with_its_traceback_carries_no_customer_text(database):
+    with database.session() as session:
+        session.add(OutboxMessage(platform="web", platform_user_id="w", text="first", dedup_key="same-key"))
+    try:
+        with database.session() as session:
+            session.add(
+                OutboxMessage(platform="web", platform_user_id="oLeak", text="marker-in-error", dedup_key="same-key")
+            )
+    except Exception as error:  # what log.exception would write
+        assert "marker-in-error" not in str(error) and "oLeak" not in str(error)
+    else:
+        raise AssertionError("the duplicate key was accepted")
