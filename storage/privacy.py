@@ -328,12 +328,11 @@ def _drop_emotion_care(session: Session, customer_id: int) -> None:
     notices = [ScheduledJob.dedup_key.startswith(prefix) for prefix in EMOTION_NOTICE_JOBS]
     notices.append(ScheduledJob.dedup_key.in_([f"notify:{key}" for key in task_keys]))
     planned = ScheduledJob.status.in_((JobStatus.PENDING, JobStatus.RUNNING))
-    session.exec(
-        delete(ScheduledJob).where(
-            ScheduledJob.customer_id == customer_id,
-            ((ScheduledJob.kind == NOTIFY_JOB) & or_(*notices)) | ((ScheduledJob.kind == EMOTION_FOLLOWUP) & planned),
-        )
-    )
+    notice_jobs = (ScheduledJob.customer_id == customer_id) & (ScheduledJob.kind == NOTIFY_JOB) & or_(*notices)
+    # A notice already sent stays as a row without its text: a later deletion counts it among what is in Slack.
+    session.exec(update(ScheduledJob).where(notice_jobs, ScheduledJob.status == JobStatus.DONE).values(payload={}))
+    check_ins = (ScheduledJob.customer_id == customer_id) & (ScheduledJob.kind == EMOTION_FOLLOWUP) & planned
+    session.exec(delete(ScheduledJob).where((notice_jobs & (ScheduledJob.status != JobStatus.DONE)) | check_ins))
     if tasks:
         session.exec(delete(CareTask).where(CareTask.id.in_(tasks)))
 

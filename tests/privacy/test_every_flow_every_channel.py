@@ -118,8 +118,9 @@ def test_every_data_request_on_every_channel(channel, language, server, runtime,
     # Confirmed, and the platform delivers the same "yes" again: deleted once, one receipt.
     before = receipts(runtime)
     customer.say(words["delete"])
-    done = customer.say(words["yes"], message_id="the-yes")
-    again = customer.say(words["yes"], message_id="the-yes")
+    yes_id = f"yes-{channel}-{language}"  # the platform's id of that message (web chat: the page's)
+    done = customer.say(words["yes"], message_id=yes_id)
+    again = customer.say(words["yes"], message_id=yes_id)
     assert RECEIPT.search(joined(done)) and joined(done).startswith(say("privacy_deleted", language).split("{")[0])
     assert not RECEIPT.search(joined(again))
     assert customer.customer_id() is None and receipts(runtime) == before + 1
