@@ -19,6 +19,7 @@ from storage.models import (
     CustomerPrivacy,
     CustomerSegment,
     EmotionAlert,
+    FaqDraft,
     Handoff,
     HandoffSla,
     Identity,
@@ -185,6 +186,12 @@ def erase_customer(session: Session, customer_id: int, actor: str) -> bool:
                 OutboxMessage.platform == platform, OutboxMessage.platform_user_id == platform_user_id
             )
         )
+    # A pending FAQ draft is the customer's own question, word for word (bot/faq_drafts.py); an approved one was
+    # rewritten by an editor into the knowledge base and is no longer theirs.
+    handoffs = session.exec(select(Handoff.id).where(Handoff.customer_id == customer_id)).all()
+    if handoffs:
+        sources = [f"handoff:{handoff}" for handoff in handoffs]
+        session.exec(delete(FaqDraft).where(FaqDraft.source.in_(sources), FaqDraft.status == "pending"))
     for table in FORGOTTEN:
         session.exec(delete(table).where(table.customer_id == customer_id))
     for table in reversed(SQLModel.metadata.sorted_tables):  # tables added later by other features

@@ -17,6 +17,7 @@ from storage.handoffs import HandoffRepository
 from storage.identity_links import IdentityLinks
 from storage.models import LinkCode, OutboxMessage, utcnow
 from storage.privacy import PrivacyStore
+from storage.staff_drafts import DraftRepository
 from tests.privacy.helpers import files_holding
 
 
@@ -136,3 +137,17 @@ def test_a_database_error_logged_with_its_traceback_carries_no_customer_text(dat
         assert "marker-in-error" not in str(error) and "oLeak" not in str(error)
     else:
         raise AssertionError("the duplicate key was accepted")
+
+
+def test_forget_drops_the_pending_faq_drafts_made_of_the_customers_question(database):
+    exchange = ConversationLog(database).record_exchange(
+        "web", "web-draft-user", "web-draft-user", None, LoggedMessage("in", "hi"), []
+    )
+    handoff, _ = HandoffRepository(database).start(exchange.conversation_id, exchange.customer_id, "request", {})
+    drafts = DraftRepository(database)
+    drafts.propose("Can I pay marker-draft-question by cheque?", "No, only card.", "en", f"handoff:{handoff.id}")
+    drafts.propose("Someone else's question?", "Yes.", "en", f"handoff:{handoff.id + 1000}")
+
+    CustomerRepository(database).forget(exchange.customer_id, actor="customer")
+
+    assert [d.question for d in drafts.pending()] == ["Someone else's question?"]
