@@ -35,7 +35,8 @@ class SlackApiRecorder:
                     params = json.loads(raw or "{}")
                 else:
                     params = dict(parse_qsl(raw))
-                self._answer(params)
+                # slack_sdk sends some methods' arguments (chat.delete) in the query string of a POST
+                self._answer({**dict(parse_qsl(urlparse(self.path).query)), **params})
 
             def _answer(self, params: dict) -> None:
                 method = urlparse(self.path).path.rsplit("/", 1)[-1]

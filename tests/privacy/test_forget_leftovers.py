@@ -5,10 +5,13 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+from slack_sdk.web.async_client import AsyncWebClient
 from sqlmodel import select
 
 from adapters.privacy_http import RedactedAccessLog, redact_path
+from adapters.slack_copies import SlackCopies
 from bot.privacy import housekeeping
+from bot.privacy.copies import CopiesRemoved, remove_copies
 from bot.privacy.stage import EXPORT_LINK_KIND
 from storage.conversations import ConversationLog, LoggedMessage
 from storage.customers import CustomerRepository
@@ -151,3 +154,9 @@ def test_forget_drops_the_pending_faq_drafts_made_of_the_customers_question(data
     CustomerRepository(database).forget(exchange.customer_id, actor="customer")
 
     assert [d.question for d in drafts.pending()] == ["Someone else's question?"]
+
+
+def test_slack_unreachable_the_deletion_goes_ahead_and_what_is_there_is_counted_as_kept():
+    unreachable = AsyncWebClient(token="xoxb-test", base_url="http://127.0.0.1:9/api/", timeout=2)
+    threads = {"slack": [("C1", "1700000001.000100"), ("C1", "1700000002.000100")], "teams": [("T", "1")]}
+    assert remove_copies({"slack": SlackCopies(unreachable)}, threads) == CopiesRemoved(removed=0, kept=3)
