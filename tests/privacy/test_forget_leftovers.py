@@ -158,5 +158,6 @@ def test_forget_drops_the_pending_faq_drafts_made_of_the_customers_question(data
 
 def test_slack_unreachable_the_deletion_goes_ahead_and_what_is_there_is_counted_as_kept():
     unreachable = AsyncWebClient(token="xoxb-test", base_url="http://127.0.0.1:9/api/", timeout=2)
-    threads = {"slack": [("C1", "1700000001.000100"), ("C1", "1700000002.000100")], "teams": [("T", "1")]}
-    assert remove_copies({"slack": SlackCopies(unreachable)}, threads) == CopiesRemoved(removed=0, kept=3)
+    threads = {"slack": [("C1", "1700000001.000100"), ("C1", "1700000002.000100")], "console": [("console", "1")]}
+    assert remove_copies({"slack": SlackCopies(unreachable)}, threads) == CopiesRemoved(removed=0, kept=2)
+    assert remove_copies({}, threads) == CopiesRemoved(removed=0, kept=2)  # Slack since turned off
