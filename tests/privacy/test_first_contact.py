@@ -67,7 +67,7 @@ def test_strict_consent_on_the_web_chat_stores_nothing_until_i_agree(server, run
     assert welcome["privacy"]["choices"] == [agree]
     customer = WebCustomer(server.url, runtime, language)
 
-    marker = f"{'my secret' if language == 'en' else '我的秘密'} marker-strict-web-{language}"
+    marker = f"{'my secret' if language == 'en' else '请问我的快递什么时候能到呢'} marker-strict-web-{language}"
     assert customer.say(marker) == [say("privacy_consent_question", language)]
     assert customer.last[0]["choices"] == [agree]
     assert identity(runtime, customer.user) is None
