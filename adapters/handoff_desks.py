@@ -12,6 +12,7 @@ from adapters.agent_console import ConsoleDesk, agent_console_router
 from adapters.care_api import care_router
 from adapters.care_slack import attach_slack_care, care_note_reply
 from adapters.console import PLATFORM as TERMINAL_PLATFORM
+from adapters.slack_copies import SlackCopies
 from adapters.slack_desk import slack_configured, slack_router
 from adapters.staff.auth import StaffAuth
 from adapters.webchat import PLATFORM as WEB_PLATFORM
@@ -55,6 +56,8 @@ class HandoffDesks:
             if written is not None:  # LLM mode: the card shows the LLM summary once it is written
                 written.append(slack.llm_summary_written)
             service.availability.staffed(slack.name)
+            if runtime.engine.privacy is not None:  # a customer's deletion removes the bot's Slack posts too
+                runtime.engine.privacy.copies[slack.name] = SlackCopies(slack.client)
             if runtime.care is not None:
                 attach_slack_care(runtime.care, slack.client, settings, service.repository)
             desks.routers.append(router)

@@ -120,4 +120,11 @@ class PrivacyHttp:
         settings = self.runtime.settings
         days = settings.retention_days
         purge = (lambda now: purge_expired(self.runtime.db, now, days)) if days else None
-        await housekeeping.watch(stop, self.runtime.db, self.rights.store, settings.privacy_check_seconds, purge)
+        await housekeeping.watch(
+            stop,
+            self.runtime.db,
+            self.rights.store,
+            settings.privacy_check_seconds,
+            purge,
+            link_minutes=self.rights.rules.export_link_minutes,
+        )

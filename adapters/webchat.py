@@ -48,6 +48,9 @@ class ChatRequest(BaseModel):
     text: str = Field(default="", max_length=MAX_TEXT_CHARS)
     choice_id: str | None = Field(default=None, max_length=200)
     language: str | None = Field(default=None, pattern=r"^(zh|en)$")
+    # The privacy notice version the page showed before this message (it is recorded with the customer's record
+    # once there is one: a visitor who never writes leaves nothing).
+    notice_version: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,40}$")
 
 
 class ChoiceOut(BaseModel):
@@ -91,6 +94,7 @@ class HistoryResponse(BaseModel):
     cursor: int  # pass as `after` to /api/chat/updates
     texts: dict[str, str]
     max_chars: int = MAX_TEXT_CHARS
+    notice_version: str | None = None  # the privacy notice version this chat was shown (None: not recorded)
 
 
 def chrome(texts: Texts, language: str) -> dict[str, str]:
@@ -116,6 +120,7 @@ def webchat_router(
             "language": language,
             "texts": chrome(engine.texts, language),
             "max_chars": MAX_TEXT_CHARS,
+            "privacy": engine.privacy.first_words(language) if engine.privacy else None,
         }
 
     @router.post("/api/chat", response_model=ChatResponse, response_model_exclude_none=True)
@@ -134,6 +139,8 @@ def webchat_router(
                 )
             ),
         )
+        if body.notice_version and reply.customer_id is not None and engine.privacy is not None:
+            await off_loop(engine.privacy.notice_shown, reply.customer_id, body.notice_version)
         return ChatResponse(
             replies=[
                 ReplyOut(
@@ -191,6 +198,7 @@ def webchat_router(
                 agent_name=customer_facing_name(found.agent) if found else None,
                 cursor=found.cursor if found else 0,
                 texts=chrome(engine.texts, shown_language),
+                notice_version=found.notice_version if found else None,
             )
 
     return router

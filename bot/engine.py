@@ -108,6 +108,9 @@ class Engine:
 
     def _chat_event_sync(self, message: InboundMessage, event: str, queue_replies: bool) -> EngineReply:
         language = message.language_hint or self._default_language
+        opens = event in OPENING_EVENTS
+        if self.privacy and (asked := self.privacy.opening(message, opens, language, queue_replies)):
+            return asked  # strict consent: the consent question, and nothing stored
         texts = [self.welcome(language), self.texts.say("privacy_notice", language)] if event in OPENING_EVENTS else []
         replies = [
             OutboundMessage(

@@ -9,7 +9,15 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from storage.db import Database
-from storage.models import Conversation, ConversationState, Customer, Identity, Message, OutboxMessage
+from storage.models import (
+    Conversation,
+    ConversationState,
+    Customer,
+    CustomerPrivacy,
+    Identity,
+    Message,
+    OutboxMessage,
+)
 
 MAX_HISTORY = 100
 
@@ -30,6 +38,7 @@ class ChatHistory:
     agent: str | None  # who has the conversation now ("console:ann"), when a person does
     lines: list[HistoryLine]
     cursor: int  # the newest outbox row for this chat: later messages come from the mailbox
+    notice_version: str | None = None  # the privacy notice version the customer was shown
 
 
 def chat_history(db: Database, platform: str, platform_user_id: str, limit: int = MAX_HISTORY) -> ChatHistory | None:
@@ -64,7 +73,15 @@ def chat_history(db: Database, platform: str, platform_user_id: str, limit: int 
         ).first()
         lines = [HistoryLine(m.id, m.direction, m.shown_text, m.decision, m.created_at) for m in reversed(rows)]
         state = current.state if current else ConversationState.BOT
-        return ChatHistory(customer.language, state, current.assigned_agent if current else None, lines, cursor or 0)
+        privacy = session.get(CustomerPrivacy, customer.id)
+        return ChatHistory(
+            customer.language,
+            state,
+            current.assigned_agent if current else None,
+            lines,
+            cursor or 0,
+            privacy.notice_version if privacy else None,
+        )
 
 
 def chat_state(db: Database, platform: str, platform_user_id: str) -> tuple[str, str | None]:

@@ -19,6 +19,7 @@ from storage.models import (
     CustomerPrivacy,
     CustomerSegment,
     EmotionAlert,
+    FaqDraft,
     Handoff,
     HandoffSla,
     Identity,
@@ -185,6 +186,12 @@ def erase_customer(session: Session, customer_id: int, actor: str) -> bool:
                 OutboxMessage.platform == platform, OutboxMessage.platform_user_id == platform_user_id
             )
         )
+    # A pending FAQ draft is the customer's own question, word for word (bot/faq_drafts.py); an approved one was
+    # rewritten by an editor into the knowledge base and is no longer theirs.
+    handoffs = session.exec(select(Handoff.id).where(Handoff.customer_id == customer_id)).all()
+    if handoffs:
+        sources = [f"handoff:{handoff}" for handoff in handoffs]
+        session.exec(delete(FaqDraft).where(FaqDraft.source.in_(sources), FaqDraft.status == "pending"))
     for table in FORGOTTEN:
         session.exec(delete(table).where(table.customer_id == customer_id))
     for table in reversed(SQLModel.metadata.sorted_tables):  # tables added later by other features
@@ -197,10 +204,14 @@ def erase_customer(session: Session, customer_id: int, actor: str) -> bool:
 
 
 def audit_lines_about(session: Session, customer_id: int) -> list[AuditLog]:
-    """The audit lines whose target names this customer ("customer:1" is not "customer:12")."""
+    """The audit lines whose target names this customer ("customer:1" is not "customer:12"), from the record's
+    creation on: SQLite gives a new customer the number of a deleted newest one, whose lines are not theirs."""
     target = f"customer:{customer_id}"
-    rows = session.exec(select(AuditLog).where(AuditLog.target.contains(target)).order_by(AuditLog.id)).all()
-    return [row for row in rows if target in (row.target or "").split(",")]
+    customer = session.get(Customer, customer_id)
+    query = select(AuditLog).where(AuditLog.target.contains(target)).order_by(AuditLog.id)
+    if customer is not None:
+        query = query.where(AuditLog.created_at >= customer.created_at)
+    return [row for row in session.exec(query).all() if target in (row.target or "").split(",")]
 
 
 def _scrub_audit_details(session: Session, target: str) -> None:

@@ -156,6 +156,7 @@ def _create_engine(url: str, timeouts: DatabaseTimeouts) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": timeouts.sqlite_busy_seconds},
             pool_timeout=timeouts.pool_wait_seconds,
+            hide_parameters=True,  # customer text never reaches a log through a database error's message
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -177,6 +178,7 @@ def _create_engine(url: str, timeouts: DatabaseTimeouts) -> Engine:
         max_overflow=10,
         pool_timeout=timeouts.pool_wait_seconds,
         connect_args=connect_args,
+        hide_parameters=True,
     )
 
 

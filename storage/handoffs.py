@@ -311,8 +311,21 @@ class HandoffRepository:
         try:
             with self._db.session() as session:
                 session.add(DeskThread(handoff_id=handoff_id, desk=desk, channel=channel, thread_id=thread_id))
-        except IntegrityError:
-            pass  # already known: a retried post
+        except IntegrityError:  # already known: a retried post, or a stale thread of a deleted handoff
+            self._replace_stale_thread(handoff_id, desk, channel, thread_id)
+
+    def _replace_stale_thread(self, handoff_id: int, desk: str, channel: str, thread_id: str) -> None:
+        """SQLite gives a new handoff the number of a deleted newest one (its customer deleted their data): the
+        thread kept for that one must not receive this customer's messages."""
+        with self._db.session() as session:
+            handoff = session.get(Handoff, handoff_id)
+            row = session.exec(
+                select(DeskThread).where(DeskThread.handoff_id == handoff_id, DeskThread.desk == desk)
+            ).first()
+            if handoff is None or row is None or row.created_at >= handoff.requested_at:
+                return
+            row.channel, row.thread_id, row.created_at = channel, thread_id, utcnow()
+            session.add(row)
 
     def thread_for(self, handoff_id: int, desk: str) -> DeskThread | None:
         with self._db.session() as session:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -17,21 +17,34 @@ from storage.customers import audit_lines_about, erase_customer
 from storage.db import Database
 from storage.models import (
     AuditLog,
+    CareTask,
     Conversation,
     CustomerPrivacy,
     DeletionReceipt,
+    DeskThread,
     EmotionAlert,
+    Handoff,
     Identity,
+    InboxItem,
+    JobStatus,
     Message,
     Note,
     OutboxMessage,
     PrivacyRequest,
+    ScheduledJob,
     utcnow,
 )
 
 DELETE_CONFIRMATION = "delete_confirmation"
 EXPORT_LINK = "export_link"
 CUSTOMER_ACTOR = "customer"  # audit lines the customer caused themselves (not "who looked at my data")
+# What relationship care (bot/care) derives from emotion labels: staff notices about an at-risk conversation or an
+# emotion alert, and the check-in follow-up planned because a conversation started negative (its job, its task
+# when the channel would not carry it, and that task's notice). Cleared with "don't analyse my emotions".
+EMOTION_NOTICE_KINDS = ("alert", "at_risk")
+EMOTION_NOTICE_JOBS = ("notify:alert:", "notify:at-risk:")
+EMOTION_FOLLOWUP = "followup.checkin"
+NOTIFY_JOB = "notify.staff"
 
 
 class Confirmation:
@@ -91,6 +104,7 @@ class PrivacyStore:
             )
             session.exec(delete(EmotionAlert).where(EmotionAlert.customer_id == customer_id))
             session.exec(update(Conversation).where(Conversation.customer_id == customer_id).values(at_risk=False))
+            _drop_emotion_care(session, customer_id)
             session.add(
                 AuditLog(actor=CUSTOMER_ACTOR, action="customer.emotions_off", target=f"customer:{customer_id}")
             )
@@ -224,6 +238,31 @@ class PrivacyStore:
         self._db.compact()
         return True
 
+    def desk_copies(self, customer_id: int) -> tuple[dict[str, list[tuple[str, str]]], int]:
+        """Where staff desks show this customer's handoffs ({desk: [(channel, thread id)]}), and how many staff
+        notices about them went to Slack without a stored address (relationship care's notify jobs)."""
+        with self._db.session() as session:
+            rows = session.exec(
+                select(DeskThread.desk, DeskThread.channel, DeskThread.thread_id)
+                .join(Handoff, Handoff.id == DeskThread.handoff_id)
+                .where(Handoff.customer_id == customer_id, DeskThread.created_at >= Handoff.requested_at)
+                .order_by(DeskThread.id)
+            ).all()
+            notices = session.exec(
+                select(func.count())
+                .select_from(ScheduledJob)
+                .where(
+                    ScheduledJob.customer_id == customer_id,
+                    ScheduledJob.kind == NOTIFY_JOB,
+                    ScheduledJob.status == JobStatus.DONE,
+                    ScheduledJob.outcome.startswith("slack:"),
+                )
+            ).one()
+        threads: dict[str, list[tuple[str, str]]] = {}
+        for desk, channel, thread_id in rows:
+            threads.setdefault(desk, []).append((channel, thread_id))
+        return threads, int(notices)
+
     def queue_unattached(self, row: OutboxMessage) -> None:
         """A message to someone who has no stored record (the strict consent question); the same key once."""
         try:
@@ -270,6 +309,32 @@ class PrivacyStore:
         """Audit lines about this customer written by staff (not by the customer's own requests)."""
         with self._db.session() as session:
             return [row for row in audit_lines_about(session, customer_id) if row.actor != CUSTOMER_ACTOR]
+
+
+def _drop_emotion_care(session: Session, customer_id: int) -> None:
+    """The care notices, check-in jobs and check-in tasks an emotion label led to, for one customer."""
+    tasks = session.exec(
+        select(CareTask.id).where(
+            CareTask.customer_id == customer_id, CareTask.kind == EMOTION_FOLLOWUP, CareTask.status == "open"
+        )
+    ).all()
+    task_keys = [f"task:{task}" for task in tasks]
+    session.exec(
+        delete(InboxItem).where(
+            InboxItem.customer_id == customer_id,
+            InboxItem.kind.in_(EMOTION_NOTICE_KINDS) | InboxItem.dedup_key.in_(task_keys),
+        )
+    )
+    notices = [ScheduledJob.dedup_key.startswith(prefix) for prefix in EMOTION_NOTICE_JOBS]
+    notices.append(ScheduledJob.dedup_key.in_([f"notify:{key}" for key in task_keys]))
+    planned = ScheduledJob.status.in_((JobStatus.PENDING, JobStatus.RUNNING))
+    notice_jobs = (ScheduledJob.customer_id == customer_id) & (ScheduledJob.kind == NOTIFY_JOB) & or_(*notices)
+    # A notice already sent stays as a row without its text: a later deletion counts it among what is in Slack.
+    session.exec(update(ScheduledJob).where(notice_jobs, ScheduledJob.status == JobStatus.DONE).values(payload={}))
+    check_ins = (ScheduledJob.customer_id == customer_id) & (ScheduledJob.kind == EMOTION_FOLLOWUP) & planned
+    session.exec(delete(ScheduledJob).where((notice_jobs & (ScheduledJob.status != JobStatus.DONE)) | check_ins))
+    if tasks:
+        session.exec(delete(CareTask).where(CareTask.id.in_(tasks)))
 
 
 def _privacy_row(session: Session, customer_id: int) -> CustomerPrivacy:

@@ -10,6 +10,9 @@ import psycopg
 import pytest
 
 from storage.db import Database
+from tests.adapters.conftest import AppServer
+from tests.adapters.telegram_fake import FakeTelegram
+from tests.adapters.wechat_fake import FakeWeChatApi
 
 POSTGRES_ADMIN_URL = os.environ.get("WARMDESK_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -51,3 +54,22 @@ def empty_postgres(db: Database) -> None:
     with db.engine.begin() as connection:
         tables = ", ".join(f'"{t}"' for t in db.table_names() if t != "alembic_version")
         connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+
+
+@pytest.fixture(scope="package")
+def fake_telegram() -> Iterator[FakeTelegram]:
+    """The local Telegram Bot API (tests/adapters/telegram_fake.py) on a loopback port, one per test package;
+    tests call `reset()` before they look at what was sent."""
+    fake = FakeTelegram()
+    with AppServer(fake.app) as server:
+        fake.url = server.url
+        yield fake
+
+
+@pytest.fixture(scope="package")
+def fake_wechat() -> Iterator[FakeWeChatApi]:
+    """The local WeChat API (tests/adapters/wechat_fake.py), one per test package."""
+    fake = FakeWeChatApi()
+    with AppServer(fake.app) as server:
+        fake.url = server.url
+        yield fake

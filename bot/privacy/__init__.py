@@ -14,14 +14,12 @@ from storage.privacy import PrivacyStore
 
 
 def open_data_rights(settings: Settings, db: Database, business: BusinessFile, texts: Texts) -> DataRights:
-    slack = bool(settings.slack_bot_token and settings.slack_signing_secret and settings.slack_handoff_channel)
     return DataRights(
         PrivacyStore(db),
         CustomerRepository(db),
         PrivacyRules.from_business(business),
         texts,
         public_url=settings.public_url,
-        slack_copies=slack and settings.handoff_enabled,
     )
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from bot.engine import EngineReply
 from bot.messages import Choice, InboundMessage, OutboundMessage
 from bot.outbox import outbox_row
+from bot.privacy.copies import CopiesRemoved, CopyRemover, remove_copies
 from bot.privacy.report import accesses_text, summary_text
 from bot.privacy.rules import Intent, PrivacyRules
 from bot.texts import Texts
@@ -40,12 +41,14 @@ class PrivacyDecision:
 
 CONFIRM_CHOICE = "privacy:confirm"
 CANCEL_CHOICE = "privacy:cancel"
+AGREE_CHOICE = "privacy:agree"
 # Messages sent to someone whose data is gone (receipts) or was never kept (the strict consent question):
 # stored without a customer, and scrubbed from the outbox once delivered (bot/privacy/housekeeping.py).
 UNATTACHED_KINDS = (PrivacyDecision.DELETED, PrivacyDecision.CONSENT_WITHDRAWN, PrivacyDecision.CONSENT_QUESTION)
 EXPORT_PATH = "/privacy/export/"
 GENERIC_KIND = "privacy"
 LINK_PLACEHOLDER = "[one-time link]"
+EXPORT_LINK_KIND = "export_link"
 
 Record = Callable[..., object]  # Engine._record: (message, inbound, replies, queued, purpose, snapshot) -> Exchange
 
@@ -71,7 +74,6 @@ class DataRights:
         *,
         public_url: str = "",
         file_platforms: frozenset[str] = frozenset(),
-        slack_copies: bool = False,
         clock=utcnow,
     ) -> None:
         self.store = store
@@ -80,7 +82,7 @@ class DataRights:
         self.texts = texts
         self.public_url = public_url.rstrip("/")
         self.file_platforms = set(file_platforms)  # channels whose adapter sends the export as a file
-        self.slack_copies = slack_copies
+        self.copies: dict[str, CopyRemover] = {}  # desk name -> remover of what Warmdesk posted there (Slack)
         self._clock = clock
 
     # -- the engine's hooks ---------------------------------------------------------------------------------
@@ -88,8 +90,32 @@ class DataRights:
     def analyses_emotions(self, snapshot: ConversationSnapshot) -> bool:
         return snapshot.customer_id is None or self.store.analyses_emotions(snapshot.customer_id)
 
-    def notice_shown(self, customer_id: int) -> None:
-        self.store.record_notice(customer_id, self.rules.notice_version)
+    def notice_shown(self, customer_id: int, version: str | None = None) -> None:
+        """The customer was shown the privacy notice (`version`: the one a page showed; default the current)."""
+        self.store.record_notice(customer_id, version or self.rules.notice_version)
+
+    def first_words(self, language: str) -> dict[str, object]:
+        """What a page shows a new visitor before they type: the privacy notice, or with strict consent the
+        consent question and its "I agree" button (nothing is stored until they press it or type it)."""
+        strict = self.rules.strict_consent
+        words = {
+            "version": self.rules.notice_version,
+            "strict": strict,
+            "text": self.texts.say("privacy_consent_question" if strict else "privacy_notice", language),
+        }
+        if strict:
+            words["choices"] = [{"id": AGREE_CHOICE, "label": self.texts.say("privacy_agree", language)}]
+        return words
+
+    def opening(self, message: InboundMessage, opens: bool, language: str, queue_replies: bool) -> EngineReply | None:
+        """A platform's chat event (Telegram /start, WeChat subscribe or unsubscribe) from someone not stored yet,
+        with strict consent: an opening gets the consent question, and nothing is stored. None otherwise."""
+        if not self.rules.strict_consent or self.store.customer_for(message.platform, message.platform_user_id):
+            return None
+        if not opens:
+            return EngineReply([], language)
+        turn = _Turn(message, language, None, queue_replies, lambda *_: None)
+        return self._consent_question(turn)
 
     def handle(
         self,
@@ -108,7 +134,7 @@ class DataRights:
         if self.rules.strict_consent and snapshot.customer_id is None:
             if intent == Intent.AGREE:
                 return self._agree(turn)
-            return self._unattached(turn, PrivacyDecision.CONSENT_QUESTION, self._say("privacy_consent_question", turn))
+            return self._consent_question(turn)
         if intent is None:
             return None
         if intent in (Intent.CONFIRM, Intent.CANCEL) and not _asked_to_confirm(snapshot):
@@ -159,7 +185,7 @@ class DataRights:
             token = self.store.issue_export_link(customer_id, timedelta(minutes=minutes))
             link = self._say("privacy_export_link", turn, minutes=_number(minutes))
             replies.append(
-                self._out(turn, link.replace("{url}", f"{self.public_url}{EXPORT_PATH}{token}"), "export_link")
+                self._out(turn, link.replace("{url}", f"{self.public_url}{EXPORT_PATH}{token}"), EXPORT_LINK_KIND)
             )
             logged.append(link.replace("{url}", LINK_PLACEHOLDER))  # the token is a key: never stored in clear
         return self._logged(turn, PrivacyDecision.SUMMARY, replies, logged)
@@ -232,8 +258,7 @@ class DataRights:
         key = _key(turn.message) if turn.message.message_id else None
         receipt_id, now = new_deletion_id(), self._clock()
         text = self._say(text_key, turn, deletion_id=receipt_id, time=f"{now:%Y-%m-%d %H:%M}")
-        if self.slack_copies:
-            text += " " + self._say("privacy_slack_copies", turn)
+        text += self._copies_sentence(self._remove_copies(turn.snapshot.customer_id), turn)
         reply = self._out(turn, text, decision)
         deliveries = (
             [outbox_row(reply, f"privacy-receipt:{key}" if key else None, now=now)] if turn.queue_replies else []
@@ -242,9 +267,28 @@ class DataRights:
             return EngineReply([], turn.language, duplicate=True)
         return EngineReply([reply], turn.language, decision=decision)
 
-    def _unattached(self, turn: _Turn, decision: str, text: str) -> EngineReply:
+    def _consent_question(self, turn: _Turn) -> EngineReply:
+        agree = [Choice(AGREE_CHOICE, self._say("privacy_agree", turn))]
+        return self._unattached(
+            turn, PrivacyDecision.CONSENT_QUESTION, self._say("privacy_consent_question", turn), choices=agree
+        )
+
+    def _remove_copies(self, customer_id: int) -> CopiesRemoved:
+        """Before the rows go (they say where the copies are): the desks delete what Warmdesk posted there."""
+        threads, notices = self.store.desk_copies(customer_id)
+        return remove_copies(self.copies, threads) + CopiesRemoved(kept=notices)
+
+    def _copies_sentence(self, copies: CopiesRemoved, turn: _Turn) -> str:
+        text = ""
+        if copies.removed:
+            text += " " + self._say("privacy_copies_removed", turn, count=copies.removed)
+        if copies.kept:
+            text += " " + self._say("privacy_copies_kept", turn, count=copies.kept)
+        return text
+
+    def _unattached(self, turn: _Turn, decision: str, text: str, choices: list[Choice] | None = None) -> EngineReply:
         """A reply to someone with no stored record; nothing of theirs is logged."""
-        reply = self._out(turn, text, decision)
+        reply = self._out(turn, text, decision, choices=choices)
         if turn.queue_replies:
             key = f"privacy-{decision}:{_key(turn.message)}" if turn.message.message_id else None
             self.store.queue_unattached(outbox_row(reply, key))
@@ -295,6 +339,8 @@ class DataRights:
             return Intent.CONFIRM
         if message.choice_id == CANCEL_CHOICE:
             return Intent.CANCEL
+        if message.choice_id == AGREE_CHOICE:
+            return Intent.AGREE
         if message.content_type != "text" or message.choice_id or not text:
             return None
         return self.rules.intent(text)

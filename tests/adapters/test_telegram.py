@@ -19,11 +19,10 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.texts import DEFAULT_TEXTS
 from storage.models import Message, OutboxMessage, OutboxStatus
-from tests.adapters.conftest import AppServer, LiveServer
+from tests.adapters.conftest import LiveServer
 from tests.adapters.telegram_fake import (
     TOKEN,
     WEBHOOK_SECRET,
-    FakeTelegram,
     callback_update,
     photo_update,
     text_update,
@@ -31,14 +30,6 @@ from tests.adapters.telegram_fake import (
 from tests.bot.test_outbox import Clock
 
 say = DEFAULT_TEXTS.say
-
-
-@pytest.fixture(scope="module")
-def fake_telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram()
-    with AppServer(fake.app) as server:
-        fake.url = server.url
-        yield fake
 
 
 @pytest.fixture(scope="module")

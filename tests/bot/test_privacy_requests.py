@@ -8,21 +8,25 @@ from datetime import timedelta
 from sqlalchemy import update
 from sqlmodel import select
 
+from bot.care.followups import CHECKIN, CSAT
 from bot.privacy.retention import purge_expired
 from bot.privacy.rules import normalise
 from bot.texts import DEFAULT_TEXTS
 from storage.emotions import EmotionStore
 from storage.models import (
+    CareTask,
     Conversation,
     Customer,
     CustomerPrivacy,
     EmotionAlert,
     Identity,
+    InboxItem,
     Message,
     RetentionRun,
+    ScheduledJob,
     utcnow,
 )
-from storage.privacy import PrivacyStore
+from storage.privacy import EMOTION_FOLLOWUP, PrivacyStore
 from tests.bot.conftest import message
 from tests.privacy.helpers import files_holding
 
@@ -176,3 +180,37 @@ def test_the_privacy_notice_version_and_time_are_stored_when_a_chat_opens(runtim
         stored = session.get(CustomerPrivacy, opened.customer_id)
     assert stored.notice_version == runtime.engine.privacy.rules.notice_version and stored.notice_seen_at
     assert "notice 2026-12-01 shown" in chat(runtime, customer, "my data").replies[0].text
+
+
+def test_dont_analyse_my_emotions_clears_the_care_notices_and_check_ins_emotions_led_to(runtime, customer):
+    assert EMOTION_FOLLOWUP == CHECKIN  # storage names the care kind it clears; it must stay bot/care's
+    chat(runtime, customer, "hello")
+    cid = customer_id(runtime, customer)
+    care = runtime.care
+    conversation = chat(runtime, customer, "still there?").conversation_id
+    alert = EmotionStore(runtime.db).raise_alert(cid, "angry", not_since=utcnow())
+    care.alerts.tell(cid, "alert", f"alert:{alert.id}", "alert", reason="angry")
+    care.alerts.tell(cid, "at_risk", f"at-risk:{conversation}", "at_risk", conversation=conversation)
+    checkin, _ = care.jobs.schedule(CHECKIN, utcnow() + timedelta(days=3), {}, customer_id=cid, dedup_key=f"c{cid}")
+    csat, _ = care.jobs.schedule(CSAT, utcnow() + timedelta(days=1), {}, customer_id=cid, dedup_key=f"s{cid}")
+    task, _ = care.repository.add_task(CHECKIN, "Check in", utcnow(), customer_id=cid, dedup_key=f"t{cid}")
+    care.alerts.task_created(task.id)
+    other, _ = care.repository.add_task("manual", "Call back", utcnow(), customer_id=cid, dedup_key=f"m{cid}")
+    care.alerts.task_created(other.id)
+
+    chat(runtime, customer, "Don't analyse my emotions")
+
+    with runtime.db.session() as session:
+        inbox = session.exec(select(InboxItem.dedup_key).where(InboxItem.customer_id == cid)).all()
+        jobs = session.exec(select(ScheduledJob.kind, ScheduledJob.dedup_key).where(ScheduledJob.customer_id == cid))
+        tasks = session.exec(select(CareTask.id).where(CareTask.customer_id == cid)).all()
+        kept_jobs = sorted(key for _kind, key in jobs.all())
+    assert inbox == [f"task:{other.id}"]
+    assert kept_jobs == sorted([f"s{cid}", f"notify:task:{other.id}"])
+    assert tasks == [other.id] and checkin != csat
+
+    chat(runtime, customer, "This is terrible!!! I am furious, nobody helps me, worst service ever!!!")
+    chat(runtime, customer, "Useless! I am so angry, this is a disgrace!!!")
+    with runtime.db.session() as session:
+        assert session.exec(select(InboxItem).where(InboxItem.customer_id == cid, InboxItem.kind != "task")).all() == []
+        assert session.exec(select(EmotionAlert).where(EmotionAlert.customer_id == cid)).all() == []

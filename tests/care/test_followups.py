@@ -4,7 +4,6 @@ deliver to the fake Telegram and WeChat APIs, or a staff task is made when the c
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -29,29 +28,12 @@ from bot.texts import DEFAULT_TEXTS
 from storage.conversations import ConversationLog, ConversationSnapshot, LoggedMessage
 from storage.handoffs import HandoffRepository
 from storage.models import JobStatus, Message, utcnow
-from tests.adapters.conftest import AppServer
 from tests.adapters.telegram_fake import TOKEN, FakeTelegram
-from tests.adapters.wechat_fake import SAMPLE_APP_ID, FakeWeChatApi
+from tests.adapters.wechat_fake import SAMPLE_APP_ID
 from tests.care.helpers import Clock
 
 say = DEFAULT_TEXTS.say
 _users = itertools.count(1000)
-
-
-@pytest.fixture(scope="module")
-def fake_telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram()
-    with AppServer(fake.app) as server:
-        fake.url = server.url
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def fake_wechat() -> Iterator[FakeWeChatApi]:
-    fake = FakeWeChatApi()
-    with AppServer(fake.app) as server:
-        fake.url = server.url
-        yield fake
 
 
 @dataclass

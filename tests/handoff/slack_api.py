@@ -21,6 +21,7 @@ class SlackApiRecorder:
     def __init__(self, usergroups: dict[str, list[str]] | None = None) -> None:
         self.calls: list[tuple[str, dict]] = []
         self.usergroups = usergroups or {}
+        self.messages: dict[tuple[str, str], dict] = {}  # (channel, ts) -> what is in Slack now
         self._ts = itertools.count(1)
         recorder = self
 
@@ -34,7 +35,8 @@ class SlackApiRecorder:
                     params = json.loads(raw or "{}")
                 else:
                     params = dict(parse_qsl(raw))
-                self._answer(params)
+                # slack_sdk sends some methods' arguments (chat.delete) in the query string of a POST
+                self._answer({**dict(parse_qsl(urlparse(self.path).query)), **params})
 
             def _answer(self, params: dict) -> None:
                 method = urlparse(self.path).path.rsplit("/", 1)[-1]
@@ -68,10 +70,41 @@ class SlackApiRecorder:
         if method == "auth.test":
             return {"ok": True, "user_id": BOT_USER, "bot_id": "BBOT", "team_id": "T1", "user": "warmdesk"}
         if method == "chat.postMessage":
-            return {"ok": True, "channel": params.get("channel"), "ts": f"{1700000000 + next(self._ts)}.000100"}
+            ts = f"{1700000000 + next(self._ts)}.000100"
+            shown = f"{params.get('text') or ''} {params.get('blocks') or ''}"
+            self._keep(params.get("channel"), ts, shown, BOT_USER, params.get("thread_ts"))
+            return {"ok": True, "channel": params.get("channel"), "ts": ts}
+        if method == "conversations.replies":
+            channel, ts = params.get("channel"), params.get("ts")
+            if (channel, ts) not in self.messages:
+                return {"ok": False, "error": "thread_not_found"}
+            thread = [
+                m for (c, _), m in list(self.messages.items()) if c == channel and ts in (m["ts"], m["thread_ts"])
+            ]
+            return {"ok": True, "messages": sorted(thread, key=lambda m: m["ts"]), "has_more": False}
+        if method == "chat.delete":
+            found = self.messages.get((params.get("channel"), params.get("ts")))
+            if found is None:
+                return {"ok": False, "error": "message_not_found"}
+            if found["user"] != BOT_USER:  # a bot token deletes only the bot's own messages
+                return {"ok": False, "error": "cant_delete_message"}
+            del self.messages[(params.get("channel"), params.get("ts"))]
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method == "usergroups.users.list":
             return {"ok": True, "users": self.usergroups.get(params.get("usergroup"), [])}
         return {"ok": True}
+
+    def person_replies(self, channel: str, thread_ts: str, text: str, user: str = "U1") -> str:
+        """A person typed in a card's thread (Slack would also send Warmdesk the event)."""
+        ts = f"{1700000000 + next(self._ts)}.000200"
+        self._keep(channel, ts, text, user, thread_ts)
+        return ts
+
+    def _keep(self, channel: str | None, ts: str, text: str | None, user: str, thread_ts: str | None) -> None:
+        message = {"ts": ts, "user": user, "text": text or "", "thread_ts": thread_ts}
+        if user == BOT_USER:
+            message["bot_id"] = "BBOT"
+        self.messages[(channel or "", ts)] = message
 
     def named(self, method: str) -> list[dict]:
         return [params for name, params in self.calls if name == method]

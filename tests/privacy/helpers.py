@@ -18,30 +18,40 @@ from tests.adapters.telegram_fake import WEBHOOK_SECRET, text_update
 from tests.adapters.wechat_fake import signed_query, text_xml
 
 LOGGERS = ("", "uvicorn", "uvicorn.access", "uvicorn.error")
+PUBLIC_URL = "https://desk.example.com"
+SLACK_CHANNEL = "C1"
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"  # run.py's
 
 
 class LoggedServer(AppServer):
-    """The real app with uvicorn's access log on, everything at INFO written to `log_file`."""
+    """The real app as `run.py serve` runs it: uvicorn's access log on, and every line a deployment with the
+    default WARMDESK_LOG_LEVEL writes (`level`, INFO) of every logger, with tracebacks, in `log_file`."""
 
-    def __init__(self, app, log_file: Path) -> None:
+    def __init__(self, app, log_file: Path, level: str = "INFO") -> None:
         super().__init__(app)
+        self.level = level.upper()
         self.server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="info", access_log=True)
+            uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level=self.level.lower(), access_log=True)
         )
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.handler = logging.FileHandler(log_file, encoding="utf-8")
-        self.handler.setLevel(logging.INFO)
+        self.handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        self._levels: dict[str, int] = {}
 
     def start(self) -> None:
         for name in LOGGERS:
-            logging.getLogger(name).addHandler(self.handler)
-        logging.getLogger().setLevel(logging.INFO)
+            logger = logging.getLogger(name)
+            self._levels[name] = logger.level
+            logger.addHandler(self.handler)  # uvicorn's loggers do not all reach the root: each gets it
+        logging.getLogger().setLevel(self.level)
         super().start()
 
     def stop(self) -> None:
         super().stop()
         for name in LOGGERS:
-            logging.getLogger(name).removeHandler(self.handler)
+            logger = logging.getLogger(name)
+            logger.removeHandler(self.handler)
+            logger.setLevel(self._levels.get(name, logging.NOTSET))
         self.handler.close()
 
 

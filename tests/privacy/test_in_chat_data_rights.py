@@ -3,37 +3,20 @@ python-telegram-bot and WeChat through wechatpy, each against its fake platform 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import subprocess
-import uuid
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
-import psycopg
 import pytest
 from sqlmodel import select
 
-from adapters.http_app import create_app
-from bot.engine import Engine
-from bot.messages import InboundMessage, OutboundMessage
-from bot.outbox import Outbox
-from bot.privacy import housekeeping, open_data_rights
 from bot.runtime import Runtime
-from bot.settings import Settings
 from bot.texts import DEFAULT_TEXTS
-from storage.conversations import ConversationLog
-from storage.db import Database
 from storage.models import AuditLog, Customer, DeletionReceipt, Identity, Message
-from tests.adapters.conftest import AppServer
-from tests.adapters.telegram_fake import TOKEN, WEBHOOK_SECRET, FakeTelegram, callback_update
-from tests.adapters.wechat_fake import SAMPLE_APP_ID, SAMPLE_TOKEN, FakeWeChatApi
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.adapters.telegram_fake import FakeTelegram, callback_update
+from tests.adapters.wechat_fake import FakeWeChatApi
 from tests.privacy.helpers import (
-    LoggedServer,
-    files_holding,
+    PUBLIC_URL,
     telegram_post,
     telegram_update,
     wait_until,
@@ -42,73 +25,8 @@ from tests.privacy.helpers import (
 )
 
 say = DEFAULT_TEXTS.say
-PUBLIC_URL = "https://desk.example.com"
 LINK = re.compile(re.escape(PUBLIC_URL) + r"(/privacy/export/[A-Za-z0-9_-]+)")
 RECEIPT = re.compile(r"D-[0-9A-F]{10}")
-
-
-@pytest.fixture(scope="module")
-def fake_telegram() -> Iterator[FakeTelegram]:
-    fake = FakeTelegram()
-    with AppServer(fake.app) as server:
-        fake.url = server.url
-        yield fake
-
-
-@pytest.fixture(scope="module")
-def fake_wechat() -> Iterator[FakeWeChatApi]:
-    fake = FakeWeChatApi()
-    with AppServer(fake.app) as server:
-        fake.url = server.url
-        yield fake
-
-
-def channel_settings(data_dir: Path, fake_telegram, fake_wechat, **extra) -> Settings:
-    return Settings(
-        data_dir=data_dir,
-        telegram_bot_token=TOKEN,
-        telegram_webhook_secret=WEBHOOK_SECRET,
-        telegram_api_base_url=fake_telegram.url,
-        wechat_token=SAMPLE_TOKEN,
-        wechat_app_id=SAMPLE_APP_ID,
-        wechat_app_secret="app-secret",
-        wechat_api_base_url=fake_wechat.url,
-        public_url=PUBLIC_URL,
-        privacy_check_seconds=0.1,
-        knowledge_recheck_seconds=0,
-        **extra,
-    )
-
-
-@pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("privacy-data")
-
-
-@pytest.fixture(scope="module")
-def log_file(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("privacy-logs") / "server.log"
-
-
-@pytest.fixture(scope="module")
-def runtime(data_dir, fake_telegram, fake_wechat) -> Iterator[Runtime]:
-    runtime = Runtime.open(channel_settings(data_dir, fake_telegram, fake_wechat))
-    yield runtime
-    runtime.close()
-
-
-@pytest.fixture(scope="module")
-def server(runtime, log_file) -> Iterator[LoggedServer]:
-    server = LoggedServer(create_app(runtime), log_file)
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(autouse=True)
-def fresh_fakes(fake_telegram, fake_wechat):
-    fake_telegram.reset()
-    fake_wechat.reset()
 
 
 def customer_of(runtime: Runtime, platform: str, user: str) -> int | None:
@@ -295,127 +213,3 @@ def test_nothing_is_stored_for_a_customer_who_asks_first(server, runtime):
     with runtime.db.session() as session:
         assert session.exec(select(Customer).where(Customer.display_name == "web-never-seen-01")).all() == []
     assert customer_of(runtime, "web", "web-never-seen-01") is None
-
-
-# -- the target: nothing of a deleted customer is left anywhere while the server runs -----------------------------
-
-NAME = "Zebrafinch Quillworth"
-EMAIL = "zq.marker@example.com"
-PHONE = "+86 138 5550 7731"
-
-
-def test_after_an_in_chat_delete_on_every_channel_nothing_of_the_customers_is_left(
-    server, runtime, fake_telegram, fake_wechat, data_dir, log_file
-):
-    telegram_user, openid, session = 8812345001, "oQmarkerOpenid7731", "sessmarker88213x"
-    said = {
-        "web": "my parcel marker-pumpkin-web never came",
-        "telegram": "where is marker-pumpkin-tg please",
-        "wechat": "我的快递 marker-pumpkin-wx 没到",
-    }
-    # Web chat: a message, staff details on the record, a note, a staff lookup, an export link, a mailbox poll.
-    web_say(server.url, session, said["web"])
-    customer_id = customer_of(runtime, "web", session)
-    with runtime.db.session() as db_session:
-        customer = db_session.get(Customer, customer_id)
-        customer.display_name, customer.email, customer.phone = NAME, EMAIL, PHONE
-        db_session.add(customer)
-    runtime.customers.add_note(customer_id, "staff:bob", f"{NAME} called about marker-pumpkin-web")
-    assert set(files_holding([said["web"], NAME], [data_dir])) == {said["web"], NAME}  # the grep does find them
-    runtime.customers.audit("slack:U1", "customer.lookup", f"customer:{customer_id}", {"query": PHONE})
-    web_say(server.url, session, "my data")
-    assert httpx.get(f"{server.url}/api/chat/updates", params={"session_id": session}, timeout=30).status_code == 200
-    web_say(server.url, session, "delete my data")
-    assert RECEIPT.search(web_say(server.url, session, "yes")["replies"][0]["text"])
-
-    # Telegram: a link code, then a handoff (the code issued while waiting for an agent must go too).
-    for text in (said["telegram"], "link", "human", "link", "delete my data"):
-        telegram_post(server.url, telegram_update(text, telegram_user, NAME, "en"))
-    wait_until(lambda: len(telegram_texts(fake_telegram, telegram_user)) >= 4, what="the confirmation")
-    telegram_post(server.url, telegram_update("yes", telegram_user, NAME, "en"))
-    wait_until(lambda: [t for t in telegram_texts(fake_telegram, telegram_user) if RECEIPT.search(t)], what="receipt")
-
-    # WeChat: a message, the confirmation, the yes.
-    wechat_say(server.url, openid, said["wechat"])
-    wechat_say(server.url, openid, "删除我的数据")
-    receipt = wechat_say(server.url, openid, "是") or wechat_later(fake_wechat, openid)
-    assert RECEIPT.search(receipt)
-
-    markers = [*said.values(), NAME, EMAIL, PHONE, str(telegram_user), openid, session]
-    places = [data_dir, log_file]
-    try:
-        wait_until(lambda: not files_holding(markers, places), what="the receipts to be scrubbed")
-    except AssertionError:
-        raise AssertionError(f"left behind: {files_holding(markers, places)}") from None
-    assert (data_dir / "warmdesk.db-wal").exists()  # the server is still running, its log still open
-    logged = log_file.read_text(encoding="utf-8")
-    assert "POST /wechat?[redacted]" in logged and "GET /api/chat/updates?[redacted]" in logged
-    assert "signature=" not in logged and "nonce=" not in logged
-    with runtime.db.session() as db_session:
-        lookups = db_session.exec(select(AuditLog).where(AuditLog.action == "customer.lookup")).all()
-    assert [line.detail for line in lookups if line.target == f"customer:{customer_id}"] == [None]
-
-
-# -- and on PostgreSQL: a pg_dump after an in-chat delete ------------------------------------------------------
-
-PG_DUMP = "/usr/bin/pg_dump"
-
-
-class Recorder:
-    def __init__(self, sent: list[OutboundMessage]) -> None:
-        self.sent = sent
-
-    async def send(self, message: OutboundMessage) -> str | None:
-        self.sent.append(message)
-        return None
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[tuple[str, str]]:
-    """A throwaway database of its own (its dump must hold only what this test wrote)."""
-    name = f"warmdesk_privacy_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    base = POSTGRES_ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base}/{name}", name
-    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def test_after_an_in_chat_delete_a_postgres_dump_holds_nothing_of_the_customer(runtime, postgres_url):
-    url, _name = postgres_url
-    db = Database(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    db.migrate()
-    settings = Settings(data_dir=runtime.settings.data_dir)
-    delivered: list[OutboundMessage] = []
-    engine = Engine(
-        log=ConversationLog(db),
-        knowledge=runtime.knowledge,
-        embedder=runtime.embedder,
-        tagger=runtime.tagger,
-        outbox=Outbox(db, senders={"telegram": Recorder(delivered)}),
-        texts=runtime.engine.texts,
-    )
-    engine.privacy = open_data_rights(settings, db, runtime.business, runtime.engine.texts)
-    user, name, text = "pg-marker-user-5531", "Okapi Marchbanks", "my order marker-okapi-pg is missing"
-
-    async def chat(said: str, message_id: str):
-        message = InboundMessage("telegram", user, said, chat_id=user, message_id=message_id, display_name=name)
-        return await engine.handle(message, queue_replies=True)
-
-    async def conversation():
-        await chat(text, "1")
-        await chat("我的数据", "2")
-        await chat("delete my data", "3")
-        return await chat("yes", "4")
-
-    receipt = asyncio.run(conversation())
-    assert receipt.decision == "privacy_deleted"
-    asyncio.run(engine.outbox.deliver_due())  # the receipt reaches the customer...
-    assert [m.text for m in delivered][-1] == receipt.replies[0].text
-    housekeeping.tidy(db, engine.privacy.store)  # ...and the server's housekeeping drops its platform id
-    db.dispose()
-
-    dump = subprocess.run([PG_DUMP, "--data-only", url], capture_output=True, text=True, check=True).stdout
-    assert "deletion_receipt" in dump and receipt.replies[0].text.split("id ")[1][:12] in dump
-    assert [marker for marker in (user, name, text) if marker in dump] == []
