@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from adapters.staff.auth import StaffAuth
+from adapters.staff.care_pages import care_pages_router
 from adapters.staff.drafts import drafts_router
 from adapters.staff.kb import kb_router
 from adapters.staff.kb_tools import kb_tools_router
@@ -42,6 +43,8 @@ def install_staff_app(app: FastAPI, runtime: Runtime, auth: StaffAuth) -> None:
     threading.Thread(target=_warm_up, args=(listing,), name="kb-listing-warm-up", daemon=True).start()
     app.include_router(kb_router(runtime, auth, listing, tests, drafts))
     app.include_router(kb_tools_router(runtime, auth, tests))
+    if runtime.care is not None:
+        app.include_router(care_pages_router(auth, runtime.care))
 
 
 def _warm_up(listing: KbListing) -> None:
