@@ -3,7 +3,8 @@ computed by the database (window functions) and written with INSERT … SELECT, 
 
 A score is the quintile `ceil(5 · cume_dist())` among customers with orders: the share of customers whose value is
 at most this one's, so ties share the higher score (the definition `bot.care.segments.quintiles` documents).
-Recency is `6 -` the quintile of the days since the last order (newest first), as in the Python definition. Both SQLite (≥ 3.25) and PostgreSQL have `cume_dist`.
+Recency is `6 -` the quintile of the days since the last order, as in the Python definition. Both SQLite
+(≥ 3.25) and PostgreSQL have `cume_dist`.
 """
 
 from __future__ import annotations
