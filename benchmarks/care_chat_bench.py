@@ -69,9 +69,9 @@ def fill_jobs(runtime: Runtime, count: int, due_share: float = 0.01) -> int:
          "attempts": 0, "max_attempts": 8, "created_by": "bench", "created_at": now}
         for n in range(count)
     ]  # fmt: skip
-    with runtime.db.session() as session:
-        for start in range(0, count, 20_000):
-            session.execute(insert(ScheduledJob), rows[start : start + 20_000])
+    for start in range(0, count, 5_000):  # short transactions: the running scheduler writes to this table too
+        with runtime.db.session() as session:
+            session.execute(insert(ScheduledJob), rows[start : start + 5_000])
     return due
 
 

@@ -1,6 +1,6 @@
 """Scheduled jobs in the CRM database: stored with a due time, claimed with a lease, finished once.
 
-Claiming takes the due rows in due-time order, in one statement (`UPDATE … WHERE id IN (SELECT …) RETURNING`).
+Claiming takes the due rows in due-time order (on PostgreSQL in one `UPDATE … WHERE id IN (SELECT …) RETURNING`).
 On PostgreSQL the candidates are read with `FOR UPDATE SKIP LOCKED`, so several workers take disjoint batches
 without waiting on each other; every claim is also a conditional UPDATE, which is what keeps SQLite (one worker;
 SQLAlchemy emits no row lock there) and a crashed worker's leftovers honest. A worker that dies leaves its rows
@@ -86,11 +86,8 @@ class JobRepository:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        # One round trip: UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING …. The outer
-        # `claimable` is what keeps SQLite honest, where the inner SELECT takes no row lock.
         claim = (
             update(ScheduledJob)
-            .where(ScheduledJob.id.in_(candidates), claimable)
             .values(
                 status=JobStatus.RUNNING,
                 lease_until=now + lease,
@@ -109,6 +106,17 @@ class JobRepository:
             .execution_options(synchronize_session=False)
         )
         with self._db.session() as session:
+            if self._db.engine.dialect.name == "postgresql":
+                # One round trip: UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING ….
+                claim = claim.where(ScheduledJob.id.in_(candidates), claimable)
+            else:
+                # SQLite takes its one write lock at the first write: read the candidates first (WAL readers
+                # block nobody), so chat messages never wait behind the scan. The repeated `claimable` keeps
+                # the claim honest without row locks.
+                ids = session.exec(candidates).all()
+                if not ids:
+                    return []
+                claim = claim.where(ScheduledJob.id.in_(ids), claimable)
             rows = session.execute(claim).all()
         rows.sort(key=lambda row: (row.due_at, row.id))
         return [
