@@ -211,14 +211,34 @@ class CareRepository:
         except IntegrityError:
             return False
 
-    def inbox(self, recipient: str | None = None, unread_only: bool = False, limit: int = 100) -> list[InboxItem]:
+    def inbox(
+        self, recipient: str | None = None, unread_only: bool = False, limit: int = 100, kind: str | None = None
+    ) -> list[InboxItem]:
         query = select(InboxItem)
         if recipient:
             query = query.where(InboxItem.recipient == recipient)
+        if kind:
+            query = query.where(InboxItem.kind == kind)
         if unread_only:
             query = query.where(InboxItem.read_at.is_(None))
         with self._db.session() as session:
             return list(session.exec(query.order_by(InboxItem.id.desc()).limit(limit)).all())
+
+    def inbox_item(self, item_id: int) -> InboxItem | None:
+        with self._db.session() as session:
+            return session.get(InboxItem, item_id)
+
+    def inbox_recipients(self) -> list[tuple[str, int, int]]:
+        """Everyone with notices: (recipient, unread, all), most unread first (the staff inbox's filter)."""
+        unread = func.count(InboxItem.id).filter(InboxItem.read_at.is_(None))
+        with self._db.session() as session:
+            rows = session.exec(
+                select(InboxItem.recipient, unread, func.count(InboxItem.id))
+                .group_by(InboxItem.recipient)
+                .order_by(unread.desc(), InboxItem.recipient)
+                .limit(200)
+            ).all()
+        return [(recipient, new, total) for recipient, new, total in rows]
 
     def mark_read(self, item_id: int, recipient: str, now: datetime | None = None) -> bool:
         with self._db.session() as session:

@@ -1,11 +1,11 @@
 """Scheduled jobs in the CRM database: stored with a due time, claimed with a lease, finished once.
 
-Claiming takes the due rows in due-time order. On PostgreSQL the candidates are read with
-`FOR UPDATE SKIP LOCKED`, so several workers take disjoint batches without waiting on each other; every claim is
-also a conditional UPDATE, which is what keeps SQLite (one worker; SQLAlchemy emits no row lock there) and a
-crashed worker's leftovers honest. A worker that dies leaves its rows `running` until `lease_until`; after that
-they are claimable again. Finishing checks the claim token, so a worker whose lease ran out cannot finish (or
-retry) a job another worker has taken over.
+Claiming takes the due rows in due-time order (on PostgreSQL in one `UPDATE … WHERE id IN (SELECT …) RETURNING`).
+On PostgreSQL the candidates are read with `FOR UPDATE SKIP LOCKED`, so several workers take disjoint batches
+without waiting on each other; every claim is also a conditional UPDATE, which is what keeps SQLite (one worker;
+SQLAlchemy emits no row lock there) and a crashed worker's leftovers honest. A worker that dies leaves its rows
+`running` until `lease_until`; after that they are claimable again. Finishing checks the claim token, so a worker
+whose lease ran out cannot finish (or retry) a job another worker has taken over.
 """
 
 from __future__ import annotations
@@ -79,36 +79,50 @@ class JobRepository:
             and_(ScheduledJob.status == JobStatus.RUNNING, ScheduledJob.lease_until <= now),
         )
         token = f"{worker}/{uuid.uuid4().hex[:12]}"  # one claim per batch; finishing checks it
-        with self._db.session() as session:
-            candidates = session.exec(
-                select(ScheduledJob.id)
-                .where(claimable)
-                .order_by(ScheduledJob.due_at, ScheduledJob.id)
-                .limit(limit)
-                .with_for_update(skip_locked=True)
-            ).all()
-            if not candidates:
-                return []
-            session.exec(
-                update(ScheduledJob)
-                .where(ScheduledJob.id.in_(candidates), claimable)  # still claimable: SQLite has no row locks
-                .values(
-                    status=JobStatus.RUNNING,
-                    lease_until=now + lease,
-                    claimed_by=token,
-                    attempts=ScheduledJob.attempts + 1,
-                )
-                .execution_options(synchronize_session=False)
+        candidates = (
+            select(ScheduledJob.id)
+            .where(claimable)
+            .order_by(ScheduledJob.due_at, ScheduledJob.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        claim = (
+            update(ScheduledJob)
+            .values(
+                status=JobStatus.RUNNING,
+                lease_until=now + lease,
+                claimed_by=token,
+                attempts=ScheduledJob.attempts + 1,
             )
-            rows = session.exec(
-                select(ScheduledJob)
-                .where(ScheduledJob.id.in_(candidates), ScheduledJob.claimed_by == token)
-                .order_by(ScheduledJob.due_at, ScheduledJob.id)
-            ).all()
-            return [
-                ClaimedJob(row.id, row.kind, dict(row.payload), row.customer_id, row.attempts, row.max_attempts, token)
-                for row in rows
-            ]
+            .returning(
+                ScheduledJob.id,
+                ScheduledJob.kind,
+                ScheduledJob.payload,
+                ScheduledJob.customer_id,
+                ScheduledJob.attempts,
+                ScheduledJob.max_attempts,
+                ScheduledJob.due_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        with self._db.session() as session:
+            if self._db.engine.dialect.name == "postgresql":
+                # One round trip: UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) RETURNING ….
+                claim = claim.where(ScheduledJob.id.in_(candidates), claimable)
+            else:
+                # SQLite takes its one write lock at the first write: read the candidates first (WAL readers
+                # block nobody), so chat messages never wait behind the scan. The repeated `claimable` keeps
+                # the claim honest without row locks.
+                ids = session.exec(candidates).all()
+                if not ids:
+                    return []
+                claim = claim.where(ScheduledJob.id.in_(ids), claimable)
+            rows = session.execute(claim).all()
+        rows.sort(key=lambda row: (row.due_at, row.id))
+        return [
+            ClaimedJob(row.id, row.kind, dict(row.payload), row.customer_id, row.attempts, row.max_attempts, token)
+            for row in rows
+        ]
 
     def finish(self, job: ClaimedJob, now: datetime, outcome: str = "done") -> bool:
         return self._move(job, status=JobStatus.DONE, finished_at=now, outcome=outcome[:200], lease_until=None)

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from storage.db import Database
 from storage.models import Customer, CustomerOrder, CustomerSegment, Message, utcnow
+from storage.segments_sql import TierRules, insert_segments
 
 
 @dataclass(slots=True)
@@ -122,6 +123,37 @@ class SegmentRepository:
             OrderTotals(customer_id, count, float(total or 0), _aware(last), _aware(contacts.get(customer_id)))
             for customer_id, count, total, last in orders
         ]
+
+    def recompute(
+        self, rules: TierRules, now: datetime, churn_cutoff: datetime, computed_tiers: frozenset[str]
+    ) -> tuple[dict[str, int], list[int], int]:
+        """The nightly run in the database (`storage.segments_sql`), in one transaction: every segment row anew,
+        each customer's computed tier. Returns (customers per tier, those newly at risk of churning, all at risk)."""
+        with self._db.session() as session:
+            before = set(session.scalars(select(CustomerSegment.customer_id).where(CustomerSegment.churn_risk)))
+            session.execute(delete(CustomerSegment))
+            insert_segments(session, rules, now, churn_cutoff)
+            self._copy_tiers(session, computed_tiers)
+            tiers = dict(
+                session.execute(select(CustomerSegment.tier, func.count()).group_by(CustomerSegment.tier)).all()
+            )
+            at_risk = session.scalars(select(CustomerSegment.customer_id).where(CustomerSegment.churn_risk)).all()
+        return tiers, sorted(set(at_risk) - before), len(at_risk)
+
+    @staticmethod
+    def _copy_tiers(session: Session, computed_tiers: frozenset[str]) -> None:
+        """Set-based: one UPDATE per tier, not one per customer; a tier staff gave by hand stays."""
+        for tier in session.scalars(select(CustomerSegment.tier).distinct()).all():
+            session.execute(
+                update(Customer)
+                .where(
+                    Customer.id.in_(select(CustomerSegment.customer_id).where(CustomerSegment.tier == tier)),
+                    or_(Customer.tier.in_(computed_tiers), Customer.tier.is_(None)),
+                    or_(Customer.tier != tier, Customer.tier.is_(None)),
+                )
+                .values(tier=tier)
+                .execution_options(synchronize_session=False)
+            )
 
     def replace_segments(self, rows: list[dict], tiers: dict[int, str], computed_tiers: frozenset[str]) -> None:
         """All segment rows at once; each customer's tier follows unless staff gave them a tier of their own."""

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from adapters.staff.auth import StaffAuth
+from adapters.staff.care_pages import care_pages_router
 from adapters.staff.customer_pages import customer_pages_router
 from adapters.staff.drafts import drafts_router
 from adapters.staff.insights_pages import insights_pages_router
@@ -48,6 +49,8 @@ def install_staff_app(app: FastAPI, runtime: Runtime, auth: StaffAuth) -> None:
     insights = Insights(runtime.db, insight_settings(runtime.settings))
     app.include_router(insights_pages_router(runtime.db, auth, insights))
     app.include_router(customer_pages_router(runtime.db, auth))
+    if runtime.care is not None:
+        app.include_router(care_pages_router(auth, runtime.care))
 
 
 def _warm_up(listing: KbListing) -> None:

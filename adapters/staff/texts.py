@@ -6,6 +6,8 @@ have the same keys and placeholders.
 
 from __future__ import annotations
 
+from adapters.staff.care_texts import CARE_TEXTS
+
 LANGUAGES = ("en", "zh")
 
 STAFF_TEXTS: dict[str, dict[str, str]] = {
@@ -272,6 +274,9 @@ STAFF_TEXTS: dict[str, dict[str, str]] = {
         "tests.unknown_entry": "没有条目 {id}。",
     },
 }
+
+for _language, _texts in CARE_TEXTS.items():  # the care pages keep their texts in their own module
+    STAFF_TEXTS[_language].update(_texts)
 
 
 def say(key: str, language: str, **values: object) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time as wallclock
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -21,6 +20,7 @@ from bot.business import BusinessFile, BusinessFileError
 from storage.jobs import ClaimedJob, JobRepository
 from storage.models import utcnow
 from storage.segments import SegmentRepository
+from storage.segments_sql import TierRules
 
 log = logging.getLogger("warmdesk.care")
 
@@ -109,48 +109,20 @@ class Segments:
         self.on_churn_risk: Callable[[list[int]], None] | None = None  # newly at risk customers (alerts hook in)
 
     def compute(self) -> SegmentRun:
+        """Score every customer with orders, in the database (set-based SQL: `storage.segments_sql`)."""
         started = wallclock.perf_counter()
         now = self.clock()
-        totals = self.repository.totals()
-        previous = {row.customer_id for row, *_ in self.repository.segments(churn_only=True)}
-        if not totals:
-            self.repository.replace_segments([], {}, COMPUTED_TIERS)
-            return SegmentRun(0, {}, 0, wallclock.perf_counter() - started)
-        days = np.array([(now - t.last_order_at).total_seconds() / 86400 for t in totals])
-        r = 6 - quintiles(days)  # fewer days since the last order = higher score
-        f = quintiles(np.array([t.orders for t in totals], dtype=float))
-        m = quintiles(np.array([t.total_amount for t in totals]))
-        churn_after = timedelta(days=self.rules.churn_after_days)
-        rows, tiers, churned = [], {}, []
-        for i, t in enumerate(totals):
-            ri, fi, mi = int(r[i]), int(f[i]), int(m[i])
-            tier = tier_for(ri, fi, mi, self.rules)
-            last_activity = max(filter(None, (t.last_order_at, t.last_contact_at)))
-            churn = now - last_activity >= churn_after
-            if churn and t.customer_id not in previous:
-                churned.append(t.customer_id)
-            tiers[t.customer_id] = tier
-            rows.append(
-                {
-                    "customer_id": t.customer_id,
-                    "recency": ri,
-                    "frequency": fi,
-                    "monetary": mi,
-                    "tier": tier,
-                    "segment": segment_for(ri, fi, mi),
-                    "churn_risk": churn,
-                    "orders": t.orders,
-                    "total_amount": t.total_amount,
-                    "last_order_at": t.last_order_at,
-                    "last_contact_at": t.last_contact_at,
-                    "computed_at": now,
-                }
-            )
-        self.repository.replace_segments(rows, tiers, COMPUTED_TIERS)
+        rules = TierRules(
+            self.rules.vip_min_fm,
+            self.rules.vip_min_recency,
+            self.rules.high_potential_min_recency,
+            self.rules.high_potential_min_fm,
+        )
+        cutoff = now - timedelta(days=self.rules.churn_after_days)
+        tiers, churned, at_risk = self.repository.recompute(rules, now, cutoff, COMPUTED_TIERS)
         if churned and self.on_churn_risk is not None:
             self.on_churn_risk(churned)
-        at_risk = sum(row["churn_risk"] for row in rows)
-        return SegmentRun(len(rows), dict(Counter(tiers.values())), at_risk, wallclock.perf_counter() - started)
+        return SegmentRun(sum(tiers.values()), tiers, at_risk, wallclock.perf_counter() - started)
 
     # -- the nightly job -------------------------------------------------------------------------------------
 

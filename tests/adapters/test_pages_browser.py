@@ -203,3 +203,48 @@ def test_the_console_in_english_claim_and_send_on_a_new_handoff(browser, handoff
     expect(page.locator(".msg.agent .who")).to_contain_text("Ann")
     page.close()
     console.close()
+
+
+def test_after_solving_the_console_asks_for_an_optional_care_note_and_saves_it(browser, handoff_server, shots):
+    live, runtime = handoff_server
+    customer = WebCustomer(live.url)
+    customer.say("My order arrived broken and nobody answers my emails. I want a person.")
+    handoff_id = newest_requested(runtime)
+    handoff = runtime.handoff.repository.get(handoff_id)
+    console = signed_in_console(browser, live, "Cara")
+    console.locator(f'.item[data-id="{handoff_id}"]').click()
+    console.fill("#reply", "So sorry about the cup: a replacement is on its way today.")
+    console.click("#send")
+    expect(console.locator("#heading")).to_contain_text("claimed · Cara")
+    expect(console.locator("#care-note")).to_be_hidden()
+    console.click("#resolve")
+    expect(console.locator("#care-note-ask")).to_contain_text(f"#{handoff_id} solved. Add a personal care note")
+    console.click("#care-note-save")  # nothing written: asked again, nothing stored
+    expect(console.locator("#care-note-said")).to_contain_text("Write the note first")
+    console.fill("#care-note-text", "Broken cup replaced; prefers email, not calls.")
+    console.screenshot(path=shots / "console-care-note-en-desktop.png")
+    console.click("#care-note-save")
+    expect(console.locator("#care-note-said")).to_contain_text("shown first at the customer's next contact")
+    expect(console.locator("#care-note-text")).to_be_hidden()
+    note = runtime.care.repository.latest_care_note(handoff.customer_id)
+    assert (note.text, note.author, note.handoff_id) == (
+        "Broken cup replaced; prefers email, not calls.",
+        "console:Cara",
+        handoff_id,
+    )
+    console.click("#care-note-skip")
+    expect(console.locator("#care-note")).to_be_hidden()
+
+    customer.say("One more thing, a person please: the saucer is broken too.")  # a second handoff: asked, skipped
+    second = newest_requested(runtime)
+    console.set_viewport_size(PHONE)
+    console.locator(f'.item[data-id="{second}"]').click()
+    console.click("#claim")
+    expect(console.locator("#heading")).to_contain_text("claimed · Cara")
+    console.click("#resolve")
+    expect(console.locator("#care-note")).to_be_visible()
+    console.screenshot(path=shots / "console-care-note-en-390.png")
+    console.click("#care-note-skip")
+    expect(console.locator("#care-note")).to_be_hidden()
+    assert runtime.care.repository.latest_care_note(handoff.customer_id).handoff_id == handoff_id
+    console.close()

@@ -13,6 +13,7 @@ from telegram import Bot
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_none
 
 from adapters.telegram_sender import TelegramSender
+from adapters.webchat_mailbox import WebChatMailbox
 from adapters.wechat_api import OfficialAccountClient, WeChatSender, _transient
 from bot.business import load_business_file
 from bot.care.followups import CHECKIN, COMPLAINT, CSAT, DELIVERY_CHECK
@@ -21,13 +22,13 @@ from bot.care.wiring import Care, open_care
 from bot.handoff.desk import Desks
 from bot.handoff.service import HandoffService
 from bot.handoff.triggers import Reason, TriggerHit
-from bot.messages import InboundMessage
+from bot.messages import InboundMessage, OutboundMessage
 from bot.outbox import Outbox
 from bot.settings import Settings
 from bot.texts import DEFAULT_TEXTS
 from storage.conversations import ConversationLog, ConversationSnapshot, LoggedMessage
 from storage.handoffs import HandoffRepository
-from storage.models import JobStatus, Message, utcnow
+from storage.models import JobStatus, Message, OutboxMessage, utcnow
 from tests.adapters.telegram_fake import TOKEN, FakeTelegram
 from tests.adapters.wechat_fake import SAMPLE_APP_ID
 from tests.care.helpers import Clock
@@ -84,6 +85,7 @@ def make_world(database, fake_telegram, fake_wechat, business_file=None) -> Worl
     senders = {
         "telegram": TelegramSender(Bot(TOKEN, base_url=fake_telegram.url + "/bot")),
         "wechat": WeChatSender(OfficialAccountClient(SAMPLE_APP_ID, "app-secret", fake_wechat.url), wechat_retry),
+        "web": WebChatMailbox(database).sender,  # the outbox row is the web chat's mailbox
     }
     outbox = Outbox(database, senders, clock=clock)
     care = open_care(Settings(), load_business_file(business_file), database, outbox, DEFAULT_TEXTS, clock=clock)
@@ -224,3 +226,54 @@ async def test_a_rule_turned_off_in_the_business_file_schedules_nothing(database
     _, handoff_id, _ = await world.resolved_handoff("telegram", "anger")
     assert world.job(CHECKIN, handoff_id) is None and world.job(CSAT, handoff_id) is None
     assert [j for j in world.care.jobs.listing(status=JobStatus.PENDING) if j.kind.startswith("followup")] == []
+
+
+async def test_the_wechat_five_message_quota_counted_here_or_refused_with_45047_becomes_a_task(world, fake_wechat):
+    customer_id, handoff_id, user = await world.resolved_handoff("wechat", "anger", reason=Reason.COMPLAINT)
+    for n in range(5):  # five of our messages since the customer's last one: the window's quota is used up
+        world.outbox.enqueue(OutboundMessage("wechat", user, f"update {n}", "zh"), customer_id=customer_id)
+    await world.outbox.deliver_due()
+    fake_wechat.reset()
+    await world.tick(hours=24)
+    assert fake_wechat.sent == []
+    [task] = [t for t in world.care.repository.tasks() if t.customer_id == customer_id]
+    assert "5-message window is closed" in task.detail and say("followup_complaint", "zh") in task.detail
+    assert world.job(COMPLAINT, handoff_id).outcome == "task: window closed"
+
+    other_id, other_handoff, _ = await world.resolved_handoff("wechat", "anger", reason=Reason.COMPLAINT)
+    fake_wechat.reset()
+    fake_wechat.failures.append((200, {"errcode": 45047, "errmsg": "out of response count limit"}))
+    await world.tick(hours=24)
+    await world.tick(minutes=10)
+    [refused] = [t for t in world.care.repository.tasks() if t.customer_id == other_id]
+    assert "45047" in refused.detail and say("followup_complaint", "zh") in refused.detail
+    assert world.job(COMPLAINT, other_handoff).outcome == "sent"  # handed to the outbox; the check made the task
+
+
+async def test_stop_on_each_channel_silences_follow_ups_on_wechat_web_chat_and_telegram(
+    world, fake_telegram, fake_wechat
+):
+    stopped = []
+    for platform, phrase, language in (
+        ("wechat", "不要再发了", "zh"),
+        ("web", "stop", "en"),
+        ("telegram", "退订", "zh"),
+    ):
+        customer_id, handoff_id, user = await world.resolved_handoff(platform, "anger", reason=Reason.COMPLAINT)
+        reply = world.care.optout.intercept(
+            InboundMessage(platform, user, phrase), phrase, language, ConversationSnapshot(customer_id=customer_id)
+        )
+        assert reply.text == say("followup_opted_out", language)
+        stopped.append((customer_id, handoff_id))
+    fake_telegram.reset()
+    fake_wechat.reset()
+
+    await world.tick(days=15)
+    await world.tick(minutes=10)
+    assert fake_telegram.sent == [] and fake_wechat.sent == []
+    with world.database.session() as session:
+        proactive = session.exec(select(OutboxMessage).where(OutboxMessage.kind == "followup")).all()
+    assert proactive == []  # nothing waits in the web chat's mailbox either
+    for _customer_id, handoff_id in stopped:
+        assert world.job(COMPLAINT, handoff_id).outcome == "skipped: opted out"
+    assert world.care.repository.tasks() == []  # and no person is asked to contact them instead

@@ -207,3 +207,50 @@ async def test_the_nightly_job_recomputes_and_schedules_the_next_night(database)
     assert SegmentRepository(database).segment_of(customer.id) is not None
     [after] = jobs.listing(status=JobStatus.PENDING, kind=NIGHTLY)
     assert after.due_at == pending.due_at + timedelta(days=1)
+
+
+def test_the_set_based_sql_scores_every_customer_as_the_documented_quintile_rules_do(database):
+    """The nightly SQL against the reference definition (bot.care.segments), ties included, on both databases."""
+    import random
+
+    import numpy as np
+    from sqlalchemy import insert
+
+    from bot.care.segments import SegmentRules, segment_for, tier_for
+    from storage.models import CustomerSegment
+
+    rng, now = random.Random(5), utcnow().replace(microsecond=0)
+    with database.session() as session:
+        session.execute(insert(Customer), [{"display_name": f"c{n}", "tier": "standard"} for n in range(300)])
+        orders = [
+            {"customer_id": 1 + n % 300, "external_id": f"o{n}", "amount": float(rng.choice([5, 20, 20, 80, 300])),
+             "ordered_at": now - timedelta(days=rng.choice([1, 10, 10, 45, 120, 400]))}
+            for n in range(900) if rng.random() < 0.8 or n < 300
+        ]  # fmt: skip
+        session.execute(insert(CustomerOrder), orders)
+    segments = open_segments(load_business_file(), database, ZoneInfo("UTC"), clock=lambda: now)
+    run_result = segments.compute()
+
+    by_customer: dict[int, list[dict]] = {}
+    for order in orders:
+        by_customer.setdefault(order["customer_id"], []).append(order)
+    ids = sorted(by_customer)
+    days = np.array([(now - max(o["ordered_at"] for o in by_customer[i])).total_seconds() / 86400 for i in ids])
+    r = 6 - quintiles(days)
+    f = quintiles(np.array([len(by_customer[i]) for i in ids], dtype=float))
+    m = quintiles(np.array([sum(o["amount"] for o in by_customer[i]) for i in ids]))
+    rules = SegmentRules()
+    expected = {
+        i: (int(r[k]), int(f[k]), int(m[k]), tier_for(r[k], f[k], m[k], rules), segment_for(r[k], f[k], m[k]),
+            days[k] >= rules.churn_after_days)
+        for k, i in enumerate(ids)
+    }  # fmt: skip
+    with database.session() as session:
+        stored = {
+            s.customer_id: (s.recency, s.frequency, s.monetary, s.tier, s.segment, bool(s.churn_risk))
+            for s in session.exec(select(CustomerSegment)).all()
+        }
+        tiers = {c.id: c.tier for c in session.exec(select(Customer)).all()}
+    assert stored == expected
+    assert {i: tiers[i] for i in ids} == {i: expected[i][3] for i in ids}
+    assert run_result.customers == len(ids) and run_result.churn_risk == sum(e[5] for e in expected.values())
