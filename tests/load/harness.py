@@ -41,11 +41,12 @@ def postgres_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _wait(url: str, process: subprocess.Popen, what: str) -> None:
+def _wait(url: str, process: subprocess.Popen, what: str, log: Path | None = None) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
+            said = log.read_text(errors="replace")[-2000:] if log else ""
+            raise RuntimeError(f"{what} exited with {process.returncode}\n{said}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -80,10 +81,29 @@ def chroma_server(folder: Path) -> Iterator[str]:
         _stop(process)
 
 
+@dataclass
+class Served:
+    """A running `run.py serve`: its address and its process (to kill it, or read its CPU time)."""
+
+    url: str
+    process: subprocess.Popen
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (all its threads)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no flush, whatever was in flight stays as it was."""
+        self.process.kill()
+        self.process.wait()
+
+
 @contextlib.contextmanager
-def serve_process(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+def serve_process(env: dict[str, str], data_dir: Path) -> Iterator[Served]:
     port = free_port()
-    log = (data_dir.parent / f"serve-{port}.log").open("wb")
+    log_path = data_dir.parent / f"serve-{port}.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "run.py", "serve", "--port", str(port)],
         cwd=ROOT,
@@ -92,8 +112,8 @@ def serve_process(env: dict[str, str], data_dir: Path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait(f"http://127.0.0.1:{port}/readyz", process, "run.py serve")
-        yield f"http://127.0.0.1:{port}"
+        _wait(f"http://127.0.0.1:{port}/readyz", process, "run.py serve", log_path)
+        yield Served(f"http://127.0.0.1:{port}", process)
     finally:
         _stop(process)
         log.close()
