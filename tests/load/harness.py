@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -20,7 +22,7 @@ import psycopg
 from tests.conftest import POSTGRES_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parents[2]
-START_SECONDS = float(os.environ.get("LOAD_START_SECONDS", "240"))  # a cold start embeds the demo KB
+START_SECONDS = float(os.environ.get("LOAD_START_SECONDS", "600"))  # a cold start embeds the demo KB
 
 
 def free_port() -> int:
@@ -99,8 +101,25 @@ class Served:
         self.process.wait()
 
 
+_template: list[Path] = []
+
+
+def seeded_template() -> Path:
+    """A data folder whose demo KB is embedded already, made once per test session: a cold start embeds the KB
+    (minutes on a loaded 2-core machine), a start from a copy reuses the vectors (the index is keyed by entry)."""
+    if not _template:
+        folder = Path(tempfile.mkdtemp(prefix="warmdesk-load-template-")) / "data"
+        with serve_process({}, folder, from_template=False):
+            pass
+        _template.append(folder)
+    return _template[0]
+
+
 @contextlib.contextmanager
-def serve_process(env: dict[str, str], data_dir: Path) -> Iterator[Served]:
+def serve_process(env: dict[str, str], data_dir: Path, *, from_template: bool = True) -> Iterator[Served]:
+    """`run.py serve` on a free port with `data_dir` (a copy of the seeded template when it does not exist yet)."""
+    if from_template and not data_dir.exists():
+        shutil.copytree(seeded_template(), data_dir)
     port = free_port()
     log_path = data_dir.parent / f"serve-{port}.log"
     log = log_path.open("wb")

@@ -47,8 +47,8 @@ def test_two_serve_processes_on_postgresql_and_a_chroma_server_keep_every_chat_i
     ):
         env = {**telegram_env(api.url), "DATABASE_URL": database_url, "CHROMA_URL": chroma_url}
         with (
-            serve_process(env, tmp_path / "first") as first,
-            serve_process(env, tmp_path / "second") as second,
+            serve_process(env, tmp_path / "first", from_template=False) as first,  # index in the Chroma server
+            serve_process(env, tmp_path / "second", from_template=False) as second,
             httpx.Client(timeout=60) as client,
         ):
             expected_texts = expected_replies(fake, client, first.url, questions)
