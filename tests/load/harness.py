@@ -107,6 +107,8 @@ _template: list[Path] = []
 def seeded_template() -> Path:
     """A data folder whose demo KB is embedded already, made once per test session: a cold start embeds the KB
     (minutes on a loaded 2-core machine), a start from a copy reuses the vectors (the index is keyed by entry)."""
+    if not _template and os.environ.get("LOAD_TEMPLATE"):  # a folder seeded by an earlier run, to start faster
+        _template.append(Path(os.environ["LOAD_TEMPLATE"]))
     if not _template:
         folder = Path(tempfile.mkdtemp(prefix="warmdesk-load-template-")) / "data"
         with serve_process({}, folder, from_template=False):
