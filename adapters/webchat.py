@@ -161,8 +161,8 @@ def webchat_router(
         async def updates(
             session_id: str = Query(pattern=SESSION_PATTERN), after: int = Query(default=0, ge=0, le=MAX_ROW_ID)
         ) -> UpdatesResponse:
-            rows = await off_loop(mailbox.updates, session_id, after)
-            state, agent = await off_loop(mailbox.state, session_id)
+            rows = await within(deadline, off_loop(mailbox.updates, session_id, after))
+            state, agent = await within(deadline, off_loop(mailbox.state, session_id))
             return UpdatesResponse(
                 replies=[
                     ReplyOut(text=row.text, kind=row.kind, choices=[ChoiceOut(**c) for c in row.choices or []])
@@ -179,7 +179,7 @@ def webchat_router(
             language: str | None = Query(default=None, pattern=r"^(zh|en)$"),
         ) -> HistoryResponse:
             """The conversation so far; an unknown session is a new chat (no lines), not an error."""
-            found = mailbox.history(session_id)
+            found = await within(deadline, off_loop(mailbox.history, session_id))
             shown_language = (found.language if found else None) or language or "en"
             shown_language = shown_language if shown_language in LANGUAGES else "en"
             return HistoryResponse(

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import and_, or_, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import aliased
 from sqlmodel import select
 
@@ -51,6 +53,7 @@ class RetryPolicy:
     max_attempts: int | None = None  # None: only the window limits the retries
     claim_seconds: float = 120.0  # how long one attempt may hold a row before another process may retry it
     concurrency: int = 8  # sends in flight at once per platform (each to a different chat)
+    mark_retry_delay: float = 0.2  # first wait before recording a sent message again when the database failed
 
     def delay(self, attempts: int) -> float:
         return min(self.max_delay, self.first_delay * 2 ** max(0, min(attempts - 1, 32)))
@@ -290,7 +293,23 @@ class Outbox:
                 error = DeliveryError(f"{failure.__class__.__name__}: {failure}")
         if error is not None and error.retry_after is not None:
             self._paused_until[row.platform] = self._clock() + timedelta(seconds=error.retry_after)
-        return await off_loop(self._record_attempt, row, error, platform_message_id)
+        return await self._record(row, error, platform_message_id)
+
+    async def _record(self, row: OutboxMessage, error: DeliveryError | None, platform_message_id: str | None):
+        """Record the attempt, retrying while the database is unreachable: the platform has the message, and
+        while our claim lasts no one else sends it, so a database blip between "sent" and "marked" (a restart, a
+        dropped connection) costs a wait, not a duplicate. Past half the claim the row is left to its lease."""
+        give_up = time.monotonic() + self._retry.claim_seconds / 2
+        delay = self._retry.mark_retry_delay
+        while True:
+            try:
+                return await off_loop(self._record_attempt, row, error, platform_message_id)
+            except (DBAPIError, PoolTimeout):
+                if time.monotonic() + delay > give_up:
+                    raise
+                log.warning("outbox message %s: the database did not take the attempt's outcome; retrying", row.id)
+                await asyncio.sleep(delay)
+                delay = min(2 * delay, 5.0)
 
     def _record_attempt(
         self, row: OutboxMessage, error: DeliveryError | None, platform_message_id: str | None

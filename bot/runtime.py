@@ -23,7 +23,7 @@ from bot.handoff.wiring import open_handoff_service
 from bot.kb_topics import HelpTopics
 from bot.keyed_lock import SharedKeyedLock
 from bot.linking import AccountLinking
-from bot.outbox import Outbox
+from bot.outbox import Outbox, RetryPolicy
 from bot.privacy import open_data_rights
 from bot.settings import Settings
 from bot.social import SocialTurns, social_settings
@@ -91,7 +91,7 @@ class Runtime:
         profile = BusinessProfile(section, HelpTopics(knowledge, texts, names, section.topics_shown))
         tagger = default_tagger()
         conversations = ConversationLog(db)
-        outbox = Outbox(db)  # platform adapters add their senders when they are configured
+        outbox = Outbox(db, retry=retry_policy(settings))  # platform adapters add their senders when configured
         engine = Engine(
             log=conversations,
             knowledge=knowledge,
@@ -181,6 +181,16 @@ def database_timeouts(settings: Settings) -> DatabaseTimeouts:
         sqlite_busy_seconds=settings.sqlite_busy_timeout_seconds,
         connect_seconds=settings.db_connect_timeout_seconds,
         statement_seconds=settings.db_statement_timeout_seconds,
+    )
+
+
+def retry_policy(settings: Settings) -> RetryPolicy:
+    return RetryPolicy(
+        window_hours=settings.outbox_retry_hours,
+        first_delay=settings.outbox_first_delay_seconds,
+        max_delay=settings.outbox_max_delay_seconds,
+        claim_seconds=settings.outbox_claim_seconds,
+        concurrency=settings.outbox_concurrency,
     )
 
 

@@ -260,6 +260,16 @@ class EmotionAlert(SQLModel, table=True):
     acknowledged_at: datetime | None = None
 
 
+class DeskPresence(SQLModel, table=True):
+    """When a console agent last used a desk, shared by every server process so that any of them can tell
+    honestly whether someone can take a handoff now."""
+
+    __tablename__ = "desk_presence"
+
+    agent: str = Field(primary_key=True)
+    seen_at: datetime = Field(default_factory=utcnow, index=True)
+
+
 class WebhookNonce(SQLModel, table=True):
     """A signed webhook request already accepted (Slack signature, WeChat nonce), shared by every server process,
     so that a captured request replayed inside its timestamp window is refused."""

@@ -7,7 +7,7 @@ import getpass
 import sys
 
 from bot.outbox import Outbox
-from bot.runtime import open_database
+from bot.runtime import open_database, retry_policy
 from bot.settings import Settings
 from storage.customers import CustomerRepository
 from storage.db import row_id
@@ -54,7 +54,7 @@ def retry(settings: Settings, args: argparse.Namespace) -> int:
     if None in ids:
         return _mistake(f"not an outbox message id: {args.ids[ids.index(None)]!r}")
     db = open_database(settings)
-    outbox = Outbox(db)
+    outbox = Outbox(db, retry=retry_policy(settings))
     if not args.all_failed:
         not_failed = [i for i in ids if (row := outbox.get(i)) is None or row.status != OutboxStatus.FAILED]
         if not_failed:

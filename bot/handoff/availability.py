@@ -2,7 +2,9 @@
 
 A desk is live when it is staffed by configuration (Slack: its channel is watched) or when an agent of it
 was seen recently (the web console reports every signed-in request). Either way only inside business hours.
-Presence is kept in this process's memory: several workers each learn it from the requests they serve.
+With a `PresenceStore` presence is shared by every server process through the database: each process writes an
+agent's visit at most every `WRITE_EVERY` and reads the others' at most every `READ_EVERY` (the hot path asks on
+every handoff decision; presence is counted in minutes, so seconds of staleness change nothing a customer sees).
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.handoff.hours import BusinessHours
 from storage.models import utcnow
+from storage.presence import PresenceStore
+
+WRITE_EVERY = timedelta(seconds=30)
+READ_EVERY = timedelta(seconds=5)
 
 
 class DeskPhrases(BaseModel):
@@ -42,12 +48,17 @@ class Availability:
         hours: BusinessHours | None = None,
         presence: timedelta = timedelta(minutes=10),
         clock: Callable[[], datetime] = utcnow,
+        store: PresenceStore | None = None,
     ) -> None:
         self.hours = hours or BusinessHours(())
         self.presence = presence
         self.clock = clock
+        self._store = store
         self._staffed: set[str] = set()
         self._seen: dict[str, datetime] = {}
+        self._written: dict[str, datetime] = {}
+        self._shared: dict[str, datetime] = {}  # the other processes' agents, as last read
+        self._read_at: datetime | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -66,14 +77,34 @@ class Availability:
         self._staffed.discard(desk)
 
     def agent_seen(self, agent: str) -> None:
-        """An agent used a desk just now (every signed-in console request calls this)."""
+        """An agent used a desk just now (every signed-in console request calls this).
+
+        Blocking with a store (a database write at most every WRITE_EVERY per agent): call it off the event loop."""
+        now = self.clock()
         with self._lock:
-            self._seen[agent] = self.clock()
+            self._seen[agent] = now
+            written = self._written.get(agent)
+            due = self._store is not None and (written is None or now - written >= WRITE_EVERY)
+            if due:
+                self._written[agent] = now
+        if due:
+            self._store.record(agent, now)
 
     def agents_present(self) -> list[str]:
-        since = self.clock() - self.presence
+        """Agents seen within `presence`, by this process or (with a store) any other.
+
+        Blocking with a store (a database read at most every READ_EVERY): call it off the event loop."""
+        now = self.clock()
+        since = now - self.presence
+        if self._store is not None and (self._read_at is None or now - self._read_at >= READ_EVERY):
+            shared = self._store.seen_since(since)
+            with self._lock:
+                self._shared, self._read_at = shared, now
         with self._lock:
-            return sorted(agent for agent, seen in self._seen.items() if seen >= since)
+            seen = {**self._shared}
+            for agent, at in self._seen.items():
+                seen[agent] = max(at, seen.get(agent, at))
+        return sorted(agent for agent, at in seen.items() if at >= since)
 
     def is_open(self) -> bool:
         return self.hours.is_open(self.clock())

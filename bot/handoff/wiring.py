@@ -18,6 +18,7 @@ from bot.settings import Settings
 from bot.texts import Texts
 from storage.db import Database
 from storage.handoffs import HandoffRepository
+from storage.presence import PresenceStore
 
 
 def trigger_settings(settings: Settings) -> TriggerSettings:
@@ -79,7 +80,9 @@ def open_handoff_service(
         Desks(),
         faq_title=faq_title,
         texts=texts,
-        availability=Availability(service_settings.hours, timedelta(minutes=desk.presence_minutes)),
+        availability=Availability(
+            service_settings.hours, timedelta(minutes=desk.presence_minutes), store=PresenceStore(db)
+        ),
         withdrawal=Withdrawal(desk.withdraw_phrases()),
         topics=topics,
     )

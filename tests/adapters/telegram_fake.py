@@ -6,6 +6,7 @@ import asyncio
 import json
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -27,6 +28,9 @@ class FakeTelegram:
         self.updates: list[dict[str, Any]] = []
         self.webhook_deleted = False
         self.send_delay_seconds = 0.0  # a slow Bot API: sendMessage answers after this long
+        self.down = False  # an outage: every sendMessage answers 502 until it is over
+        self.refused: list[str] = []  # chat ids of the sendMessage calls refused by the outage
+        self.on_accept: Callable[[dict[str, Any]], None] | None = None  # called as each message is accepted
         self._lock = threading.Lock()
         self.app = Starlette(routes=[Route("/bot{token}/{method}", self._call, methods=["POST", "GET"])])
 
@@ -62,11 +66,17 @@ class FakeTelegram:
         params = await _params(request)
         if method == "sendMessage":
             with self._lock:
+                if self.down:
+                    self.refused.append(str(params["chat_id"]))
+                    body = {"ok": False, "error_code": 502, "description": "Bad Gateway"}
+                    return JSONResponse(body, status_code=502)
                 if self.failures:
                     status, body = self.failures.pop(0)
                     return JSONResponse(body, status_code=status)
                 self.sent.append(params)
                 message_id = len(self.sent)
+            if self.on_accept is not None:
+                self.on_accept(params)
             if self.send_delay_seconds:
                 await asyncio.sleep(self.send_delay_seconds)
             chat = {"id": int(params["chat_id"]), "type": "private"}

@@ -78,12 +78,17 @@ def test_a_hung_postgresql_gives_503_in_time_readyz_says_so_and_it_recovers(post
         proxy.hold()
         try:
             refused, seconds = timed(lambda: chat(client))
+            session = {"session_id": uuid.uuid4().hex}
+            polled, poll_seconds = timed(lambda: client.get("/api/chat/updates", params=session))
+            history, history_seconds = timed(lambda: client.get("/api/chat/history", params=session))
             not_ready, ready_seconds = timed(lambda: client.get("/readyz"))
             health, health_seconds = timed(lambda: client.get("/healthz"))
             welcome = client.get("/api/chat/welcome")
         finally:
             proxy.release()
         assert refused.status_code == 503 and seconds < HONEST_ERROR_SECONDS
+        assert polled.status_code == 503 and poll_seconds < HONEST_ERROR_SECONDS  # the page's poll and reload
+        assert history.status_code == 503 and history_seconds < HONEST_ERROR_SECONDS
         assert not_ready.status_code == 503 and ready_seconds < HONEST_ERROR_SECONDS
         assert not_ready.json() == {"status": "not ready", "reason": "database: no answer within 2 s"}
         assert health.status_code == 200 and health_seconds < 0.5
@@ -91,3 +96,4 @@ def test_a_hung_postgresql_gives_503_in_time_readyz_says_so_and_it_recovers(post
         answered = chat(client)
         assert answered.status_code == 200 and answered.json()["replies"]
         assert client.get("/readyz").status_code == 200
+        assert client.get("/api/chat/history", params=session).status_code == 200

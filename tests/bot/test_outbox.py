@@ -3,6 +3,8 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
+from sqlalchemy.exc import OperationalError
+
 from bot.messages import Choice, OutboundMessage
 from bot.outbox import DeliveryError, Outbox, RetryPolicy
 from storage.conversations import ConversationLog, LoggedMessage
@@ -153,3 +155,34 @@ async def test_a_row_claimed_by_a_process_that_died_is_retried_after_the_lease(d
     assert await outbox.deliver_due() == 0
     clock.advance(60)
     assert await outbox.deliver_due() == 1 and len(sender.sent) == 1
+
+
+async def test_a_database_cut_between_sent_and_marked_delivered_sends_nothing_twice(database):
+    clock = Clock()
+    outbox = Outbox(database, retry=RetryPolicy(claim_seconds=60, mark_retry_delay=0), clock=clock)
+    real_session = database.session
+    outages = {"left": 0}
+
+    def session():
+        if outages["left"]:
+            outages["left"] -= 1
+            raise OperationalError("UPDATE outbox_message", {}, Exception("server closed the connection unexpectedly"))
+        return real_session()
+
+    class CutAfterSending(ScriptedSender):
+        async def send(self, message):
+            platform_id = await super().send(message)
+            outages["left"] = 3  # the platform took it; the next three database calls find no server
+            return platform_id
+
+    sender = CutAfterSending()
+    outbox.add_sender("telegram", sender)
+    database.session = session
+    try:
+        row_id = outbox.enqueue(outbound())
+        assert await outbox.deliver_due() == 1
+        clock.advance(61)  # past the claim: a row left unmarked would be sent again now
+        assert await outbox.deliver_due() == 0
+    finally:
+        del database.session
+    assert len(sender.sent) == 1 and outbox.get(row_id).status == OutboxStatus.DELIVERED

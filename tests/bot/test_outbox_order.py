@@ -132,6 +132,37 @@ async def test_a_platform_down_for_an_hour_is_retried_until_it_is_back(database)
     assert outbox.get(row).status == OutboxStatus.DELIVERED and sender.sent == [("a", "your refund")]
 
 
+async def test_a_ten_minute_outage_ends_with_every_reply_delivered_in_order_within_five_minutes(database):
+    clock, sender = Clock(), PerChatSender()
+    outbox = Outbox(database, {"telegram": sender}, clock=clock)
+    chats = ["a", "b", "c"]
+    for chat in chats:
+        sender.down[chat] = DeliveryError("HTTP 502")
+        for n in range(3):
+            outbox.enqueue(to_chat(chat, f"reply {n}"))
+    attempts = {chat: 0 for chat in chats}
+    counting = sender.send
+
+    async def send(message):
+        attempts[message.chat_id] += message.chat_id in sender.down
+        return await counting(message)
+
+    sender.send = send
+    elapsed = 0
+    while elapsed < 600:  # the platform answers 502 for ten minutes
+        await outbox.deliver_due()
+        clock.advance(2)
+        elapsed += 2
+    sender.down.clear()
+    while elapsed < 600 + 300 and len(sender.sent) < 9:  # backoff is capped at 5 minutes a try
+        await outbox.deliver_due()
+        clock.advance(2)
+        elapsed += 2
+    for chat in chats:
+        assert texts_for(sender, chat) == ["reply 0", "reply 1", "reply 2"]
+        assert attempts[chat] <= 10  # 1, 2, 4 ... 256 s apart: only each chat's first reply is tried
+
+
 async def test_past_the_retry_window_a_message_fails_with_the_reason_and_can_be_requeued(database):
     clock, sender = Clock(), PerChatSender()
     outbox = Outbox(database, {"telegram": sender}, RetryPolicy(window_hours=1), clock=clock)

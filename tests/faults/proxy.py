@@ -1,4 +1,5 @@
-"""A TCP proxy on loopback that can stop passing bytes on (a hung database server or network) and resume."""
+"""A TCP proxy on loopback that can stop passing bytes on (a hung database server or network) and resume, or cut
+every connection and refuse new ones (a database restart) until restored."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ class HoldingProxy:
         self._flowing = threading.Event()
         self._flowing.set()
         self._closed = False
+        self._cut = False
+        self.cuts = 0
         self._sockets: list[socket.socket] = []
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -25,6 +28,20 @@ class HoldingProxy:
 
     def release(self) -> None:
         self._flowing.set()
+
+    def cut(self) -> None:
+        """Drop every open connection and refuse new ones, as a database server that restarts does."""
+        self._cut = True
+        self.cuts += 1
+        sockets, self._sockets = self._sockets, []
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
+
+    def restore(self) -> None:
+        self._cut = False
 
     def close(self) -> None:
         self._closed = True
@@ -39,6 +56,9 @@ class HoldingProxy:
                 client, _ = self._listener.accept()
             except OSError:
                 return
+            if self._cut:
+                client.close()
+                continue
             upstream = socket.create_connection(self._target)
             self._sockets += [client, upstream]
             for source, sink in ((client, upstream), (upstream, client)):

@@ -19,6 +19,7 @@ from bot.policy import Decision, PlannedReply
 from storage.conversations import ConversationLog, LoggedMessage
 from storage.handoffs import HandoffRepository, HandoffStatus
 from storage.models import ConversationState
+from storage.presence import PresenceStore
 from tests.handoff.helpers import ManualClock, RecordingDesk
 from tests.handoff.test_service import conversation, state
 
@@ -160,3 +161,42 @@ async def test_after_being_told_nobody_is_there_the_customers_message_is_noted_f
     answered = ask(service, database, user, "how do I pay?", PlannedReply(Decision.ANSWER, "By card."))
     assert noted.plan.decision == "left_message" and "noted that for our team" in noted.plan.text
     assert answered.plan.decision == "answer"
+
+
+class CountingStore(PresenceStore):
+    def __init__(self, db) -> None:
+        super().__init__(db)
+        self.reads = self.writes = 0
+
+    def record(self, agent, seen_at) -> None:
+        self.writes += 1
+        super().record(agent, seen_at)
+
+    def seen_since(self, since):
+        self.reads += 1
+        return super().seen_since(since)
+
+
+def test_an_agent_signed_in_on_one_server_process_makes_handoffs_live_on_every_other(database):
+    clock = ManualClock()
+    hours = parse_business_hours("Mon-Fri 09:00-18:00", "Asia/Shanghai")
+    web, worker = CountingStore(database), CountingStore(database)
+    serving_the_console = Availability(hours, timedelta(minutes=10), clock, store=web)
+    answering_customers = Availability(hours, timedelta(minutes=10), clock, store=worker)
+    assert not answering_customers.can_take_handoff()
+
+    serving_the_console.agent_seen("console:ann")
+    clock.advance(0.1)  # past the few seconds a process keeps what it last read
+    assert answering_customers.can_take_handoff() and answering_customers.agents_present() == ["console:ann"]
+
+    reads = worker.reads
+    for _ in range(50):  # the console polls; the hot path asks on every message: neither hits the database each time
+        serving_the_console.agent_seen("console:ann")
+        answering_customers.can_take_handoff()
+    assert web.writes == 1 and worker.reads == reads
+
+    clock.advance(10.2)  # ann closed the console 10 minutes ago
+    assert not answering_customers.can_take_handoff()
+    serving_the_console.agent_seen("console:ann")  # back again: written at once, the last write being old
+    clock.advance(0.1)
+    assert answering_customers.agents_present() == ["console:ann"] and web.writes == 2

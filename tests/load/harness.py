@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -20,7 +22,7 @@ import psycopg
 from tests.conftest import POSTGRES_ADMIN_URL
 
 ROOT = Path(__file__).resolve().parents[2]
-START_SECONDS = float(os.environ.get("LOAD_START_SECONDS", "240"))  # a cold start embeds the demo KB
+START_SECONDS = float(os.environ.get("LOAD_START_SECONDS", "600"))  # a cold start embeds the demo KB
 
 
 def free_port() -> int:
@@ -41,11 +43,12 @@ def postgres_database() -> Iterator[str]:
             admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _wait(url: str, process: subprocess.Popen, what: str) -> None:
+def _wait(url: str, process: subprocess.Popen, what: str, log: Path | None = None) -> None:
     deadline = time.monotonic() + START_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"{what} exited with {process.returncode}")
+            said = log.read_text(errors="replace")[-2000:] if log else ""
+            raise RuntimeError(f"{what} exited with {process.returncode}\n{said}")
         with contextlib.suppress(httpx.HTTPError):
             if httpx.get(url, timeout=2).status_code == 200:
                 return
@@ -80,10 +83,48 @@ def chroma_server(folder: Path) -> Iterator[str]:
         _stop(process)
 
 
+@dataclass
+class Served:
+    """A running `run.py serve`: its address and its process (to kill it, or read its CPU time)."""
+
+    url: str
+    process: subprocess.Popen
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (all its threads)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def kill(self) -> None:
+        """kill -9: no shutdown, no flush, whatever was in flight stays as it was."""
+        self.process.kill()
+        self.process.wait()
+
+
+_template: list[Path] = []
+
+
+def seeded_template() -> Path:
+    """A data folder whose demo KB is embedded already, made once per test session: a cold start embeds the KB
+    (minutes on a loaded 2-core machine), a start from a copy reuses the vectors (the index is keyed by entry)."""
+    if not _template and os.environ.get("LOAD_TEMPLATE"):  # a folder seeded by an earlier run, to start faster
+        _template.append(Path(os.environ["LOAD_TEMPLATE"]))
+    if not _template:
+        folder = Path(tempfile.mkdtemp(prefix="warmdesk-load-template-")) / "data"
+        with serve_process({}, folder, from_template=False):
+            pass
+        _template.append(folder)
+    return _template[0]
+
+
 @contextlib.contextmanager
-def serve_process(env: dict[str, str], data_dir: Path) -> Iterator[str]:
+def serve_process(env: dict[str, str], data_dir: Path, *, from_template: bool = True) -> Iterator[Served]:
+    """`run.py serve` on a free port with `data_dir` (a copy of the seeded template when it does not exist yet)."""
+    if from_template and not data_dir.exists():
+        shutil.copytree(seeded_template(), data_dir)
     port = free_port()
-    log = (data_dir.parent / f"serve-{port}.log").open("wb")
+    log_path = data_dir.parent / f"serve-{port}.log"
+    log = log_path.open("wb")
     process = subprocess.Popen(
         [sys.executable, "run.py", "serve", "--port", str(port)],
         cwd=ROOT,
@@ -92,8 +133,8 @@ def serve_process(env: dict[str, str], data_dir: Path) -> Iterator[str]:
         stderr=subprocess.STDOUT,
     )
     try:
-        _wait(f"http://127.0.0.1:{port}/readyz", process, "run.py serve")
-        yield f"http://127.0.0.1:{port}"
+        _wait(f"http://127.0.0.1:{port}/readyz", process, "run.py serve", log_path)
+        yield Served(f"http://127.0.0.1:{port}", process)
     finally:
         _stop(process)
         log.close()

@@ -1,7 +1,7 @@
 """insights rollups: per-question outcomes, per-conversation emotion outcomes, and the rollups' watermark
 
-Revision ID: w16_rollups
-Revises: 0011
+Revision ID: 0016
+Revises: 0015
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "w16_rollups"
-down_revision: str | None = "0011"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
