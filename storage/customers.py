@@ -24,6 +24,8 @@ from storage.models import (
     HandoffSla,
     Identity,
     InboxItem,
+    InsightConversation,
+    InsightQuestion,
     LinkCode,
     Message,
     Note,
@@ -64,8 +66,13 @@ EXPORTED: dict[str, type[SQLModel]] = {
     "staff_inbox": InboxItem,
     "handoff_sla": HandoffSla,
     "care_notes": CareNote,
+    # the insights rollups (storage/reports_rollups.py): outcomes derived from the rows above
+    "insight_questions": InsightQuestion,
+    "insight_conversations": InsightConversation,
 }
 FORGOTTEN = (
+    InsightQuestion,
+    InsightConversation,
     OutboxMessage,
     EmotionAlert,
     ScheduledJob,
