@@ -1,5 +1,6 @@
 """Drafts from traffic: when an agent resolves a handoff, the customer's question and the agent's answer become a
-pending FAQ draft for an editor (`/staff/kb/drafts`). Nothing reaches customers before an editor approves it.
+pending FAQ draft for an editor (`/staff/kb/drafts`); when the agent sent an entry's answer, the question is
+proposed as another wording of that entry instead. Nothing reaches customers before an editor approves it.
 
 It listens like a desk (the `resolved` event), so the handoff service needs no change to feed it.
 """
@@ -48,5 +49,8 @@ class DraftsFromResolvedHandoffs(QuietDesk):
         answer = "\n".join(m.text for m in messages[first_agent:] if m.direction == "out" and m.decision == "agent")
         if not questions or not answer.strip():
             return None
-        question = questions[-1]
-        return self._drafts.propose(question.text, answer, question.language or "en", f"handoff:{ticket.handoff_id}")
+        question, source = questions[-1], f"handoff:{ticket.handoff_id}"
+        language = question.language or "en"
+        if known := self._drafts.entry_answered_with(answer):
+            return self._drafts.propose_question(question.text, known, language, source)
+        return self._drafts.propose(question.text, answer, language, source)

@@ -13,6 +13,8 @@ from bot.business import BusinessFile, load_business_file
 from bot.business_profile import BusinessProfile, business_section
 from bot.care.alerts import WatchWithAlerts
 from bot.care.wiring import Care, check_care_rules, open_care
+from bot.clarify_drafts import ClarifyPicks
+from bot.draft_approval import DraftApproval
 from bot.emotion import default_tagger
 from bot.emotion.base import EmotionTagger
 from bot.emotion_watch import EmotionWatch
@@ -38,6 +40,7 @@ from storage.db import Database, DatabaseTimeouts
 from storage.emotions import EmotionStore
 from storage.faqs import FaqRepository
 from storage.identity_links import IdentityLinks
+from storage.staff_drafts import DraftRepository
 
 if TYPE_CHECKING:
     from bot.llm.client import LlmClient
@@ -114,6 +117,7 @@ class Runtime:
         engine.handoff.desks.add(care.desk)
         engine.emotion_watch = WatchWithAlerts(engine.emotion_watch, care.alerts)
         engine.handoff.summary_preface = care.notes.preface
+        engine.clarify_picks = open_clarify_picks(settings, db, faqs, knowledge, embedder)
         social = social_settings(business.section("social"))
         engine.interceptors.append(
             SocialTurns(social, texts, profile.topics, profile.name, engine.handoff.triggers.asks_for_person)
@@ -151,6 +155,11 @@ class Runtime:
         if self.llm is not None:
             self.llm.flush()
         self.db.dispose()
+
+
+def open_clarify_picks(settings: Settings, db: Database, faqs: FaqRepository, knowledge, embedder) -> ClarifyPicks:
+    approval = DraftApproval(DraftRepository(db), faqs, knowledge)
+    return ClarifyPicks(approval, embedder, settings.kb_auto_approve_picks, CustomerRepository(db).audit)
 
 
 def open_database(settings: Settings) -> Database:

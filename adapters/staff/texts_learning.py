@@ -1,0 +1,66 @@
+"""The staff texts of the gap queue and of the wording drafts (merged into texts.STAFF_TEXTS)."""
+
+LEARNING_TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "nav.gaps": "Gaps",
+        "gaps.title": "Gap queue",
+        "gaps.help": (
+            "What customers asked that the bot could not answer (no answer, \u201cNone of these\u201d, handed to a "
+            "person), grouped by meaning. The most frustrating come first: upset customers, handoffs, repeats, recent."
+        ),
+        "gaps.none": "No unanswered questions. Nice.",
+        "gaps.score": "frustration {score}",
+        "gaps.score_help": "Sum over the questions of recency \u00d7 (1 + negative emotion + handoff + repeat)",
+        "gaps.facts": "Asked {count} time(s) by {customers} customer(s) · {upset} upset · {handoffs} handed off",
+        "gaps.last": "last {when}",
+        "gaps.phrasing": "Phrasing",
+        "gaps.entry": "Entry",
+        "gaps.entry_help": "(the nearest are suggested; type any id)",
+        "gaps.nearest": "Nearest entries:",
+        "gaps.attach": "Add as a question of this entry (draft)",
+        "gaps.new": "Write a new entry…",
+        "gaps.answer": "Answer",
+        "gaps.draft": "Save as a draft",
+        "gaps.dismiss": "Dismiss",
+        "gaps.attached": "Drafted: a new question for {id}. Approve it under Drafts.",
+        "gaps.already_there": "{id} (or another entry) already has that question.",
+        "gaps.already_there_any": "An entry already has that question.",
+        "gaps.drafted": "Drafted a new entry. Approve it under Drafts.",
+        "gaps.dismissed": "Dismissed {count} question(s).",
+        "gaps.unknown_entry": "There is no entry {id}.",
+        "drafts.wording_for": "A customer's wording for",
+        "drafts.approve_wording": "Approve",
+        "drafts.approved": "Approved: \u201c{question}\u201d now answers with {id}.",
+    },
+    "zh": {
+        "nav.gaps": "缺口",
+        "gaps.title": "知识缺口",
+        "gaps.help": (
+            "客户问了而机器人答不上的问题（没有答案、选了“都不是”、转了人工），按意思分组。"
+            "最让人着急的排在前面：情绪负面、转人工、重复问、最近问。"
+        ),
+        "gaps.none": "没有未回答的问题。",
+        "gaps.score": "着急程度 {score}",
+        "gaps.score_help": "各问题的 新近程度 × (1 + 负面情绪 + 转人工 + 重复) 之和",
+        "gaps.facts": "被问 {count} 次，{customers} 位客户 · {upset} 次情绪负面 · {handoffs} 次转人工",
+        "gaps.last": "最近 {when}",
+        "gaps.phrasing": "问法",
+        "gaps.entry": "条目",
+        "gaps.entry_help": "（已推荐最接近的条目；也可输入任意编号）",
+        "gaps.nearest": "最接近的条目：",
+        "gaps.attach": "作为该条目的新问法（草稿）",
+        "gaps.new": "新建条目…",
+        "gaps.answer": "答案",
+        "gaps.draft": "保存为草稿",
+        "gaps.dismiss": "忽略",
+        "gaps.attached": "已生成草稿：{id} 的新问法。请在“草稿”中批准。",
+        "gaps.already_there": "{id}（或其他条目）已有这个问法。",
+        "gaps.already_there_any": "已有条目包含这个问题。",
+        "gaps.drafted": "已生成新条目草稿。请在“草稿”中批准。",
+        "gaps.dismissed": "已忽略 {count} 个问题。",
+        "gaps.unknown_entry": "没有条目 {id}。",
+        "drafts.wording_for": "客户对以下条目的问法：",
+        "drafts.approve_wording": "批准",
+        "drafts.approved": "已批准：“{question}”现在由 {id} 回答。",
+    },
+}
