@@ -3,7 +3,8 @@
 A *gap question* is a customer's text message that the bot
 - had no answer for (`no_answer`) or found outside everything it knows (`out_of_scope`),
 - asked to clarify, after which the customer pressed "None of these" (the next message is `rephrase`),
-- or that opened a handoff, unless the customer simply asked for a person (those say nothing a FAQ could answer).
+- or that opened a handoff (`handoff`, or `handoff_unavailable` when nobody was free), unless the customer simply
+  asked for a person (those say nothing a FAQ could answer).
 Questions an editor has decided on (`kb_gap_decision`) leave the queue.
 """
 
@@ -18,7 +19,8 @@ from sqlmodel import select
 from storage.db import Database
 from storage.models import Conversation, Handoff, KbGapDecision, Message, utcnow
 
-GAP_DECISIONS = ("no_answer", "out_of_scope", "handoff", "clarify")
+HANDED_OFF = ("handoff", "handoff_unavailable")  # a handoff opened (with or without a person free to take it)
+GAP_DECISIONS = ("no_answer", "out_of_scope", "clarify", *HANDED_OFF)
 ASKED_FOR_A_PERSON = ("explicit_request", "customer_choice")
 GAP_ACTIONS = ("attached", "drafted", "dismissed")
 
@@ -31,7 +33,7 @@ class GapQuestion:
     text: str
     language: str
     channel: str
-    decision: str  # no_answer | out_of_scope | handoff | clarify (then "None of these")
+    decision: str  # no_answer | out_of_scope | clarify (then "None of these") | handoff | handoff_unavailable
     emotion_label: str | None
     emotion_intensity: float
     handed_off: bool
@@ -70,8 +72,10 @@ class GapLog:
                 continue
             if message.decision == "clarify" and message.id not in refused:
                 continue
-            reason = _handoff_after(handoffs.get(message.conversation_id, []), message.created_at)
-            if message.decision == "handoff" and (reason is None or reason in ASKED_FOR_A_PERSON):
+            handed_off = message.decision in HANDED_OFF
+            earlier = handoffs.get(message.conversation_id, []) if handed_off else []
+            reason = _handoff_after(earlier, message.created_at)
+            if handed_off and reason in ASKED_FOR_A_PERSON:
                 continue
             found.append(
                 GapQuestion(
@@ -84,7 +88,7 @@ class GapLog:
                     message.decision,
                     message.emotion_label,
                     message.emotion_intensity or 0.0,
-                    reason is not None and reason not in ASKED_FOR_A_PERSON,
+                    handed_off,
                     message.created_at,
                 )
             )
@@ -121,12 +125,10 @@ def _handoffs_by_conversation(session, conversation_ids: set[int]) -> dict[int, 
 
 
 def _handoff_after(handoffs: list[tuple[datetime, str]], asked_at: datetime) -> str | None:
-    """The reason of the handoff this question led to (opened within a minute of it), if any."""
+    """The reason of the handoff this question opened (the one requested closest after it), if any."""
     asked = _aware(asked_at)
-    for requested_at, reason in sorted(handoffs):
-        if timedelta(seconds=-1) <= _aware(requested_at) - asked <= timedelta(minutes=1):
-            return reason
-    return None
+    after = [(_aware(at) - asked, reason) for at, reason in handoffs if _aware(at) - asked >= timedelta(seconds=-1)]
+    return min(after)[1] if after else None
 
 
 def _clarify_refusals(session, clarified: list[Message]) -> set[int]:
