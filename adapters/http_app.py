@@ -87,7 +87,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
         """Liveness: the process answers. Touches neither the database nor the index (see /readyz)."""
         return {"status": "ok", "faq_entries": len(runtime.knowledge)}
 
-    install_staff_app(app, runtime, staff)
+    install_staff_app(app, runtime, staff, handoff.editors.notify if handoff.editors else None)
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:

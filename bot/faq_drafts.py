@@ -25,6 +25,7 @@ class DraftsFromResolvedHandoffs(QuietDesk):
 
     def __init__(self, handoffs: HandoffRepository, drafts: DraftRepository) -> None:
         self._handoffs, self._drafts = handoffs, drafts
+        self.on_draft: list = []  # called with each new draft, on a worker thread (the editors' Slack channel)
 
     async def resolved(self, ticket: Ticket, agent: str | None, outcome: str) -> None:
         if outcome != "resolved" or agent is None:
@@ -32,6 +33,9 @@ class DraftsFromResolvedHandoffs(QuietDesk):
         draft = await asyncio.to_thread(self.propose, ticket)
         if draft is not None:
             log.info("FAQ draft %d proposed by handoff %d", draft.id, ticket.handoff_id)
+            if draft.count == 1:
+                for listener in self.on_draft:
+                    await asyncio.to_thread(listener, draft)
 
     def propose(self, ticket: Ticket) -> Draft | None:
         messages = self._handoffs.transcript(ticket.conversation_id, limit=200)
