@@ -18,6 +18,7 @@ from adapters.staff.auth import StaffAuth
 from adapters.staff.drafts import drafts_router
 from adapters.staff.gaps import gaps_router
 from adapters.staff.kb import kb_router
+from adapters.staff.kb_import import ImportJobs, import_jobs_router
 from adapters.staff.kb_tools import kb_tools_router
 from adapters.staff.pages import STATIC_DIR, install_error_pages
 from adapters.staff.session_routes import session_router
@@ -49,7 +50,9 @@ def install_staff_app(app: FastAPI, runtime: Runtime, auth: StaffAuth, notify_ed
     # Read the list once now, not while the first editor waits (a few seconds with 20,000 entries).
     threading.Thread(target=_warm_up, args=(listing,), name="kb-listing-warm-up", daemon=True).start()
     app.include_router(kb_router(runtime, auth, listing, tests, drafts))
-    app.include_router(kb_tools_router(runtime, auth, tests))
+    jobs = ImportJobs(runtime, auth)
+    app.include_router(import_jobs_router(auth, jobs))
+    app.include_router(kb_tools_router(runtime, auth, tests, jobs))
 
 
 def _nobody(draft) -> None:
