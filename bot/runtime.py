@@ -246,10 +246,14 @@ def _sync_knowledge(
     marker.write_text(version, encoding="utf-8")
 
 
+INLINE_SYNC_CHANGES = 50
+
+
 def _knowledge_refresher(faqs: FaqRepository, knowledge: KnowledgeBase, every: float) -> Callable[[], None]:
     """Picks up FAQ edits made by `run.py kb ...` or another process while the server runs, checking at most every
-    `every` s. The sync runs on its own thread, never in the message that noticed: a 20,000-entry import embeds
-    for minutes, and customers are answered with the old index until the new one is ready."""
+    `every` s. A few edits are synced before the message that noticed them is answered; a big import (more than
+    INLINE_SYNC_CHANGES revisions) is synced on its own thread, since it embeds for minutes: customers are answered
+    with the old index until the new one is ready."""
     seen = {"version": faqs.version(), "checked": time.monotonic()}
     running = threading.Lock()
 
@@ -268,7 +272,11 @@ def _knowledge_refresher(faqs: FaqRepository, knowledge: KnowledgeBase, every: f
             return
         seen["checked"] = now
         version = faqs.version()
-        if version != seen["version"] and running.acquire(blocking=False):
+        if version == seen["version"] or not running.acquire(blocking=False):
+            return
+        if faqs.changes_since(seen["version"]) <= INLINE_SYNC_CHANGES:
+            sync(version)
+        else:
             threading.Thread(target=sync, args=(version,), name="kb-refresh", daemon=True).start()
 
     return refresh

@@ -73,6 +73,11 @@ class FaqRepository:
         with self._db.session() as session:
             return session.exec(select(func.max(FaqRevision.id))).one() or 0
 
+    def changes_since(self, version: int) -> int:
+        """How many revisions were written after `version` (see `version()`)."""
+        with self._db.session() as session:
+            return session.exec(select(func.count()).select_from(FaqRevision).where(FaqRevision.id > version)).one()
+
     def save_many(self, entries: Iterable[FaqEntry], author: str, note: str | None = None) -> SaveReport:
         """Create or update entries in one transaction; unchanged entries get no new revision."""
         created = updated = unchanged = 0

@@ -50,7 +50,7 @@ def install_staff_app(app: FastAPI, runtime: Runtime, auth: StaffAuth, notify_ed
     # Read the list once now, not while the first editor waits (a few seconds with 20,000 entries).
     threading.Thread(target=_warm_up, args=(listing,), name="kb-listing-warm-up", daemon=True).start()
     app.include_router(kb_router(runtime, auth, listing, tests, drafts))
-    jobs = ImportJobs(runtime, auth)
+    jobs = app.state.kb_import_jobs = ImportJobs(runtime, auth)
     app.include_router(import_jobs_router(auth, jobs))
     app.include_router(kb_tools_router(runtime, auth, tests, jobs))
 

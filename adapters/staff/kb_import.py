@@ -3,8 +3,6 @@
 entries, one transaction each, then embedding the new questions. Chat keeps answering with the old index until
 the new one is ready, and its messages are logged between the chunks."""
 
-from __future__ import annotations
-
 import itertools
 import threading
 import time
@@ -71,6 +69,7 @@ class ImportJob:
 class ImportJobs:
     def __init__(self, runtime: Runtime, auth: StaffAuth) -> None:
         self._runtime, self._auth = runtime, auth
+        self.small_import = SMALL_IMPORT
         self._jobs: dict[int, ImportJob] = {}
         self._ids = itertools.count(1)
         self._lock = threading.Lock()

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.staff.auth import StaffAuth
 from adapters.staff.kb import EDITORS, VIEWERS
-from adapters.staff.kb_import import SMALL_IMPORT, ImportJobs
+from adapters.staff.kb_import import ImportJobs
 from adapters.staff.pages import page_language, render
 from adapters.staff.texts import say
 from bot.kb_regression import run_tests
@@ -55,7 +55,7 @@ def kb_tools_router(runtime: Runtime, auth: StaffAuth, tests: KbTests, jobs: Imp
         if result.errors and not skip_bad:
             await run_in_threadpool(auth.audit, member, "kb.import_refused", "kb", detail)
             return render(request, "kb_io.html", member, report=None, name=name, errors=result.errors, status_code=422)
-        if len(result.entries) > SMALL_IMPORT:  # a long file: a background job with a progress page
+        if len(result.entries) > jobs.small_import:  # a long file: a background job with a progress page
             job = await run_in_threadpool(jobs.start, member, name[:200], result.entries, result.errors)
             return RedirectResponse(f"/staff/kb/import/{job.id}", status_code=303)
         saved = await run_in_threadpool(faqs.save_many, result.entries, member.actor, f"import {name[:200]}")
