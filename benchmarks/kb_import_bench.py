@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -93,8 +94,12 @@ def main() -> None:
         job_url = posted.headers.get("location", "")
         progress, last = [], {}
         while job_url:
-            last = editor.get(job_url, params={"format": "json"}).json()
+            try:
+                last = editor.get(job_url, params={"format": "json"}).json()
+            except httpx.TransportError:  # a kept-alive connection the server had just closed: ask again
+                continue
             progress.append((round(time.monotonic() - started, 1), last["stage"], last["percent"]))
+            print(progress[-1], file=sys.stderr, flush=True)
             if last["stage"] in ("done", "failed"):
                 break
             time.sleep(1.0)

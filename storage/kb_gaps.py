@@ -133,20 +133,25 @@ def _handoff_after(handoffs: list[tuple[datetime, str]], asked_at: datetime) -> 
 
 def _clarify_refusals(session, clarified: list[Message]) -> set[int]:
     """The clarified questions whose next customer message was "None of these" (logged as `rephrase`)."""
-    refused = set()
-    for message in clarified:
-        following = session.exec(
-            select(Message.decision)
-            .where(
-                Message.conversation_id == message.conversation_id,
-                Message.direction == "in",
-                Message.id > message.id,
-            )
-            .order_by(Message.id)
-            .limit(1)
-        ).first()
-        if following == "rephrase":
-            refused.add(message.id)
+    if not clarified:
+        return set()
+    waiting = {m.id for m in clarified}  # one query for all of them, not one each
+    query = (
+        select(Message.id, Message.conversation_id, Message.decision)
+        .where(
+            Message.conversation_id.in_({m.conversation_id for m in clarified}),
+            Message.direction == "in",
+            Message.id >= min(waiting),
+        )
+        .order_by(Message.id)
+    )
+    refused, open_question = set(), {}
+    for message_id, conversation_id, decision in session.exec(query).all():
+        asked = open_question.pop(conversation_id, None)
+        if asked is not None and decision == "rephrase":
+            refused.add(asked)
+        if message_id in waiting:
+            open_question[conversation_id] = message_id
     return refused
 
 

@@ -203,6 +203,8 @@ def test_a_customers_clarify_pick_proposes_their_wording_and_near_duplicates_cou
     customer.say("", choice_id="none")  # "None of these" is a gap, not a pick
     picks.drain()
     assert [d.count for d in DraftRepository(runtime.db).pending("question") if d.id == draft.id] == [2]
+    page = sign_in(live.url, "edna").get("/staff/kb/gaps").text
+    assert "can I pay" in gap_cards(page) and "Asked 1 time(s)" in page[page.index(">can I pay<") :]
 
 
 def test_with_auto_approval_a_wording_picked_n_times_goes_live_by_itself(staff_server):
