@@ -76,6 +76,7 @@ def main() -> None:
     parser.add_argument("--kb", type=Path, default=next((p for p in CANDIDATES if p.is_file()), None))
     parser.add_argument("--json", type=Path)
     parser.add_argument("--warm-seconds", type=float, default=20.0)
+    parser.add_argument("--max-seconds", type=float, help="stop watching after this long (a slow, busy machine)")
     args = parser.parse_args()
     if args.kb is None or not args.kb.is_file():
         parser.error("give --kb (the ATEC dev KB of ../shared/bench)")
@@ -102,6 +103,8 @@ def main() -> None:
             print(progress[-1], file=sys.stderr, flush=True)
             if last["stage"] in ("done", "failed"):
                 break
+            if args.max_seconds and time.monotonic() - started > args.max_seconds:
+                break
             time.sleep(1.0)
         finished = time.monotonic()
         time.sleep(args.warm_seconds)
@@ -116,6 +119,7 @@ def main() -> None:
         "upload_request_seconds": round(accepted - started, 1),
         "import_seconds": round(finished - started, 1),
         "job": last,
+        "stopped_watching_early": last.get("stage") not in ("done", "failed"),
         "entries_live_after": entries,
         "progress_values_seen": len({p for _, _, p in progress}),
         "progress": progress[:: max(1, len(progress) // 12)],
