@@ -9,16 +9,19 @@ import json
 
 
 class BodySizeLimit:
-    def __init__(self, app, max_bytes: int) -> None:
+    def __init__(self, app, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+        """`larger`: paths allowed a bigger body (the staff app's KB upload), path → bytes."""
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = larger or {}
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        limit = self.larger.get(scope.get("path", ""), self.max_bytes)
         declared = dict(scope.get("headers") or []).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            return await self._refuse(send)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            return await self._refuse(send, limit)
 
         chunks, size = [], 0
         while True:
@@ -27,8 +30,8 @@ class BodySizeLimit:
                 return  # the client went away
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                return await self._refuse(send)
+            if size > limit:
+                return await self._refuse(send, limit)
             chunks.append(chunk)
             if not message.get("more_body", False):
                 break
@@ -44,8 +47,8 @@ class BodySizeLimit:
 
         await self.app(scope, replay, send)
 
-    async def _refuse(self, send) -> None:
-        body = json.dumps({"detail": f"request body larger than {self.max_bytes} bytes"}).encode()
+    async def _refuse(self, send, limit: int) -> None:
+        body = json.dumps({"detail": f"request body larger than {limit} bytes"}).encode()
         await send(
             {
                 "type": "http.response.start",

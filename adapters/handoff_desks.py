@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 
 from fastapi import APIRouter
+from slack_sdk import WebClient
 
 from adapters.agent_console import ConsoleDesk, agent_console_router
 from adapters.care_api import care_router
@@ -14,12 +15,15 @@ from adapters.care_slack import attach_slack_care, care_note_reply
 from adapters.console import PLATFORM as TERMINAL_PLATFORM
 from adapters.slack_copies import SlackCopies
 from adapters.slack_desk import slack_configured, slack_router
+from adapters.slack_drafts import EditorsChannel
 from adapters.staff.auth import StaffAuth
 from adapters.webchat import PLATFORM as WEB_PLATFORM
 from adapters.webchat_mailbox import WebChatMailbox
+from bot.draft_approval import DraftApproval
 from bot.faq_drafts import DraftsFromResolvedHandoffs
 from bot.runtime import Runtime
 from storage.nonces import NonceStore
+from storage.staff import StaffRepository
 from storage.staff_drafts import DraftRepository
 
 log = logging.getLogger("warmdesk.handoff")
@@ -30,6 +34,7 @@ class HandoffDesks:
     mailbox: WebChatMailbox
     routers: list[APIRouter] = field(default_factory=list)
     runtime: Runtime | None = None
+    editors: EditorsChannel | None = None  # drafts posted to SLACK_EDITORS_CHANNEL for approval
 
     @classmethod
     def open(cls, runtime: Runtime, staff: StaffAuth) -> HandoffDesks:
@@ -41,7 +46,8 @@ class HandoffDesks:
         if service is None:
             return desks
         service.desks.add(ConsoleDesk(service.repository))
-        service.desks.add(DraftsFromResolvedHandoffs(service.repository, DraftRepository(runtime.db)))
+        from_handoffs = DraftsFromResolvedHandoffs(service.repository, DraftRepository(runtime.db))
+        service.desks.add(from_handoffs)
         copilot, copilot_routes = _copilot(runtime)
         desks.routers.append(agent_console_router(service, staff, copilot_routes))
         if runtime.care is not None:
@@ -61,6 +67,9 @@ class HandoffDesks:
             if runtime.care is not None:
                 attach_slack_care(runtime.care, slack.client, settings, service.repository)
             desks.routers.append(router)
+            if settings.slack_editors_channel:
+                desks.editors = _editors_channel(runtime, slack.bolt)
+                from_handoffs.on_draft.append(desks.editors.notify)
         else:
             log.info("Slack desk off: set SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET and SLACK_HANDOFF_CHANNEL to use it")
         return desks
@@ -69,6 +78,26 @@ class HandoffDesks:
         """Re-ping unclaimed handoffs until `stop` is set."""
         if self.runtime is not None and self.runtime.handoff is not None:
             await self.runtime.handoff.watch(stop)
+
+
+def _editors_channel(runtime: Runtime, bolt) -> EditorsChannel:
+    settings = runtime.settings
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_base_url.rstrip("/") + "/")
+    approval = DraftApproval(DraftRepository(runtime.db), runtime.faqs, runtime.knowledge)
+    staff = StaffRepository(runtime.db)
+    channel = EditorsChannel(
+        client,
+        settings.slack_editors_channel,
+        approval,
+        runtime.faqs,
+        staff,
+        runtime.customers,
+        settings.slack_editor_ids,
+    )
+    channel.register(bolt)
+    if runtime.engine.clarify_picks is not None:
+        runtime.engine.clarify_picks.on_draft.append(channel.notify)
+    return channel
 
 
 def _copilot(runtime: Runtime):

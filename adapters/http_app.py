@@ -20,6 +20,7 @@ from adapters.handoff_desks import HandoffDesks
 from adapters.insights_api import insights_router
 from adapters.privacy_http import PrivacyHttp
 from adapters.staff import install_staff_app, open_staff_auth
+from adapters.staff.kb_tools import MAX_UPLOAD_MB
 from adapters.webchat import webchat_router
 from bot.deadline import ServiceBusy
 from bot.insights import Insights, insight_settings
@@ -27,6 +28,7 @@ from bot.runtime import Runtime
 from storage.db import off_loop
 
 MAX_BODY_BYTES = 256 * 1024
+KB_UPLOAD_PATH, KB_UPLOAD_BYTES = "/staff/kb/import", (MAX_UPLOAD_MB + 1) * 1024 * 1024  # editors' uploads
 SHUTDOWN_ANNOUNCE_SECONDS = 10.0  # how long a stopping server waits for handoff news still on its way to Slack
 READY_CHECK_SECONDS = 2.0
 WORKER_THREADS = 32  # blocking calls (database, embedding) run here; a few hung on the database leave room
@@ -65,7 +67,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
     app = FastAPI(title="Warmdesk", docs_url=None, redoc_url=None, lifespan=lifespan)
     app.state.channels = channels
 
-    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES)
+    app.add_middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES, larger={KB_UPLOAD_PATH: KB_UPLOAD_BYTES})
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -87,7 +89,7 @@ def create_app(runtime: Runtime, *, telegram_polling: bool = False) -> FastAPI:
         """Liveness: the process answers. Touches neither the database nor the index (see /readyz)."""
         return {"status": "ok", "faq_entries": len(runtime.knowledge)}
 
-    install_staff_app(app, runtime, staff)
+    install_staff_app(app, runtime, staff, handoff.editors.notify if handoff.editors else None)
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz() -> JSONResponse:

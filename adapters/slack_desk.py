@@ -40,6 +40,8 @@ from adapters.slack_blocks import (
     take_over_prompt,
     unescape,
 )
+from adapters.slack_drafts import APPROVE as DRAFT_APPROVE
+from adapters.slack_drafts import REJECT as DRAFT_REJECT
 from adapters.slack_staff import StaffCommands
 from bot.handoff.agent_texts import agent_say
 from bot.handoff.desk import Ticket
@@ -206,6 +208,7 @@ def slack_router(
         client, settings.slack_handoff_channel, service.repository, language, settings.slack_supervisor_group
     )
     desk.tickets = service.ticket
+    desk.bolt = app  # more listeners (adapters/slack_drafts.py) register on the same app
     _register_handoff_listeners(app, service, language, care_note)
     if copilot is not None:
         desk.suggest_button = True
@@ -315,7 +318,9 @@ def _register_handoff_listeners(
             return await tell(client, body, claimed)
         await tell(client, body, await service.reply(handoff_id, agent, text, DESK, ts))
 
-    @app.action(re.compile("^(?!" + re.escape(SUGGEST) + "$).*"))
+    later = "|".join(re.escape(action) for action in (SUGGEST, DRAFT_APPROVE, DRAFT_REJECT))  # registered after
+
+    @app.action(re.compile(f"^(?!({later})$).*"))
     async def unknown_action(ack, body, client) -> None:
         await ack()
         await unknown(client, body)

@@ -90,6 +90,7 @@ class Engine:
         self.profile = profile or BusinessProfile.default()
         self.followups: Followups | None = None
         self.privacy = None  # bot.privacy.DataRights: data requests, answered first (also while held for an agent)
+        self.clarify_picks = None  # bot.clarify_drafts.ClarifyPicks: a pressed choice proposes the wording as a draft
 
     def welcome(self, language: str | None = None) -> str:
         language = language or self._default_language
@@ -235,6 +236,10 @@ class Engine:
         handoff_id = self._open_handoff(handoff, exchange.customer_id, exchange.conversation_id)
         if self.emotion_watch:
             self.emotion_watch.after_exchange(exchange.customer_id, exchange.conversation_id, emotion.label)
+        if self.clarify_picks is not None:
+            self.clarify_picks.noticed(
+                message.choice_id, snapshot.recent, plan.decision, plan.faq_id, language, exchange.conversation_id
+            )
         timings["total"] = (time.perf_counter() - started) * 1e3
         return EngineReply(
             replies,

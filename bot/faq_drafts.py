@@ -1,5 +1,6 @@
 """Drafts from traffic: when an agent resolves a handoff, the customer's question and the agent's answer become a
-pending FAQ draft for an editor (`/staff/kb/drafts`). Nothing reaches customers before an editor approves it.
+pending FAQ draft for an editor (`/staff/kb/drafts`); when the agent sent an entry's answer, the question is
+proposed as another wording of that entry instead. Nothing reaches customers before an editor approves it.
 
 It listens like a desk (the `resolved` event), so the handoff service needs no change to feed it.
 """
@@ -24,6 +25,7 @@ class DraftsFromResolvedHandoffs(QuietDesk):
 
     def __init__(self, handoffs: HandoffRepository, drafts: DraftRepository) -> None:
         self._handoffs, self._drafts = handoffs, drafts
+        self.on_draft: list = []  # called with each new draft, on a worker thread (the editors' Slack channel)
 
     async def resolved(self, ticket: Ticket, agent: str | None, outcome: str) -> None:
         if outcome != "resolved" or agent is None:
@@ -31,6 +33,9 @@ class DraftsFromResolvedHandoffs(QuietDesk):
         draft = await asyncio.to_thread(self.propose, ticket)
         if draft is not None:
             log.info("FAQ draft %d proposed by handoff %d", draft.id, ticket.handoff_id)
+            if draft.count == 1:
+                for listener in self.on_draft:
+                    await asyncio.to_thread(listener, draft)
 
     def propose(self, ticket: Ticket) -> Draft | None:
         messages = self._handoffs.transcript(ticket.conversation_id, limit=200)
@@ -48,5 +53,8 @@ class DraftsFromResolvedHandoffs(QuietDesk):
         answer = "\n".join(m.text for m in messages[first_agent:] if m.direction == "out" and m.decision == "agent")
         if not questions or not answer.strip():
             return None
-        question = questions[-1]
-        return self._drafts.propose(question.text, answer, question.language or "en", f"handoff:{ticket.handoff_id}")
+        question, source = questions[-1], f"handoff:{ticket.handoff_id}"
+        language = question.language or "en"
+        if known := self._drafts.entry_answered_with(answer):
+            return self._drafts.propose_question(question.text, known, language, source)
+        return self._drafts.propose(question.text, answer, language, source)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -13,6 +14,8 @@ from bot.business import BusinessFile, load_business_file
 from bot.business_profile import BusinessProfile, business_section
 from bot.care.alerts import WatchWithAlerts
 from bot.care.wiring import Care, check_care_rules, open_care
+from bot.clarify_drafts import ClarifyPicks
+from bot.draft_approval import DraftApproval
 from bot.emotion import default_tagger
 from bot.emotion.base import EmotionTagger
 from bot.emotion_watch import EmotionWatch
@@ -39,6 +42,7 @@ from storage.db import Database, DatabaseTimeouts
 from storage.emotions import EmotionStore
 from storage.faqs import FaqRepository
 from storage.identity_links import IdentityLinks
+from storage.staff_drafts import DraftRepository
 
 if TYPE_CHECKING:
     from bot.llm.client import LlmClient
@@ -115,6 +119,7 @@ class Runtime:
         engine.handoff.desks.add(care.desk)
         engine.emotion_watch = WatchWithAlerts(engine.emotion_watch, care.alerts)
         engine.handoff.summary_preface = care.notes.preface
+        engine.clarify_picks = open_clarify_picks(settings, db, faqs, knowledge, embedder)
         social = social_settings(business.section("social"))
         engine.interceptors.append(
             SocialTurns(social, texts, profile.topics, profile.name, engine.handoff.triggers.asks_for_person)
@@ -152,6 +157,11 @@ class Runtime:
         if self.llm is not None:
             self.llm.flush()
         self.db.dispose()
+
+
+def open_clarify_picks(settings: Settings, db: Database, faqs: FaqRepository, knowledge, embedder) -> ClarifyPicks:
+    approval = DraftApproval(DraftRepository(db), faqs, knowledge)
+    return ClarifyPicks(approval, embedder, settings.kb_auto_approve_picks, CustomerRepository(db).audit)
 
 
 def open_database(settings: Settings) -> Database:
@@ -247,9 +257,25 @@ def _sync_knowledge(
     marker.write_text(version, encoding="utf-8")
 
 
+INLINE_SYNC_CHANGES = 50
+
+
 def _knowledge_refresher(faqs: FaqRepository, knowledge: KnowledgeBase, every: float) -> Callable[[], None]:
-    """Picks up FAQ edits made by `run.py kb ...` while the server runs, checking at most every `every` s."""
+    """Picks up FAQ edits made by `run.py kb ...` or another process while the server runs, checking at most every
+    `every` s. A few edits are synced before the message that noticed them is answered; a big import (more than
+    INLINE_SYNC_CHANGES revisions) is synced on its own thread, since it embeds for minutes: customers are answered
+    with the old index until the new one is ready."""
     seen = {"version": faqs.version(), "checked": time.monotonic()}
+    running = threading.Lock()
+
+    def sync(version: int) -> None:
+        try:
+            knowledge.sync(faqs.all(), keep_serving=True)
+            seen["version"] = version
+        except Exception:  # the next check tries again
+            log.exception("could not refresh the knowledge index")
+        finally:
+            running.release()
 
     def refresh() -> None:
         now = time.monotonic()
@@ -257,9 +283,12 @@ def _knowledge_refresher(faqs: FaqRepository, knowledge: KnowledgeBase, every: f
             return
         seen["checked"] = now
         version = faqs.version()
-        if version != seen["version"]:
-            knowledge.sync(faqs.all())
-            seen["version"] = version
+        if version == seen["version"] or not running.acquire(blocking=False):
+            return
+        if faqs.changes_since(seen["version"]) <= INLINE_SYNC_CHANGES:
+            sync(version)
+        else:
+            threading.Thread(target=sync, args=(version,), name="kb-refresh", daemon=True).start()
 
     return refresh
 

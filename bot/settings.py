@@ -93,6 +93,10 @@ class Settings(BaseSettings):
     login_max_failures_per_name: int = _env("WARMDESK_LOGIN_MAX_FAILURES_PER_NAME", default=5, ge=1)
     login_max_failures_per_address: int = _env("WARMDESK_LOGIN_MAX_FAILURES_PER_ADDRESS", default=20, ge=1)
     staff_origins: str = _env("WARMDESK_STAFF_ORIGINS", default="")  # extra origins allowed to post, comma-separated
+    # Drafts from traffic (README, "Staff web app"): 0 = every clarify pick waits for an editor
+    kb_auto_approve_picks: int = _env("WARMDESK_KB_AUTO_APPROVE_PICKS", default=0, ge=0)
+    slack_editors_channel: str | None = _env("SLACK_EDITORS_CHANNEL", default=None)  # drafts posted for approval
+    slack_editor_ids: str = _env("SLACK_EDITOR_IDS", default="")  # Slack users who may approve drafts
 
     # Relationship care (bot/care): the scheduled-jobs worker
     jobs_batch: int = _env("WARMDESK_JOBS_BATCH", default=50, ge=1, le=1000)

@@ -101,8 +101,12 @@ class KnowledgeBase:
     def entries(self) -> list[FaqEntry]:
         return [indexed.entry for indexed in self._indexed.values()]
 
-    def sync(self, entries: Iterable[FaqEntry], progress: ProgressCallback | None = None) -> SyncReport:
-        """Make the index hold exactly `entries`, embedding only new or changed ones."""
+    def sync(
+        self, entries: Iterable[FaqEntry], progress: ProgressCallback | None = None, keep_serving: bool = False
+    ) -> SyncReport:
+        """Make the index hold exactly `entries`, embedding only new or changed ones. With `keep_serving` (a big
+        import while customers chat) the new ranking state is built here, and searches use the old one until it
+        is ready, instead of the next search building it."""
         report = SyncReport()
         wanted: dict[str, FaqEntry] = {}
         for entry in entries:
@@ -141,7 +145,7 @@ class KnowledgeBase:
                     report.questions_embedded += self._index_passages(missing)
                     self._ranker = None
             if report.changed:
-                self._ranker = None
+                self._ranker = self._build_state() if keep_serving else None
         return report
 
     def upsert(self, entry: FaqEntry) -> None:

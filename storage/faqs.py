@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -73,6 +73,11 @@ class FaqRepository:
         with self._db.session() as session:
             return session.exec(select(func.max(FaqRevision.id))).one() or 0
 
+    def changes_since(self, version: int) -> int:
+        """How many revisions were written after `version` (see `version()`)."""
+        with self._db.session() as session:
+            return session.exec(select(func.count()).select_from(FaqRevision).where(FaqRevision.id > version)).one()
+
     def save_many(self, entries: Iterable[FaqEntry], author: str, note: str | None = None) -> SaveReport:
         """Create or update entries in one transaction; unchanged entries get no new revision."""
         created = updated = unchanged = 0
@@ -82,6 +87,53 @@ class FaqRepository:
                 created += outcome == "create"
                 updated += outcome == "update"
                 unchanged += outcome == "unchanged"
+        return SaveReport(created, updated, unchanged)
+
+    def save_in_chunks(
+        self,
+        entries: list[FaqEntry],
+        author: str,
+        note: str | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        chunk: int = 500,
+    ) -> SaveReport:
+        """Like save_many, one transaction per `chunk` entries: a long import never holds the database's write lock
+        for long (SQLite has one writer; chat messages are logged between chunks). Entries already saved stay saved
+        if a later chunk fails; importing the same file again completes it (unchanged entries are skipped)."""
+        created = updated = unchanged = 0
+        for start in range(0, len(entries), chunk):
+            part = entries[start : start + chunk]
+            ids = [entry.id for entry in part]
+            with self._db.session() as session:
+                records = {r.id: r for r in session.exec(select(FaqRecord).where(FaqRecord.id.in_(ids))).all()}
+                latest = select(FaqRevision.faq_id, func.max(FaqRevision.revision)).where(FaqRevision.faq_id.in_(ids))
+                last = dict(session.exec(latest.group_by(FaqRevision.faq_id)).all())
+                for entry in part:
+                    record = records.get(entry.id)
+                    if record is not None and _to_entry(record) == entry:
+                        unchanged += 1
+                        continue
+                    outcome = "create" if record is None else "update"
+                    created += outcome == "create"
+                    updated += outcome == "update"
+                    number = last.get(entry.id, 0) + 1
+                    last[entry.id] = number
+                    record = record or FaqRecord(id=entry.id, questions=[])
+                    records[entry.id] = record
+                    _fill(record, entry, number)
+                    session.add(record)
+                    session.add(
+                        FaqRevision(
+                            faq_id=entry.id,
+                            revision=number,
+                            action=outcome,
+                            content=entry.to_dict(),
+                            author=author,
+                            note=note,
+                        )
+                    )
+            if progress:
+                progress(min(start + chunk, len(entries)), len(entries))
         return SaveReport(created, updated, unchanged)
 
     def save(self, entry: FaqEntry, author: str, note: str | None = None) -> str:
@@ -182,15 +234,19 @@ def _save(session: Session, entry: FaqEntry, author: str, note: str | None, acti
     revision = _revision(session, entry.id, action or outcome, entry, author, note)
     if record is None:
         record = FaqRecord(id=entry.id, questions=[])
-    record.questions = list(entry.questions)
-    record.answer, record.answer_zh, record.answer_en = entry.answer, entry.answer_zh, entry.answer_en
-    record.tags = list(entry.tags)
-    record.revision = revision.revision
-    record.updated_at = utcnow()
+    _fill(record, entry, revision.revision)
     session.add(record)
     session.add(revision)
     session.flush()
     return outcome
+
+
+def _fill(record: FaqRecord, entry: FaqEntry, revision: int) -> None:
+    record.questions = list(entry.questions)
+    record.answer, record.answer_zh, record.answer_en = entry.answer, entry.answer_zh, entry.answer_en
+    record.tags = list(entry.tags)
+    record.revision = revision
+    record.updated_at = utcnow()
 
 
 def _revision(

@@ -403,13 +403,28 @@ class FaqDraft(SQLModel, table=True):
     answer: str = Field(sa_column=Column(Text, nullable=False))
     language: str = "en"
     normalized: str = Field(index=True)  # the question without case, spaces or punctuation: the dedup key
-    source: str  # e.g. "handoff:12"
+    source: str  # e.g. "handoff:12", "clarify:34"
+    # "entry": a new entry (question + agent's answer); "question": `question` as another wording of `faq_id`
+    kind: str = Field(default="entry", sa_column_kwargs={"server_default": "entry"})
     count: int = 1  # how many resolved handoffs proposed the same question
     status: str = Field(default="pending", index=True)  # pending | approved | rejected
-    faq_id: str | None = None  # the entry it became
+    faq_id: str | None = None  # the entry it became (for kind "question": the entry it is proposed for)
     decided_by: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
     decided_at: datetime | None = None
+
+
+class KbGapDecision(SQLModel, table=True):
+    """What an editor did with a question in the gap queue (attached, drafted as an entry, dismissed): decided
+    questions leave the queue; the same question asked again later is a new row and comes back."""
+
+    __tablename__ = "kb_gap_decision"
+
+    message_id: int = Field(primary_key=True)  # no foreign key: a forgotten customer's messages go, this stays
+    action: str  # attached | drafted | dismissed
+    faq_id: str | None = None
+    decided_by: str
+    decided_at: datetime = Field(default_factory=utcnow)
 
 
 # -- relationship care (bot/care) ----------------------------------------------------------------------------

@@ -124,6 +124,12 @@ class StaffRepository:
             session.add(account)
             session.exec(delete(StaffSession).where(StaffSession.staff_name == name))
 
+    def has_role(self, name: str, roles: tuple[str, ...]) -> bool:
+        """An enabled account named `name` holds one of `roles`."""
+        with self._db.session() as session:
+            account = session.exec(select(StaffAccount).where(StaffAccount.name == name)).first()
+        return account is not None and account.disabled_at is None and any(r in account.roles for r in roles)
+
     def verify(self, name: str, password: str) -> tuple[str, ...] | None:
         """The account's roles when `password` is right and the account enabled; None otherwise."""
         with self._db.session() as session:

@@ -9,6 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.staff.auth import StaffAuth
 from adapters.staff.kb import EDITORS, VIEWERS
+from adapters.staff.kb_import import ImportJobs
 from adapters.staff.pages import page_language, render
 from adapters.staff.texts import say
 from bot.kb_regression import run_tests
@@ -22,7 +23,7 @@ EXPORT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv", "markdown": 
 EXPORT_SUFFIX = {"jsonl": "jsonl", "csv": "csv", "markdown": "md"}
 
 
-def kb_tools_router(runtime: Runtime, auth: StaffAuth, tests: KbTests) -> APIRouter:
+def kb_tools_router(runtime: Runtime, auth: StaffAuth, tests: KbTests, jobs: ImportJobs) -> APIRouter:
     router = APIRouter(prefix="/staff/kb", include_in_schema=False)
     faqs, knowledge = runtime.faqs, runtime.knowledge
     Viewer = Annotated[StaffMember, Depends(auth.require(*VIEWERS))]
@@ -54,6 +55,9 @@ def kb_tools_router(runtime: Runtime, auth: StaffAuth, tests: KbTests) -> APIRou
         if result.errors and not skip_bad:
             await run_in_threadpool(auth.audit, member, "kb.import_refused", "kb", detail)
             return render(request, "kb_io.html", member, report=None, name=name, errors=result.errors, status_code=422)
+        if len(result.entries) > jobs.small_import:  # a long file: a background job with a progress page
+            job = await run_in_threadpool(jobs.start, member, name[:200], result.entries, result.errors)
+            return RedirectResponse(f"/staff/kb/import/{job.id}", status_code=303)
         saved = await run_in_threadpool(faqs.save_many, result.entries, member.actor, f"import {name[:200]}")
         await run_in_threadpool(knowledge.sync, faqs.all())
         await run_in_threadpool(auth.audit, member, "kb.import", "kb", {**detail, "created": saved.created})

@@ -7,6 +7,7 @@ have the same keys and placeholders.
 from __future__ import annotations
 
 from adapters.staff.care_texts import CARE_TEXTS
+from adapters.staff.texts_learning import LEARNING_TEXTS
 
 LANGUAGES = ("en", "zh")
 
@@ -19,7 +20,10 @@ STAFF_TEXTS: dict[str, dict[str, str]] = {
         "nav.try": "Try it",
         "nav.drafts": "Drafts",
         "drafts.title": "Drafts from traffic",
-        "drafts.help": "Questions agents answered in resolved handoffs. None reaches customers until approved.",
+        "drafts.help": (
+            "Questions agents answered in resolved handoffs, and customers' wordings (their pick after "
+            "“Did you mean…?”, or a gap an editor attached). None reaches customers until approved."
+        ),
         "drafts.none": "No pending drafts.",
         "drafts.asked": "Asked {count} time(s) · {source}",
         "drafts.approve": "Approve…",
@@ -150,7 +154,10 @@ STAFF_TEXTS: dict[str, dict[str, str]] = {
         "nav.try": "试一试",
         "nav.drafts": "草稿",
         "drafts.title": "来自对话的草稿",
-        "drafts.help": "客服在已解决的转人工对话中回答过的问题。批准前不会发给客户。",
+        "drafts.help": (
+            "客服在已解决的转人工对话中回答过的问题，以及客户的问法"
+            "（在“您是指…？”中的选择，或编辑从缺口添加的）。批准前不会发给客户。"
+        ),
         "drafts.none": "没有待审草稿。",
         "drafts.asked": "被问 {count} 次 · {source}",
         "drafts.approve": "批准…",
@@ -276,6 +283,10 @@ STAFF_TEXTS: dict[str, dict[str, str]] = {
 }
 
 for _language, _texts in CARE_TEXTS.items():  # the care pages keep their texts in their own module
+    STAFF_TEXTS[_language].update(_texts)
+
+
+for _language, _texts in LEARNING_TEXTS.items():
     STAFF_TEXTS[_language].update(_texts)
 
 

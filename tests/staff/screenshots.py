@@ -6,8 +6,10 @@
 from __future__ import annotations
 
 import tempfile
+import time
 from pathlib import Path
 
+import httpx
 from playwright.sync_api import sync_playwright
 
 from bot.runtime import Runtime
@@ -24,7 +26,18 @@ PAGES = {
     "kb-try": "/staff/kb/try?q=积分",
     "kb-tests": "/staff/kb/tests?run=true",
     "kb-drafts": "/staff/kb/drafts",
+    "kb-gaps": "/staff/kb/gaps",
+    "kb-import": "/staff/kb/import/1",
 }
+GAPS = [
+    "Is there a student discount?",
+    "Do you offer discounts for students?",
+    "This is ridiculous, I asked three times: is there a student discount or not?!",
+    "Do you have a shop in Paris?",
+    "Is there a store in Paris I can visit?",
+    "有学生优惠吗",
+    "学生有折扣吗",
+]
 
 
 def main() -> None:
@@ -42,7 +55,18 @@ def main() -> None:
         DraftRepository(runtime.db).propose(
             "Can I pay with bitcoin?", "Not yet: we take cards, Alipay and WeChat Pay.", "en", "handoff:7"
         )
+        DraftRepository(runtime.db).propose_question("can I pay", "payment_methods", "en", "clarify:3")
         with LiveServer(runtime) as live, sync_playwright() as playwright:
+            customers = httpx.Client(base_url=live.url, timeout=30)
+            for number, text in enumerate(GAPS):
+                session = f"gapcustomer{number // 2 if number in (1, 2) else number:02d}"
+                customers.post("/api/chat", json={"session_id": session, "message_id": f"g{number}", "text": text})
+            from storage.staff import StaffMember
+
+            jobs = live.app.state.kb_import_jobs
+            job = jobs.start(StaffMember("edna", ("editor",)), "atec_like.jsonl", runtime.faqs.all(), [])
+            while job.stage not in ("done", "failed"):
+                time.sleep(0.05)
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
             for language, locale in (("en", "en-US"), ("zh", "zh-CN")):
                 for size, viewport in (

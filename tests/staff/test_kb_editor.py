@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import time
 
 from knowledge.entry import FaqEntry
 from tests.staff.helpers import csrf_of, hidden, sign_in
@@ -147,6 +148,36 @@ def test_an_upload_with_bad_rows_reports_each_line_and_imports_nothing_unless_as
     assert wrong_type.status_code == 422 and "Unsupported file type" in wrong_type.text
     latin1 = edna.post("/staff/kb/import", data={"csrf": token}, files={"file": ("kb.csv", "é".encode("latin-1"))})
     assert latin1.status_code == 422 and "not UTF-8" in latin1.text
+
+
+def test_a_long_upload_runs_in_the_background_with_progress_and_goes_live(staff_server):
+    live, runtime = staff_server
+    jobs = live.app.state.kb_import_jobs
+    jobs.small_import = 3  # a long file, without a long test
+    try:
+        edna = sign_in(live.url, "edna")
+        entries = [
+            {"id": f"bulk-{i}", "questions": [f"Bulk question number {i}?"], "answer_en": f"Bulk {i}."}
+            for i in range(8)
+        ]
+        body = "\n".join(json.dumps(e) for e in entries).encode()
+        files = {"file": ("bulk.jsonl", body, "application/x-ndjson")}
+        started = edna.post("/staff/kb/import", data={"csrf": csrf_of(edna)}, files=files)
+    finally:
+        jobs.small_import = 1000
+    assert started.status_code == 303 and started.headers["location"].startswith("/staff/kb/import/")
+    job = jobs.get(int(started.headers["location"].rsplit("/", 1)[1]))
+    deadline = time.monotonic() + 60
+    while job.stage not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.05)  # the job runs on its own thread
+    status = edna.get(started.headers["location"], params={"format": "json"})
+    assert status.status_code == 200, status.text
+    status = status.json()
+    assert status["stage"] == "done" and status["percent"] == 100 and status["created"] == 8
+    page = edna.get(started.headers["location"]).text
+    assert '<progress id="progress" max="100" value="100">' in page and "Imported 8 new" in page
+    assert runtime.knowledge.search("Bulk question number 5?").faq_id == "bulk-5"
+    assert sign_in(live.url, "aggie").get(started.headers["location"]).status_code == 403
 
 
 def test_export_downloads_every_entry_in_the_chosen_format(staff_server):

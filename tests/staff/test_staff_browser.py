@@ -122,3 +122,26 @@ def test_an_editor_approves_a_draft_from_traffic(browser, staff_server):
     expect(page.locator(".draft", has_text="Can I collect my order in the shop?")).to_have_count(0)
     assert runtime.knowledge.search("Can I collect my order in the shop?").decision == "answer"
     page.context.close()
+
+
+def test_an_editor_approves_from_the_gap_queue_and_the_bot_then_answers(browser, staff_server):
+    live, runtime = staff_server
+    from tests.handoff.live import WebCustomer
+
+    wording = "do you do present vouchers"
+    WebCustomer(live.url).say(wording)
+    page = signed_in_page(browser, live.url, "edna")
+    page.goto(f"{live.url}/staff/kb/gaps")
+    card = page.locator(".gap", has_text=wording)
+    expect(card.locator(".gap-facts")).to_contain_text("Asked 1 time(s)")
+    card.locator("input[name=faq_id]").fill("gift_card")
+    card.locator(".attach").click()
+    expect(page.locator(".notice")).to_contain_text("a new question for gift_card")
+    expect(page.locator(".gap", has_text=wording)).to_have_count(0)
+    page.click("text=Drafts")
+    draft = page.locator(".draft", has_text=wording)
+    draft.locator(".approve").click()
+    expect(page.locator(".notice")).to_contain_text("now answers with gift_card")
+    assert runtime.knowledge.search(wording).faq_id == "gift_card"
+    assert WebCustomer(live.url).say(wording)["replies"][0]["kind"] == "answer"
+    page.context.close()

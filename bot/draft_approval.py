@@ -1,0 +1,73 @@
+"""Deciding a pending draft, the same way from every place an editor can (the staff app, Slack, auto-approval).
+
+A "question" draft adds the customer's wording to its entry as one more question; an "entry" draft becomes a new
+entry with the draft's question and the answer in the draft's language. Either is saved as a new revision of the
+knowledge base (history, rollback) and goes live for the bot at once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from knowledge.base import KnowledgeBase
+from knowledge.entry import FaqEntry
+from storage.faqs import FaqRepository, RevisionConflict
+from storage.staff_drafts import Draft, DraftRepository
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    ok: bool
+    faq_id: str | None = None
+    problem: str = ""  # why not: "not pending", "entry removed", "entry exists"
+
+
+class DraftApproval:
+    def __init__(self, drafts: DraftRepository, faqs: FaqRepository, knowledge: KnowledgeBase) -> None:
+        self.drafts, self._faqs, self._knowledge = drafts, faqs, knowledge
+
+    def approve(self, draft_id: int, editor: str) -> Decided:
+        draft = self.drafts.get(draft_id)
+        if draft is None or draft.status != "pending":
+            return Decided(False, problem="not pending")
+        if draft.kind == "question":
+            return self._add_wording(draft, editor)
+        entry = entry_from_draft(draft)
+        try:
+            self._faqs.save_if_unchanged(entry, 0, editor, f"draft {draft.id} ({draft.source})")
+        except RevisionConflict:
+            return Decided(False, entry.id, "entry exists")
+        self._knowledge.upsert(entry)
+        self.drafts.decide(draft.id, "approved", editor, entry.id)
+        return Decided(True, entry.id)
+
+    def reject(self, draft_id: int, editor: str) -> Decided:
+        if self.drafts.decide(draft_id, "rejected", editor):
+            return Decided(True)
+        return Decided(False, problem="not pending")
+
+    def _add_wording(self, draft: Draft, editor: str) -> Decided:
+        for _attempt in range(3):  # another editor saving the entry meanwhile: read it again and retry
+            entry, revision = self._faqs.get(draft.faq_id or ""), self._faqs.revision_of(draft.faq_id or "")
+            if entry is None:
+                return Decided(False, draft.faq_id, "entry removed")
+            if draft.question not in entry.questions:
+                entry.questions.append(draft.question)
+            try:
+                self._faqs.save_if_unchanged(entry, revision, editor, f"draft {draft.id} ({draft.source})")
+            except RevisionConflict:
+                continue
+            self._knowledge.upsert(entry)
+            self.drafts.decide(draft.id, "approved", editor, entry.id)
+            return Decided(True, entry.id)
+        return Decided(False, draft.faq_id, "entry busy")
+
+
+def entry_from_draft(draft: Draft) -> FaqEntry:
+    """A new entry from an "entry" draft: its question and, in the draft's language, its answer."""
+    slug = re.sub(r"[^\w]+", "-", draft.question.lower()).strip("-")[:60] or "entry"
+    faq_id = slug if slug.isascii() else f"draft-{draft.id}"
+    zh = draft.answer if draft.language == "zh" else None
+    en = None if draft.language == "zh" else draft.answer
+    return FaqEntry(faq_id, [draft.question], None, zh, en, [])
