@@ -23,6 +23,7 @@ from bot.messages import InboundMessage, OutboundMessage
 from bot.outbox import Outbox, outbox_row
 from bot.policy import Decision, PlannedReply
 from bot.texts import DEFAULT_TEXTS, Texts
+from knowledge.embedder import query_head
 from storage.conversations import ConversationLog, ConversationSnapshot, Exchange, LoggedMessage
 from storage.models import ConversationState, utcnow
 
@@ -64,6 +65,7 @@ class Engine:
         tagger: EmotionTagger,
         default_language: str = "en",
         max_message_chars: int = 2000,
+        embed_max_tokens: int | None = None,
         before_message: Callable[[], None] | None = None,
         interceptors: list[Interceptor] | None = None,
         handoff: HandoffService | None = None,
@@ -79,6 +81,7 @@ class Engine:
         self._tagger = tagger
         self._default_language = default_language
         self._max_chars = max_message_chars
+        self._embed_tokens = embed_max_tokens
         self._before_message = before_message
         self._locks = locks or KeyedLock()  # one customer's messages one at a time (SharedKeyedLock: all processes)
         self.interceptors: list[Interceptor] = list(interceptors or [])
@@ -186,7 +189,7 @@ class Engine:
         if text:
             # Not overlapped with the database read above: with two embedding threads the overlap was slower.
             t0 = time.perf_counter()
-            vector = self._embedder.query(analysed)
+            vector = self._embedder.query(query_head(self._embedder, analysed, self._embed_tokens))
             t1 = time.perf_counter()
             analyse = self.privacy is None or self.privacy.analyses_emotions(snapshot)
             emotion = self._tagger.tag(analysed, vector, _context(snapshot)) if analyse else UNANALYSED
@@ -194,7 +197,7 @@ class Engine:
             if plan is None:
                 retrieval = self._knowledge.search(analysed, vector)
                 if self.followups is not None:
-                    retrieval = self.followups.search(analysed, retrieval, snapshot)
+                    retrieval = self.followups.search(analysed, vector, retrieval, snapshot)
                 plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts, self.profile.topics)
                 if self.composer is not None:
                     plan = self.composer.compose(message, analysed, language, emotion, snapshot, retrieval, plan)
