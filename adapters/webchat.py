@@ -172,7 +172,7 @@ def webchat_router(
             language: str | None = Query(default=None, pattern=r"^(zh|en)$"),
         ) -> HistoryResponse:
             """The conversation so far; an unknown session is a new chat (no lines), not an error."""
-            found = mailbox.history(session_id)
+            found = await off_loop(mailbox.history, session_id)
             shown_language = (found.language if found else None) or language or "en"
             shown_language = shown_language if shown_language in LANGUAGES else "en"
             return HistoryResponse(
