@@ -26,6 +26,10 @@ from knowledge.embedder import query_head
 from storage.conversations import ConversationSnapshot, RecentTurn
 
 ANSWERED = frozenset({"answer", "answer_while_waiting"})
+# The customer told a problem the bot passed on (a handoff, or "nobody is online"): the next question is often
+# about it ("what do I bring to the store to close a number" after "my mum passed away, I need to close her
+# account"), so it is searched with it and may get an answer or the choices that search finds.
+PASSED_ON = frozenset({"handoff", "handoff_unavailable"})
 # The estimate's confidence from which the exact search may still reach min_confidence: on the conversation
 # benchmark's follow-ups the exact search scored at most 0.25 above the estimate.
 UNSURE_FROM = 0.6
@@ -63,6 +67,8 @@ class Followups:
             return retrieval
         previous = snapshot.recent[-1]
         context = _context_text(snapshot.recent)
+        if previous.bot_decision in PASSED_ON and context and not self._opens_topic(text):
+            return self._with_problem(f"{context} {text}", _mean(self._vector_of(context), vector), retrieval)
         if previous.bot_decision not in ANSWERED or not previous.faq_id or not context or self._opens_topic(text):
             return retrieval
         together = f"{context} {text}"
@@ -75,6 +81,12 @@ class Followups:
             together, self._embedder.query(query_head(self._embedder, together, self.max_tokens))
         )
         return exact if self._found_again(exact, previous.faq_id) else retrieval
+
+    def _with_problem(self, together: str, vector: np.ndarray, retrieval):
+        combined = self._knowledge.search(together, vector)
+        if combined.decision == "answer" or (combined.decision == "clarify" and retrieval.decision != "clarify"):
+            return combined
+        return retrieval
 
     def _found_again(self, combined, faq_id: str) -> bool:
         return (
