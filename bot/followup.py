@@ -28,7 +28,7 @@ from storage.conversations import ConversationSnapshot, RecentTurn
 ANSWERED = frozenset({"answer", "answer_while_waiting"})
 # The customer told a problem the bot passed on (a handoff, or "nobody is online"): the next question is often
 # about it ("what do I bring to the store to close a number" after "my mum passed away, I need to close her
-# account"), so it is searched with it and may get an answer or the choices that search finds.
+# account"), so one that finds nothing alone is searched with it and gets the answer or choices that search finds.
 PASSED_ON = frozenset({"handoff", "handoff_unavailable"})
 # The estimate's confidence from which the exact search may still reach min_confidence: on the conversation
 # benchmark's follow-ups the exact search scored at most 0.25 above the estimate.
@@ -83,10 +83,12 @@ class Followups:
         return exact if self._found_again(exact, previous.faq_id) else retrieval
 
     def _with_problem(self, together: str, vector: np.ndarray, retrieval):
+        """Only for a question that found nothing alone: the problem adds context, it does not outvote choices
+        the question found itself."""
+        if retrieval.decision != "no_answer":
+            return retrieval
         combined = self._knowledge.search(together, vector)
-        if combined.decision == "answer" or (combined.decision == "clarify" and retrieval.decision != "clarify"):
-            return combined
-        return retrieval
+        return combined if combined.decision in ("answer", "clarify") else retrieval
 
     def _found_again(self, combined, faq_id: str) -> bool:
         return (

@@ -95,3 +95,14 @@ def test_after_a_problem_was_passed_on_the_next_question_is_searched_with_it():
     assert [c.faq_id for c in found.candidates] == ["cancel", "lost"]
     new_topic = search.search("also what", embedder.query("also what"), NOTHING, snapshot(problem, "handoff"))
     assert new_topic is NOTHING and index.searched == [f"{problem} {question}"]
+
+
+def test_choices_the_question_found_alone_are_kept_after_a_problem_was_passed_on():
+    embedder = CountingEmbedder()
+    problem, question = "someone took over my sim", "how do I lock my line"
+    index = FakeIndex({}, {f"{problem} {question}": (answer("puk", 0.6), answer("puk", 0.6))})
+    alone = clarify("puk", "lost")
+    found = followups(index, embedder).search(
+        question, embedder.query(question), alone, snapshot(problem, "handoff_unavailable")
+    )
+    assert found is alone and index.searched == []
