@@ -190,6 +190,8 @@ class Engine:
             # Not overlapped with the database read above: with two embedding threads the overlap was slower.
             t0 = time.perf_counter()
             vector = self._embedder.query(query_head(self._embedder, analysed, self._embed_tokens))
+            if self.followups is not None:  # the next message's follow-up search reuses it
+                self.followups.remember(analysed, vector)
             t1 = time.perf_counter()
             analyse = self.privacy is None or self.privacy.analyses_emotions(snapshot)
             emotion = self._tagger.tag(analysed, vector, _context(snapshot)) if analyse else UNANALYSED

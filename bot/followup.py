@@ -59,10 +59,8 @@ class Followups:
         ]
 
     def search(self, text: str, vector: np.ndarray | None, retrieval, snapshot: ConversationSnapshot):
-        """`retrieval` of `text` alone, or the previous answer's entry found again with the previous question.
-        `vector` is the embedding of `text` (kept for the next message's follow-up)."""
-        if vector is not None:
-            self._remember(text, vector)
+        """`retrieval` of `text` alone, or what the search of it with the customer's previous message finds.
+        `vector` is the embedding of `text`; the engine hands every message's vector to `remember`."""
         if not self.settings.enabled or retrieval.decision == "answer" or not snapshot.recent or vector is None:
             return retrieval
         previous = snapshot.recent[-1]
@@ -105,10 +103,10 @@ class Followups:
             vector = self._vectors.get(text)
         if vector is None:
             vector = self._embedder.query(query_head(self._embedder, text, self.max_tokens))
-            self._remember(text, vector)
+            self.remember(text, vector)
         return vector
 
-    def _remember(self, text: str, vector: np.ndarray) -> None:
+    def remember(self, text: str, vector: np.ndarray) -> None:
         with self._lock:
             self._vectors[text] = vector
             self._vectors.move_to_end(text)

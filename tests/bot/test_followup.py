@@ -59,7 +59,7 @@ def test_a_confident_estimate_answers_the_follow_up_without_embedding_again():
     previous, follow = "how do I cancel my plan", "when does it stop"
     index = FakeIndex({}, {f"{previous} {follow}": (answer("cancel", 0.95), answer("cancel", 0.9))})
     search = followups(index, embedder)
-    search.search(previous, embedder.query(previous), answer("cancel", 0.97), ConversationSnapshot())
+    search.remember(previous, embedder.query(previous))  # as the engine does for every message
     found = search.search(follow, embedder.query(follow), NOTHING, snapshot(previous, "answer", "cancel"))
     assert found.faq_id == "cancel"
     assert embedder.texts == [previous, follow]  # one embedding per message, none for the two together
@@ -72,7 +72,7 @@ def test_an_unsure_estimate_is_checked_by_embedding_both_messages_together_once(
     index = FakeIndex({}, {together: (answer("cancel", 0.93), answer("cancel", 0.7))})
     index._embedded = {together: CountingEmbedder().query(together)}
     search = followups(index, embedder)
-    search.search(previous, embedder.query(previous), answer("cancel", 0.97), ConversationSnapshot())
+    search.remember(previous, embedder.query(previous))  # as the engine does for every message
     found = search.search(follow, embedder.query(follow), NOTHING, snapshot(previous, "answer", "cancel"))
     assert found.faq_id == "cancel" and embedder.texts == [previous, follow, together]
 
