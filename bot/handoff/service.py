@@ -189,7 +189,7 @@ class HandoffService:
                 text=text,
                 emotion=emotion.label,
                 intensity=emotion.intensity,
-                decision=plan.decision,
+                decision=Decision.ANSWER if plan.likely else plan.decision,  # a confirm offers an answer
                 earlier=tuple(
                     EarlierTurn(t.text, t.emotion_label or "neutral", t.emotion_intensity or 0.0, t.bot_decision)
                     for t in since_last_handoff(snapshot.recent)
