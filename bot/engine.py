@@ -220,7 +220,7 @@ class Engine:
                 emotion_label=emotion.label,
                 emotion_intensity=emotion.intensity,
                 emotion_signals=list(emotion.signals),
-                faq_id=plan.faq_id,
+                faq_id=plan.faq_id or plan.likely,  # a confirm: the entry the question is likely about
                 score=plan.score,
                 decision=plan.decision,
             ),

@@ -192,6 +192,7 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
         for name, value in (
             ("answer_threshold", settings.answer_threshold),
             ("clarify_threshold", settings.clarify_threshold),
+            ("confirm_below", settings.confirm_below),
         )
         if value is not None
     }

@@ -41,6 +41,7 @@ class Settings(BaseSettings):
 
     answer_threshold: float | None = _env("WARMDESK_ANSWER_THRESHOLD", default=None)
     clarify_threshold: float | None = _env("WARMDESK_CLARIFY_THRESHOLD", default=None)
+    confirm_below: float | None = _env("WARMDESK_CONFIRM_BELOW", default=None)
 
     # Channels: a channel whose settings are absent is off (see the README, "Channels").
     telegram_bot_token: str | None = _env("TELEGRAM_BOT_TOKEN", default=None)

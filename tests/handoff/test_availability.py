@@ -160,3 +160,19 @@ async def test_after_being_told_nobody_is_there_the_customers_message_is_noted_f
     answered = ask(service, database, user, "how do I pay?", PlannedReply(Decision.ANSWER, "By card."))
     assert noted.plan.decision == "left_message" and "noted that for our team" in noted.plan.text
     assert answered.plan.decision == "answer"
+
+
+async def test_a_likely_answer_offered_to_confirm_is_not_a_failed_turn(desk_world):
+    service, availability, _, database = desk_world
+    availability.agent_seen("console:ann")
+    confirm = PlannedReply(Decision.CLARIFY, "Is it this?", likely="refunds")
+    for faq_id, expected in (("refunds", None), (None, Reason.FAILED_TURNS)):  # a confirm, then a plain clarify
+        _, _, user = conversation(database, "hello")
+        step = ask(service, database, user, "can I get my money back", confirm)
+        assert step.trigger is None  # read as answered, as before it was asked as a question
+        asked = LoggedMessage("in", "can I get my money back", faq_id=faq_id)
+        reply = LoggedMessage("out", confirm.text, decision=Decision.CLARIFY)
+        ConversationLog(database).record_exchange("web", user, user, None, asked, [reply])
+
+        after = ask(service, database, user, "what about the thing from last week")
+        assert (after.trigger.reason if after.trigger else None) == expected
