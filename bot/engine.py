@@ -23,6 +23,7 @@ from bot.messages import InboundMessage, OutboundMessage
 from bot.outbox import Outbox, outbox_row
 from bot.policy import Decision, PlannedReply
 from bot.texts import DEFAULT_TEXTS, Texts
+from knowledge.embedder import query_head
 from storage.conversations import ConversationLog, ConversationSnapshot, Exchange, LoggedMessage
 from storage.models import ConversationState, utcnow
 
@@ -64,6 +65,7 @@ class Engine:
         tagger: EmotionTagger,
         default_language: str = "en",
         max_message_chars: int = 2000,
+        embed_max_tokens: int | None = None,
         before_message: Callable[[], None] | None = None,
         interceptors: list[Interceptor] | None = None,
         handoff: HandoffService | None = None,
@@ -79,6 +81,7 @@ class Engine:
         self._tagger = tagger
         self._default_language = default_language
         self._max_chars = max_message_chars
+        self._embed_tokens = embed_max_tokens
         self._before_message = before_message
         self._locks = locks or KeyedLock()  # one customer's messages one at a time (SharedKeyedLock: all processes)
         self.interceptors: list[Interceptor] = list(interceptors or [])
@@ -190,7 +193,9 @@ class Engine:
         if text:
             # Not overlapped with the database read above: with two embedding threads the overlap was slower.
             t0 = time.perf_counter()
-            vector = self._embedder.query(analysed)
+            vector = self._embedder.query(query_head(self._embedder, analysed, self._embed_tokens))
+            if self.followups is not None:  # the next message's follow-up search reuses it
+                self.followups.remember(analysed, vector)
             t1 = time.perf_counter()
             analyse = self.privacy is None or self.privacy.analyses_emotions(snapshot)
             emotion = self._tagger.tag(analysed, vector, _context(snapshot)) if analyse else UNANALYSED
@@ -198,7 +203,7 @@ class Engine:
             if plan is None:
                 retrieval = self._knowledge.search(analysed, vector)
                 if self.followups is not None:
-                    retrieval = self.followups.search(analysed, retrieval, snapshot)
+                    retrieval = self.followups.search(analysed, vector, retrieval, snapshot)
                 plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts, self.profile.topics)
                 if self.composer is not None:
                     plan = self.composer.compose(message, analysed, language, emotion, snapshot, retrieval, plan)
@@ -219,7 +224,7 @@ class Engine:
                 emotion_label=emotion.label,
                 emotion_intensity=emotion.intensity,
                 emotion_signals=list(emotion.signals),
-                faq_id=plan.faq_id,
+                faq_id=plan.faq_id or plan.likely,  # a confirm: the entry the question is likely about
                 score=plan.score,
                 decision=plan.decision,
             ),

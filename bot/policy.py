@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.messages import Choice
 from bot.texts import Texts
@@ -33,6 +33,9 @@ class PlannedReply:
     score: float | None = None
     choices: list[Choice] = field(default_factory=list)
     kind: str | None = None  # what the platform is told (web chat's `kind`) when it differs from `decision`
+    # A clarify that offers a likely answer to confirm (the retrieval would have answered with it): the
+    # handoff triggers treat the turn as answered, as they did before it was asked as a question.
+    likely: str | None = None
 
     @property
     def shown_kind(self) -> str:
@@ -43,10 +46,12 @@ def answer(entry: FaqEntry, language: str, score: float | None) -> PlannedReply:
     return PlannedReply(Decision.ANSWER, entry.answer_for(language), faq_id=entry.id, score=score)
 
 
-def clarify(candidates: list[FaqEntry], language: str, score: float | None, texts: Texts) -> PlannedReply:
+def clarify(
+    candidates: list[FaqEntry], language: str, score: float | None, texts: Texts, question: str = "clarify"
+) -> PlannedReply:
     choices = [Choice(FAQ_CHOICE_PREFIX + entry.id, entry.title(language)) for entry in candidates[:MAX_CHOICES]]
     choices.append(Choice(NONE_OF_THESE, texts.say("none_of_these", language)))
-    return PlannedReply(Decision.CLARIFY, texts.say("clarify", language), score=score, choices=choices)
+    return PlannedReply(Decision.CLARIFY, texts.say(question, language), score=score, choices=choices)
 
 
 def no_answer(language: str, texts: Texts, score: float | None = None) -> PlannedReply:
@@ -64,6 +69,10 @@ def plan_reply(
     A question nowhere near any entry (below the clarify threshold) is out of scope: the bot says what it can
     help with instead; that is not a failed answer and never hands off by itself."""
     if retrieval.decision == Decision.ANSWER and (entry := lookup(retrieval.faq_id)):
+        offered = [found for c in retrieval.confirm if (found := lookup(c.faq_id))]
+        if offered:  # likely, not sure: offered as a choice rather than said outright
+            plan = clarify(offered, language, retrieval.score, texts, "clarify" if len(offered) > 1 else "confirm")
+            return replace(plan, likely=entry.id)
         return answer(entry, language, retrieval.score)
     if retrieval.decision == Decision.CLARIFY:
         entries = [entry for c in retrieval.candidates if (entry := lookup(c.faq_id))]

@@ -103,6 +103,7 @@ class Runtime:
             tagger=tagger,
             default_language=settings.default_language,
             max_message_chars=settings.max_message_chars,
+            embed_max_tokens=settings.embed_max_tokens,
             before_message=_knowledge_refresher(faqs, knowledge, settings.knowledge_recheck_seconds),
             outbox=outbox,
             emotion_watch=EmotionWatch(EmotionStore(db)),
@@ -111,7 +112,9 @@ class Runtime:
             profile=profile,
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
-        engine.followups = Followups(FollowupSettings.model_validate(business.section("context")), knowledge, embedder)
+        engine.followups = Followups(
+            FollowupSettings.model_validate(business.section("context")), knowledge, embedder, settings.embed_max_tokens
+        )
         engine.privacy = open_data_rights(settings, db, business, texts)
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts, business, profile.topics)
         care = open_care(settings, business, db, outbox, texts)  # relationship care: jobs, follow-ups, opt-out
@@ -210,6 +213,7 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
         for name, value in (
             ("answer_threshold", settings.answer_threshold),
             ("clarify_threshold", settings.clarify_threshold),
+            ("confirm_below", settings.confirm_below),
         )
         if value is not None
     }

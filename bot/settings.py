@@ -22,8 +22,9 @@ class Settings(BaseSettings):
     port: int = _env("WARMDESK_PORT", default=8000)
     seed_demo_kb: bool = _env("WARMDESK_SEED_DEMO", default=True)
     default_language: str = _env("WARMDESK_DEFAULT_LANGUAGE", default="en")
-    max_message_chars: int = _env("WARMDESK_MAX_MESSAGE_CHARS", default=2000, ge=50)
+    max_message_chars: int = _env("WARMDESK_MAX_MESSAGE_CHARS", default=1000, ge=50)
     embed_threads: int = _env("WARMDESK_EMBED_THREADS", default=2, ge=1)
+    embed_max_tokens: int = _env("WARMDESK_EMBED_MAX_TOKENS", default=64, ge=8, le=512)
     knowledge_recheck_seconds: float = _env("WARMDESK_KB_RECHECK_SECONDS", default=2.0, ge=0)
     log_level: str = _env("WARMDESK_LOG_LEVEL", default="INFO")
     business_file: Path | None = _env("WARMDESK_BUSINESS_FILE", default=None)  # texts and rules; see README
@@ -45,6 +46,7 @@ class Settings(BaseSettings):
 
     answer_threshold: float | None = _env("WARMDESK_ANSWER_THRESHOLD", default=None)
     clarify_threshold: float | None = _env("WARMDESK_CLARIFY_THRESHOLD", default=None)
+    confirm_below: float | None = _env("WARMDESK_CONFIRM_BELOW", default=None)
 
     # Channels: a channel whose settings are absent is off (see the README, "Channels").
     telegram_bot_token: str | None = _env("TELEGRAM_BOT_TOKEN", default=None)

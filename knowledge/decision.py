@@ -48,6 +48,13 @@ class RetrievalSettings:
     # A question whose best entry is below this confidence is nowhere near the KB (the weather, homework):
     # out of scope rather than an unanswered question. Measured on the conversation benchmark.
     out_of_scope_threshold: float = 0.25
+    # In a conversation, an answer below this confidence is offered as a choice ("Is this what you mean?")
+    # instead of said outright (Retrieval.confirm): a question near an entry but about something the KB does
+    # not cover (another company's product, a service not offered) scores in this band as often as a plain
+    # paraphrase does, and a wrong answer said outright costs more than one click. The retrieval's own
+    # decision stays "answer" (`kb ask`, the FAQ benchmarks). 0 turns it off. Chosen on half of the
+    # conversation benchmark, checked on the other half (docs/benchmarks.md).
+    confirm_below: float = 0.85
     clarify_share_ratio: float = 0.35  # a runner-up this close to the top (in share) is offered too
     ambiguous_share_ratio: float = 0.9  # a runner-up this close means "ask which one", even if confident
     # A one-word question ("points", "发票") that every candidate within this much of the top one's BM25
@@ -85,6 +92,8 @@ class Retrieval:
     score: float  # calibrated confidence of `top`, 0..1
     candidates: list[Candidate] = field(default_factory=list)
     out_of_scope: bool = False  # no_answer, and nowhere near any entry
+    # An answer below `confirm_below`: the entries to offer as choices in a conversation (the top one first)
+    confirm: list[Candidate] = field(default_factory=list)
 
     @classmethod
     def nothing(cls) -> Retrieval:
@@ -113,10 +122,11 @@ def decide(
     if len(same_word) >= 2 and confidence.of(best[same_word]) >= settings.answer_threshold:
         return Retrieval("clarify", None, top.faq_id, top.score, [candidates[position] for position in same_word])
     ambiguous = len(shares) > 1 and shares[1] >= settings.ambiguous_share_ratio * shares[0]
-    if top.score >= settings.answer_threshold and not ambiguous:
-        return Retrieval("answer", top.faq_id, top.faq_id, top.score, candidates)
     close_enough = shares >= settings.clarify_share_ratio * shares[0]
     close = _genuinely_close(np.flatnonzero(close_enough)[: settings.max_clarify_candidates], candidates, settings)
+    if top.score >= settings.answer_threshold and not ambiguous:
+        confirm = [candidates[position] for position in close] if top.score < settings.confirm_below else []
+        return Retrieval("answer", top.faq_id, top.faq_id, top.score, candidates, confirm=confirm)
     # Clarify only when the close candidates together would have been a confident answer.
     group_confidence = confidence.of(best[close])
     if len(close) >= 2 and group_confidence >= settings.answer_threshold and top.score >= settings.clarify_threshold:

@@ -39,6 +39,10 @@ class Embedder:
         self._running = 0
         self._lock = threading.Lock()
 
+    def token_count(self, text: str) -> int:
+        """Tokens the model reads for `text` as a query (its prefix and special tokens included)."""
+        return self._model.token_count(text or " ", True)
+
     def query(self, text: str) -> np.ndarray:
         return np.asarray(self._run(lambda: self._model.query(text or " ")), dtype=np.float32)
 
@@ -65,6 +69,25 @@ class Embedder:
         finally:
             with self._lock:
                 self._running -= 1
+
+
+def query_head(embedder, text: str, max_tokens: int | None) -> str:
+    """The start of `text` that fits in `max_tokens` query tokens (all of it if it fits, or if `embedder` cannot
+    count tokens). An embedding costs ~2 ms per token here, and a message's first sentences say what it is about."""
+    count = getattr(embedder, "token_count", None)
+    if not max_tokens or count is None or count(text) <= max_tokens:
+        return text
+    shortest, longest = 0, len(text)  # a prefix's token count grows with its length
+    while shortest < longest:
+        middle = (shortest + longest + 1) // 2
+        if count(text[:middle]) <= max_tokens:
+            shortest = middle
+        else:
+            longest = middle - 1
+    head = text[:shortest]
+    word_start = head.rfind(" ")
+    cut_in_a_word = shortest < len(text) and not text[shortest].isspace() and head[-1:].isalnum()
+    return head[:word_start] if cut_in_a_word and word_start > len(head) // 2 else head
 
 
 def _single_threaded_blas() -> None:

@@ -38,7 +38,7 @@ from bot.outbox import Outbox
 from bot.policy import Decision, PlannedReply
 from bot.social import SocialDecision
 from bot.texts import DEFAULT_TEXTS, Texts
-from storage.conversations import ConversationSnapshot
+from storage.conversations import ConversationSnapshot, RecentTurn
 from storage.db import off_loop, row_id
 from storage.handoffs import Briefing, HandoffRepository, HandoffStatus, Recipient
 from storage.models import ConversationState, Handoff, utcnow
@@ -189,9 +189,9 @@ class HandoffService:
                 text=text,
                 emotion=emotion.label,
                 intensity=emotion.intensity,
-                decision=plan.decision,
+                decision=Decision.ANSWER if plan.likely else plan.decision,  # a confirm offers an answer
                 earlier=tuple(
-                    EarlierTurn(t.text, t.emotion_label or "neutral", t.emotion_intensity or 0.0, t.bot_decision)
+                    EarlierTurn(t.text, t.emotion_label or "neutral", t.emotion_intensity or 0.0, _as_answered(t))
                     for t in since_last_handoff(snapshot.recent)
                 ),
                 tier=snapshot.tier,
@@ -553,3 +553,8 @@ def _with_way_out(plan: PlannedReply, language: str, texts: Texts) -> PlannedRep
         return plan
     choices = [*plan.choices, Choice(TALK_TO_PERSON, texts.say("talk_to_person", language))]
     return PlannedReply(plan.decision, plan.text, plan.faq_id, plan.score, choices)
+
+
+def _as_answered(turn: RecentTurn) -> str | None:
+    """A clarify logged with an entry offered a likely answer to confirm: for the triggers it was answered."""
+    return Decision.ANSWER if turn.bot_decision == Decision.CLARIFY and turn.faq_id else turn.bot_decision

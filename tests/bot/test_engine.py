@@ -180,6 +180,35 @@ async def test_a_follow_up_question_is_answered_with_the_previous_answers_entry(
     assert new_topic.faq_id != first.faq_id  # "另外" starts a new topic: searched alone
 
 
+async def test_a_follow_up_reuses_the_previous_messages_vector_instead_of_embedding_both_again(
+    runtime, customer, monkeypatch
+):
+    embedded: list[str] = []
+    real_query = runtime.engine._embedder.query
+    monkeypatch.setattr(runtime.engine._embedder, "query", lambda text: embedded.append(text) or real_query(text))
+    await runtime.engine.handle(message(customer, "怎么修改收货地址"))
+    follow = await runtime.engine.handle(message(customer, "发货了还能改吗"))
+    assert follow.decision == "answer"
+    assert embedded == ["怎么修改收货地址", "发货了还能改吗"]  # one embedding per message
+
+
+async def test_a_pasted_4000_character_message_is_answered_and_only_its_start_is_embedded(
+    runtime, customer, monkeypatch
+):
+    embedder = runtime.engine._embedder
+    embedded: list[str] = []
+    real_query = embedder.query
+    monkeypatch.setattr(embedder, "query", lambda text: embedded.append(text) or real_query(text))
+    paste = "How can I see where my parcel is right now? " + "It was supposed to come on Monday. " * 120
+    reply = await runtime.engine.handle(message(customer, paste[:4000]))
+    assert len(embedded) == 1 and embedded[0].startswith("How can I see where my parcel is right now?")
+    assert embedder.token_count(embedded[0]) <= runtime.settings.embed_max_tokens
+    assert logged(runtime, customer)[0].text == paste[:4000]  # logged whole
+    alone = await runtime.engine.handle(message(customer + "-alone", "How can I see where my parcel is right now?"))
+    offered = [choice.id.removeprefix("faq:") for choice in reply.replies[0].choices]
+    assert alone.faq_id and (reply.faq_id or offered[0]) == alone.faq_id  # answered, or offered to confirm
+
+
 async def test_a_short_latin_word_in_a_chinese_conversation_is_answered_in_chinese(runtime, customer):
     await runtime.engine.handle(message(customer, "你好"))
     reply = await runtime.engine.handle(message(customer, "ok"))

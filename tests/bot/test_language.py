@@ -19,3 +19,11 @@ def test_no_letters_falls_back_to_what_we_know_about_the_customer():
 def test_clean_text_drops_control_and_zero_width_characters_and_collapses_space():
     assert clean_text("  where\u200b is\x00 my\t\torder \u3000 ") == "where is my order"
     assert clean_text("\x07\x1b") == ""
+
+
+def test_a_name_in_the_other_script_does_not_switch_the_language():
+    assert detect_language("how do I pay with 支付宝") == "en"
+    assert detect_language("can i top up in 微信", fallback="zh") == "en"
+    assert detect_language("what's the price of the 石子通信 unlimited plan") == "en"
+    assert detect_language("用Apple Pay可以吗", fallback="en") == "zh"
+    assert detect_language("我的iPhone 15 Pro Max不能用eSIM", fallback="en") == "zh"

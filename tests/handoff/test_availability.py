@@ -200,3 +200,19 @@ def test_an_agent_signed_in_on_one_server_process_makes_handoffs_live_on_every_o
     serving_the_console.agent_seen("console:ann")  # back again: written at once, the last write being old
     clock.advance(0.1)
     assert answering_customers.agents_present() == ["console:ann"] and web.writes == 2
+
+
+async def test_a_likely_answer_offered_to_confirm_is_not_a_failed_turn(desk_world):
+    service, availability, _, database = desk_world
+    availability.agent_seen("console:ann")
+    confirm = PlannedReply(Decision.CLARIFY, "Is it this?", likely="refunds")
+    for faq_id, expected in (("refunds", None), (None, Reason.FAILED_TURNS)):  # a confirm, then a plain clarify
+        _, _, user = conversation(database, "hello")
+        step = ask(service, database, user, "can I get my money back", confirm)
+        assert step.trigger is None  # read as answered, as before it was asked as a question
+        asked = LoggedMessage("in", "can I get my money back", faq_id=faq_id)
+        reply = LoggedMessage("out", confirm.text, decision=Decision.CLARIFY)
+        ConversationLog(database).record_exchange("web", user, user, None, asked, [reply])
+
+        after = ask(service, database, user, "what about the thing from last week")
+        assert (after.trigger.reason if after.trigger else None) == expected

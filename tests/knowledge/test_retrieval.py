@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from knowledge.base import KnowledgeBase, open_chroma_client
+from knowledge.decision import decide
 from knowledge.entry import FaqEntry
 from knowledge.io import load_entries
+from knowledge.lexical import tokenize
 from tests.knowledge.conftest import CountingEmbedder
 
 
@@ -178,3 +181,22 @@ def test_passage_views_survive_a_restart(tmp_path, embedder):
     edited = FaqEntry(**{**entries[0].to_dict(), "questions": [*entries[0].questions, "Where's my stuff?"]})
     restarted.upsert(edited)
     assert embedder.embedded == ["Where's my stuff?", "Where's my stuff?"]
+
+
+@pytest.mark.parametrize("text", ["怎么申请退款", "How do I get a refund?", "我要退款", "能退款吗"])
+def test_demo_refund_requests_find_the_refund_entry_not_the_refund_method(demo_kb, text):
+    result = demo_kb.search(text)
+    assert (result.decision, result.faq_id) == ("answer", "refund_request"), result
+
+
+def test_a_likely_but_unsure_answer_carries_the_entries_to_confirm(demo_kb):
+    state = demo_kb._current_state()
+    scores = state.ranker.score(tokenize("咋退货"), demo_kb._embedder.query("咋退货"))
+    unsure = decide(scores, state.entry_ids, demo_kb.settings, state.rule)
+    assert unsure.decision == "answer" and unsure.score < demo_kb.settings.confirm_below
+    assert unsure.confirm and unsure.confirm[0].faq_id == unsure.faq_id == "returns_how_to"
+
+    without = decide(scores, state.entry_ids, replace(demo_kb.settings, confirm_below=0.0), state.rule)
+    assert (without.decision, without.faq_id, without.confirm) == ("answer", "returns_how_to", [])
+    sure = demo_kb.search("how do I reset my password")
+    assert sure.decision == "answer" and sure.score >= demo_kb.settings.confirm_below and sure.confirm == []
