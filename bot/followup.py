@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
@@ -47,8 +48,17 @@ class FollowupSettings(BaseModel):
 
 
 class Followups:
-    def __init__(self, settings: FollowupSettings, knowledge, embedder, max_tokens: int | None = None) -> None:
+    def __init__(
+        self,
+        settings: FollowupSettings,
+        knowledge,
+        embedder,
+        max_tokens: int | None = None,
+        asks_for_person: Callable[[str], bool] = lambda _: False,
+    ) -> None:
         self.settings = settings
+        # "转人工" passed on is no problem to search with: the contact details or message that follow are for staff
+        self._asks_for_person = asks_for_person
         self.max_tokens = max_tokens  # what the engine embeds of a message (WARMDESK_EMBED_MAX_TOKENS)
         self._knowledge = knowledge  # knowledge.base.KnowledgeBase
         self._embedder = embedder
@@ -65,7 +75,9 @@ class Followups:
             return retrieval
         previous = snapshot.recent[-1]
         context = _context_text(snapshot.recent)
-        if previous.bot_decision in PASSED_ON and context and not self._opens_topic(text):
+        if previous.bot_decision in PASSED_ON:
+            if not context or self._asks_for_person(context) or self._opens_topic(text):
+                return retrieval
             return self._with_problem(f"{context} {text}", _mean(self._vector_of(context), vector), retrieval)
         if previous.bot_decision not in ANSWERED or not previous.faq_id or not context or self._opens_topic(text):
             return retrieval

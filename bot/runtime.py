@@ -112,11 +112,15 @@ class Runtime:
             profile=profile,
         )
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
-        engine.followups = Followups(
-            FollowupSettings.model_validate(business.section("context")), knowledge, embedder, settings.embed_max_tokens
-        )
         engine.privacy = open_data_rights(settings, db, business, texts)
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts, business, profile.topics)
+        engine.followups = Followups(
+            FollowupSettings.model_validate(business.section("context")),
+            knowledge,
+            embedder,
+            settings.embed_max_tokens,
+            engine.handoff.triggers.asks_for_person,
+        )
         care = open_care(settings, business, db, outbox, texts)  # relationship care: jobs, follow-ups, opt-out
         engine.interceptors.append(care.optout)
         engine.handoff.desks.add(care.desk)

@@ -106,3 +106,12 @@ def test_choices_the_question_found_alone_are_kept_after_a_problem_was_passed_on
         question, embedder.query(question), alone, snapshot(problem, "handoff_unavailable")
     )
     assert found is alone and index.searched == []
+
+
+def test_what_follows_a_request_for_a_person_is_not_searched_with_it():
+    embedder = CountingEmbedder()
+    request, details = "转人工", "我的电话是 13800000000，请回电"
+    index = FakeIndex({}, {f"{request} {details}": (answer("contact", 0.9), answer("contact", 0.9))})
+    search = Followups(FollowupSettings(), index, embedder, asks_for_person=lambda text: text == request)
+    found = search.search(details, embedder.query(details), NOTHING, snapshot(request, "handoff_unavailable"))
+    assert found is NOTHING and index.searched == []  # left for staff as a message, not answered with an FAQ
