@@ -82,6 +82,14 @@ def _by_language(categories: list[str], count: Callable[[str, str], float | None
     ]
 
 
+def _with_daily_share(card: Card, figure: Figure, part: str, whole: str, t: Say) -> Card:
+    """The card's chart: `part` as a share of `whole` per day and language; its table under it."""
+    days, series = _per_day(figure, _share(part, whole), t)
+    card.charts.append({"kind": "line", "x": days, "series": series, "percent": True})
+    _table(card, figure, t)
+    return card
+
+
 def _table(card: Card, figure: Figure, t: Say) -> None:
     card.columns = list(figure.columns)
     card.rows = [[number(row.get(column)) for column in figure.columns] for row in figure.rows]
@@ -124,10 +132,7 @@ def resolution(figure: Figure, t: Say) -> Card:
         ],
         t,
     )
-    days, series = _per_day(figure, _share("resolved", "questions"), t)
-    card.charts.append({"kind": "line", "x": days, "series": series, "percent": True})
-    _table(card, figure, t)
-    return card
+    return _with_daily_share(card, figure, "resolved", "questions", t)
 
 
 def handoffs(figure: Figure, t: Say) -> Card:
@@ -346,10 +351,7 @@ def unanswered(figure: Figure, t: Say) -> Card:
         ],
         t,
     )
-    days, series = _per_day(figure, _share("no_answer", "questions"), t)
-    card.charts.append({"kind": "line", "x": days, "series": series, "percent": True})
-    _table(card, figure, t)
-    return card
+    return _with_daily_share(card, figure, "no_answer", "questions", t)
 
 
 def _emotion(label: str, t: Say) -> str:
