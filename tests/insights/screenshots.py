@@ -17,7 +17,7 @@ from storage.db import Database
 from storage.models import CareNote, Conversation, Customer, EmotionAlert, Handoff, Identity, Message, Note
 from tests.adapters.conftest import CHROMIUM, FLAGS, AppServer
 from tests.insights.pages_app import add_staff, pages_app
-from tests.staff.helpers import PASSWORD
+from tests.staff.helpers import signed_in_pages
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 TALK = (
@@ -92,27 +92,13 @@ def main() -> None:
         }
         with AppServer(pages_app(db, Path(data_dir))) as live, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            for language, locale in (("en", "en-US"), ("zh", "zh-CN")):
-                for size, viewport in (
-                    ("desktop", {"width": 1280, "height": 900}),
-                    ("mobile", {"width": 390, "height": 844}),
-                ):
-                    context = browser.new_context(locale=locale, viewport=viewport)
-                    page = context.new_page()
-                    page.goto(f"{live.url}/staff/login?lang={language}")
-                    page.fill("#name", "mona")
-                    page.fill("#password", PASSWORD)
-                    page.click("#login")
-                    page.wait_for_selector("h1")
-                    for name, path in pages.items():
-                        page.goto(live.url + path)
-                        page.wait_for_load_state("load")
-                        page.screenshot(
-                            path=OUT / f"{name}-{language}-{size}.png", full_page=name != "insights-dashboard"
-                        )
-                        if name == "insights-dashboard":
-                            page.screenshot(path=OUT / f"{name}-{language}-{size}-full.png", full_page=True)
-                    context.close()
+            for language, size, page in signed_in_pages(browser, live.url, "mona"):
+                for name, path in pages.items():
+                    page.goto(live.url + path)
+                    page.wait_for_load_state("load")
+                    page.screenshot(path=OUT / f"{name}-{language}-{size}.png", full_page=name != "insights-dashboard")
+                    if name == "insights-dashboard":
+                        page.screenshot(path=OUT / f"{name}-{language}-{size}-full.png", full_page=True)
             browser.close()
         db.dispose()
 

@@ -15,7 +15,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.adapters.conftest import CHROMIUM, FLAGS, LiveServer
 from tests.staff.care_seed import seed_care
-from tests.staff.helpers import PASSWORD, add_accounts
+from tests.staff.helpers import add_accounts, signed_in_pages
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PAGES = {"care-inbox": "/staff/care", "care-tasks": "/staff/care/tasks", "care-jobs": "/staff/care/jobs"}
@@ -28,22 +28,10 @@ def main() -> None:
         seed_care(runtime)
         with LiveServer(runtime) as live, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            for language, locale in (("en", "en-US"), ("zh", "zh-CN")):
-                for size, viewport in (
-                    ("desktop", {"width": 1280, "height": 860}),
-                    ("mobile", {"width": 390, "height": 844}),
-                ):
-                    context = browser.new_context(locale=locale, viewport=viewport)
-                    page = context.new_page()
-                    page.goto(f"{live.url}/staff/login?next=/staff/care")
-                    page.fill("#name", "aggie")
-                    page.fill("#password", PASSWORD)
-                    page.click("#login")
-                    page.wait_for_selector(".care-tabs")
-                    for name, path in PAGES.items():
-                        page.goto(live.url + path)
-                        page.screenshot(path=OUT / f"staff-{name}-{language}-{size}.png", full_page=True)
-                    context.close()
+            for language, size, page in signed_in_pages(browser, live.url, "aggie"):
+                for name, path in PAGES.items():
+                    page.goto(live.url + path)
+                    page.screenshot(path=OUT / f"staff-{name}-{language}-{size}.png", full_page=True)
             browser.close()
         runtime.close()
 

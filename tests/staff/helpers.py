@@ -38,3 +38,25 @@ def sign_in(base_url: str, name: str, password: str = PASSWORD, next_path: str =
 
 def csrf_of(client: httpx.Client, path: str = "/staff") -> str:
     return hidden(client.get(path).text, "csrf")
+
+
+LOCALES = (("en", "en-US"), ("zh", "zh-CN"))
+SCREENS = (("desktop", {"width": 1280, "height": 860}), ("mobile", {"width": 390, "height": 844}))
+
+
+def signed_in_pages(browser, base_url: str, name: str, on_login_page=None):
+    """For docs/screenshots: a Chromium page signed in as `name` in each language and screen size, yielded as
+    (language, size, page); `on_login_page(page, language, size)` runs on the sign-in form first."""
+    for language, locale in LOCALES:
+        for size, viewport in SCREENS:
+            context = browser.new_context(locale=locale, viewport=viewport)
+            page = context.new_page()
+            page.goto(f"{base_url}/staff/login")
+            if on_login_page is not None:
+                on_login_page(page, language, size)
+            page.fill("#name", name)
+            page.fill("#password", PASSWORD)
+            page.click("#login")
+            page.wait_for_selector("h1")
+            yield language, size, page
+            context.close()

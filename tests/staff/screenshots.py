@@ -15,7 +15,7 @@ from playwright.sync_api import sync_playwright
 from bot.runtime import Runtime
 from bot.settings import Settings
 from tests.adapters.conftest import CHROMIUM, FLAGS, LiveServer
-from tests.staff.helpers import PASSWORD, add_accounts
+from tests.staff.helpers import add_accounts, signed_in_pages
 
 OUT = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PAGES = {
@@ -68,25 +68,16 @@ def main() -> None:
             while job.stage not in ("done", "failed"):
                 time.sleep(0.05)
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-            for language, locale in (("en", "en-US"), ("zh", "zh-CN")):
-                for size, viewport in (
-                    ("desktop", {"width": 1280, "height": 860}),
-                    ("mobile", {"width": 390, "height": 844}),
-                ):
-                    context = browser.new_context(locale=locale, viewport=viewport)
-                    page = context.new_page()
-                    page.goto(f"{live.url}/staff/login")
-                    page.screenshot(path=OUT / f"staff-login-{language}-{size}.png")
-                    page.fill("#name", "edna")
-                    page.fill("#password", PASSWORD)
-                    page.click("#login")
-                    page.wait_for_selector("h1")
-                    for name, path in PAGES.items():
-                        if name == "login":
-                            continue
-                        page.goto(live.url + path)
-                        page.screenshot(path=OUT / f"staff-{name}-{language}-{size}.png", full_page=False)
-                    context.close()
+
+            def login_shot(page, language: str, size: str) -> None:
+                page.screenshot(path=OUT / f"staff-login-{language}-{size}.png")
+
+            for language, size, page in signed_in_pages(browser, live.url, "edna", on_login_page=login_shot):
+                for name, path in PAGES.items():
+                    if name == "login":
+                        continue
+                    page.goto(live.url + path)
+                    page.screenshot(path=OUT / f"staff-{name}-{language}-{size}.png", full_page=False)
             browser.close()
         runtime.close()
 
