@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import aliased
 from sqlmodel import select
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from bot.messages import Choice, OutboundMessage
 from storage.db import Database, off_loop
@@ -299,17 +299,16 @@ class Outbox:
         """Record the attempt, retrying while the database is unreachable: the platform has the message, and
         while our claim lasts no one else sends it, so a database blip between "sent" and "marked" (a restart, a
         dropped connection) costs a wait, not a duplicate. Past half the claim the row is left to its lease."""
-        give_up = time.monotonic() + self._retry.claim_seconds / 2
-        delay = self._retry.mark_retry_delay
-        while True:
-            try:
-                return await off_loop(self._record_attempt, row, error, platform_message_id)
-            except (DBAPIError, PoolTimeout):
-                if time.monotonic() + delay > give_up:
-                    raise
-                log.warning("outbox message %s: the database did not take the attempt's outcome; retrying", row.id)
-                await asyncio.sleep(delay)
-                delay = min(2 * delay, 5.0)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type((DBAPIError, PoolTimeout)),
+            stop=stop_after_delay(self._retry.claim_seconds / 2),
+            wait=wait_exponential(multiplier=self._retry.mark_retry_delay, max=5.0),
+            before_sleep=lambda _: log.warning(
+                "outbox message %s: the database did not take the attempt's outcome; retrying", row.id
+            ),
+            reraise=True,
+        )
+        return await retrying(off_loop, self._record_attempt, row, error, platform_message_id)
 
     def _record_attempt(
         self, row: OutboxMessage, error: DeliveryError | None, platform_message_id: str | None
