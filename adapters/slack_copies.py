@@ -68,10 +68,6 @@ class SlackCopies:
 
     async def _messages(self, channel: str, card: str) -> list[dict]:
         messages: list[dict] = []
-        cursor = None
-        while True:
-            page = await self.client.conversations_replies(channel=channel, ts=card, cursor=cursor, limit=200)
-            messages.extend(page.get("messages") or [])
-            cursor = (page.get("response_metadata") or {}).get("next_cursor")
-            if not cursor:
-                return messages
+        async for page in await self.client.conversations_replies(channel=channel, ts=card, limit=200):
+            messages.extend(page.get("messages") or [])  # slack_sdk follows next_cursor page by page
+        return messages
