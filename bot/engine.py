@@ -193,7 +193,9 @@ class Engine:
         if text:
             # Not overlapped with the database read above: with two embedding threads the overlap was slower.
             t0 = time.perf_counter()
-            vector = self._embedder.query(query_head(self._embedder, analysed, self._embed_tokens))
+            # "ok never mind. how much data…": searched (and embedded) without the words that only lead in
+            asked = self.followups.question(analysed).text if self.followups is not None else analysed
+            vector = self._embedder.query(query_head(self._embedder, asked, self._embed_tokens))
             if self.followups is not None:  # the next message's follow-up search reuses it
                 self.followups.remember(analysed, vector)
             t1 = time.perf_counter()
@@ -201,7 +203,7 @@ class Engine:
             emotion = self._tagger.tag(analysed, vector, _context(snapshot)) if analyse else UNANALYSED
             t2 = time.perf_counter()
             if plan is None:
-                retrieval = self._knowledge.search(analysed, vector)
+                retrieval = self._knowledge.search(asked, vector)
                 if self.followups is not None:
                     retrieval = self.followups.search(analysed, vector, retrieval, snapshot)
                 plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts, self.profile.topics)

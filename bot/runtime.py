@@ -29,7 +29,7 @@ from bot.linking import AccountLinking
 from bot.outbox import Outbox, RetryPolicy
 from bot.privacy import open_data_rights
 from bot.settings import Settings
-from bot.social import SocialTurns, social_settings
+from bot.social import SocialTurns, lead_in_phrases, social_settings
 from bot.texts import Texts
 from knowledge.base import KnowledgeBase, RetrievalSettings, open_chroma_client
 from knowledge.collections import collection_for
@@ -114,12 +114,14 @@ class Runtime:
         engine.interceptors.append(AccountLinking(IdentityLinks(db), texts=texts))
         engine.privacy = open_data_rights(settings, db, business, texts)
         engine.handoff = open_handoff_service(settings, db, outbox, knowledge, texts, business, profile.topics)
+        social = social_settings(business.section("social"))
         engine.followups = Followups(
             FollowupSettings.model_validate(business.section("context")),
             knowledge,
             embedder,
             settings.embed_max_tokens,
             engine.handoff.triggers.asks_for_person,
+            social_phrases=lead_in_phrases(social),
         )
         care = open_care(settings, business, db, outbox, texts)  # relationship care: jobs, follow-ups, opt-out
         engine.interceptors.append(care.optout)
@@ -127,7 +129,6 @@ class Runtime:
         engine.emotion_watch = WatchWithAlerts(engine.emotion_watch, care.alerts)
         engine.handoff.summary_preface = care.notes.preface
         engine.clarify_picks = open_clarify_picks(settings, db, faqs, knowledge, embedder)
-        social = social_settings(business.section("social"))
         engine.interceptors.append(
             SocialTurns(social, texts, profile.topics, profile.name, engine.handoff.triggers.asks_for_person)
         )

@@ -164,3 +164,8 @@ class SocialTurns:
 
 def social_settings(section: dict) -> SocialSettings:
     return SocialSettings.model_validate(section)
+
+
+def lead_in_phrases(settings: SocialSettings) -> list[str]:
+    """Greetings, thanks and acknowledgements of every language: "ok, how do I…" is searched as "how do I…"."""
+    return [p for phrases in (settings.en, settings.zh) for p in (*phrases.greeting, *phrases.thanks, *phrases.ack)]

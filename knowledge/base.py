@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from knowledge.calibration import AnswerRule, MarginRule, fit_answer_rule, fit_m
 from knowledge.decision import Candidate, Retrieval, RetrievalSettings, decide
 from knowledge.entry import FaqEntry
 from knowledge.lexical import TOKENIZER_VERSION, tokenize
-from knowledge.ranking import Ranker
+from knowledge.ranking import EntryScores, Ranker
 from knowledge.state_cache import StateCache
 from knowledge.vector_index import (
     ChromaQuestionStore,
@@ -183,13 +183,19 @@ class KnowledgeBase:
 
     # --- search -------------------------------------------------------------------------------------
 
-    def search(self, text: str, query_vector: np.ndarray | None = None) -> Retrieval:
+    def search(self, text: str, query_vector: np.ndarray | None = None, exclude: Iterable[str] = ()) -> Retrieval:
+        """`exclude`: entries that cannot be the answer ("what if I downgrade instead" right after the
+        cancelling answer); the others are ranked and decided on as if those were not in the KB."""
         state = self._current_state()
         if not state.entry_ids:
             return Retrieval.nothing()
         if query_vector is None:
             query_vector = self._embedder.query(text or "")
         scores = state.ranker.score(tokenize(text or ""), query_vector)
+        if excluded := [i for i, faq_id in enumerate(state.entry_ids) if faq_id in set(exclude)]:
+            if len(excluded) >= len(state.entry_ids):
+                return Retrieval.nothing()
+            scores = _without(scores, excluded)
         return decide(scores, state.entry_ids, self.settings, state.rule)
 
     def warm_up(self) -> None:
@@ -293,6 +299,20 @@ class KnowledgeBase:
         for item in self._indexed.values():
             if item.tokens is None:
                 item.tokens = [tokenize(q) for q in item.entry.questions]
+
+
+def _without(scores: EntryScores, positions: list[int]) -> EntryScores:
+    """The scores with some entries ranked last and given no share of the classifier's probability."""
+    fused, similarity, lexical = scores.fused.copy(), scores.similarity.copy(), scores.lexical.copy()
+    fused[positions] = float(fused.min()) - 1e3
+    similarity[positions], lexical[positions] = 0.0, 0.0
+    logits, probability = scores.logits, scores.probability
+    if logits is not None and probability is not None:
+        logits, probability = logits.copy(), probability.copy()
+        logits[positions] = float(logits.min()) - 50.0
+        probability[positions] = 0.0
+        probability = probability / max(float(probability.sum()), 1e-12)
+    return replace(scores, fused=fused, similarity=similarity, lexical=lexical, logits=logits, probability=probability)
 
 
 def _embed_questions(embedder, questions: list[str]) -> list[np.ndarray]:

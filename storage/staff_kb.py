@@ -14,6 +14,8 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import delete, select
 
+from knowledge.answer_language import answer_language_warnings
+from knowledge.entry import FaqEntry
 from storage.db import Database
 from storage.faqs import FaqRepository
 from storage.models import FaqRecord, FaqRevision, KbTestCase
@@ -30,6 +32,7 @@ class EntryRow:
     revision: int
     updated_at: datetime
     haystack: str  # lower-cased id, questions and answers, for the search box
+    language_problems: tuple[str, ...] = ()  # knowledge.answer_language.LanguageProblem values
 
     @property
     def missing(self) -> tuple[str, ...]:
@@ -110,8 +113,21 @@ class KbListing:
             has_en = bool(en) or (bool(answer) and not is_chinese(answer))
             text = " ".join([faq_id, *questions, answer or "", zh or "", en or ""]).lower()
             title = questions[0] if questions else faq_id
+            entry = FaqEntry(faq_id, list(questions), answer, zh, en)
+            problems = tuple(dict.fromkeys(w.problem for w in answer_language_warnings(entry)))
             rows.append(
-                EntryRow(faq_id, title, len(questions), tuple(tags or ()), has_zh, has_en, revision, updated_at, text)
+                EntryRow(
+                    faq_id,
+                    title,
+                    len(questions),
+                    tuple(tags or ()),
+                    has_zh,
+                    has_en,
+                    revision,
+                    updated_at,
+                    text,
+                    problems,
+                )
             )
         return rows
 

@@ -12,6 +12,7 @@ from adapters.cli.errors import UsageError, plural
 from bot.kb_regression import run_tests
 from bot.runtime import open_database, open_knowledge, retrieval_settings
 from bot.settings import Settings
+from knowledge.answer_language import answer_language_warnings
 from knowledge.base import KnowledgeBase
 from knowledge.batch import ask_batch
 from knowledge.embedder import shared_embedder
@@ -114,6 +115,9 @@ def import_entries(settings: Settings, args: argparse.Namespace) -> int:
     if result.errors and not args.skip_bad:
         print(f"nothing imported: {len(result.errors)} problem(s); fix them or use --skip-bad", file=sys.stderr)
         return 1
+    for entry in result.entries:  # imported anyway: the business's own text, for its editors to fix
+        for warning in answer_language_warnings(entry):
+            print(f"{args.file}: warning: {warning}", file=sys.stderr)
     repository = _repository(settings)
     report = repository.save_many(result.entries, author=args.author, note=f"import {args.file.name}")
     _index(settings).sync(repository.all(), progress=_progress)

@@ -1,4 +1,5 @@
-"""Sensitive topics a person should handle, each a list of bilingual patterns; settings pick which are active."""
+"""Sensitive topics a person should handle: built-in bilingual patterns (settings pick which are active), plus the
+business file's [sensitive.<topic>] phrases per language, which the business edits (privacy breaches, ...)."""
 
 from __future__ import annotations
 
@@ -86,9 +87,36 @@ SENSITIVE_TOPICS: dict[str, tuple[str, ...]] = {
 }
 
 
-def compile_topics(names: tuple[str, ...]) -> dict[str, re.Pattern[str]]:
-    """One case-insensitive pattern per active topic; unknown names are refused so typos do not pass silently."""
+GAP = "..."  # in a business-file phrase: the words before it, then within a few words the words after it
+_GAP_PATTERN = r".{0,40}?"
+
+
+def compile_topics(
+    names: tuple[str, ...], phrases: dict[str, tuple[str, ...]] | None = None
+) -> dict[str, re.Pattern[str]]:
+    """One case-insensitive pattern per active topic; unknown names are refused so typos do not pass silently.
+    `phrases` (topic -> phrases of every language) are the business file's topics, active whenever listed; a
+    built-in topic's phrases are added to its patterns."""
+    phrases = {topic: items for topic, items in (phrases or {}).items() if any(p.strip() for p in items)}
     unknown = [name for name in names if name not in SENSITIVE_TOPICS]
     if unknown:
         raise ValueError(f"unknown sensitive topics {unknown}; known: {sorted(SENSITIVE_TOPICS)}")
-    return {name: re.compile("|".join(SENSITIVE_TOPICS[name]), re.IGNORECASE) for name in names}
+    compiled = {}
+    for name in dict.fromkeys([*names, *phrases]):
+        patterns = [*SENSITIVE_TOPICS.get(name, ()), *(phrase_pattern(p) for p in phrases.get(name, ()) if p.strip())]
+        compiled[name] = re.compile("|".join(patterns), re.IGNORECASE)
+    return compiled
+
+
+def phrase_pattern(phrase: str) -> str:
+    """A plain phrase as a pattern: Latin words match whole ("sue", not "issue"), Chinese anywhere, and "A ... B"
+    matches A followed by B a few words later ("leaked ... my data")."""
+    parts = [part.strip() for part in phrase.split(GAP)]
+    return _GAP_PATTERN.join(_words(part) for part in parts if part)
+
+
+def _words(text: str) -> str:
+    escaped = re.escape(" ".join(text.split())).replace(r"\ ", r"\s+")
+    start = r"\b" if text[:1].isascii() and text[:1].isalnum() else ""
+    end = r"\b" if text[-1:].isascii() and text[-1:].isalnum() else ""
+    return f"{start}{escaped}{end}"

@@ -79,6 +79,8 @@ class TriggerSettings:
     failed_turns: int = 2
     repeat_similarity: float = 0.6
     sensitive_topics: tuple[str, ...] = DEFAULT_TOPICS
+    # The business file's [sensitive.<topic>] phrases (every language's): topic -> phrases
+    topic_phrases: dict[str, tuple[str, ...]] = field(default_factory=dict)
     complaint_threshold: float = 0.5
     # Anger this strong hands off even when the knowledge base has a confident answer for the message; below
     # it, an angry question the bot can answer is answered (measured on the conversation benchmark).
@@ -130,7 +132,7 @@ class TriggerHit:
 class Triggers:
     def __init__(self, settings: TriggerSettings | None = None) -> None:
         self.settings = settings or TriggerSettings()
-        self._topics = compile_topics(self.settings.sensitive_topics)
+        self._topics = compile_topics(self.settings.sensitive_topics, self.settings.topic_phrases)
         self._keywords = keyword_pattern(self.settings.keywords)
 
     def asks_for_person(self, text: str) -> bool:

@@ -21,9 +21,10 @@ from storage.handoffs import HandoffRepository
 from storage.presence import PresenceStore
 
 
-def trigger_settings(settings: Settings) -> TriggerSettings:
+def trigger_settings(settings: Settings, business: BusinessFile | None = None) -> TriggerSettings:
     extra_keywords = tuple(_items(settings.handoff_keywords))
     return TriggerSettings(
+        topic_phrases=sensitive_phrases(business.section("sensitive")) if business is not None else {},
         keywords=DEFAULT_KEYWORDS + extra_keywords,
         anger_threshold=settings.handoff_anger_threshold,
         negative_window=settings.handoff_negative_window,
@@ -75,7 +76,7 @@ def open_handoff_service(
     return HandoffService(
         HandoffRepository(db),
         outbox,
-        Triggers(trigger_settings(settings)),
+        Triggers(trigger_settings(settings, business)),
         service_settings,
         Desks(),
         faq_title=faq_title,
@@ -86,6 +87,18 @@ def open_handoff_service(
         withdrawal=Withdrawal(desk.withdraw_phrases()),
         topics=topics,
     )
+
+
+def sensitive_phrases(section: dict) -> dict[str, tuple[str, ...]]:
+    """[sensitive.<topic>] en = [...], zh = [...] → topic -> phrases of every language; a typo is refused."""
+    topics = {}
+    for topic, languages in section.items():
+        if not isinstance(languages, dict) or not all(
+            isinstance(items, list) and all(isinstance(p, str) for p in items) for items in languages.values()
+        ):
+            raise ValueError(f'[sensitive.{topic}] must hold lists of phrases per language, e.g. en = ["..."]')
+        topics[topic] = tuple(phrase for items in languages.values() for phrase in items)
+    return topics
 
 
 def _items(value: str) -> list[str]:
