@@ -26,6 +26,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from bot.context_words import ContextWords, Question
 from bot.language import clean_text
+from knowledge.decision import Retrieval
 from knowledge.embedder import query_head
 from storage.conversations import ConversationSnapshot, RecentTurn
 
@@ -38,6 +39,11 @@ PASSED_ON = frozenset({"handoff", "handoff_unavailable"})
 # benchmark's follow-ups the exact search scored at most 0.25 above the estimate.
 UNSURE_FROM = 0.6
 UNSURE_MARGIN = 0.25  # the same margin below a follow-up's own threshold (referring_min_confidence)
+# "... instead": the customer asked for another option than the previous answer, so the likeliest others (at
+# most MAX_ALTERNATIVES, each at least ALTERNATIVE_FLOOR confident: near the KB, not a shot in the dark) are
+# offered as choices when none is a sure answer.
+ALTERNATIVE_FLOOR = 0.1
+MAX_ALTERNATIVES = 2
 REMEMBERED_VECTORS = 1024  # per process: the previous message of the customers writing now
 
 
@@ -126,10 +132,23 @@ class Followups:
         return exact if self._found_again(exact, previous.faq_id, needed) else retrieval
 
     def _alternative(self, text: str, vector: np.ndarray, retrieval, previous_id: str):
-        """ "What if I downgrade instead?" right after the cancelling answer: anything but that answer again."""
-        if retrieval.top != previous_id and not any(c.faq_id == previous_id for c in retrieval.confirm):
-            return retrieval
-        return self._knowledge.search(text, vector, exclude=(previous_id,))
+        """After the cancelling answer, "what if I downgrade instead?" never gets that answer again. The customer
+        asked for another option of the same business, so the likeliest others are offered as choices even when
+        none is confident alone (one nowhere near the KB, below ALTERNATIVE_FLOOR, is not offered)."""
+        involved = retrieval.top == previous_id or any(c.faq_id == previous_id for c in retrieval.confirm)
+        others = self._knowledge.search(text, vector, exclude=(previous_id,)) if involved else retrieval
+        sure = others.decision == "answer" and not others.confirm
+        if sure or others.decision == "clarify" or not others.candidates:
+            return others
+        ranked = sorted((c for c in others.candidates if c.faq_id != previous_id), key=lambda c: -c.score)
+        if not ranked:
+            return others
+        offered = [c for c in ranked[:MAX_ALTERNATIVES] if c.score >= ALTERNATIVE_FLOOR]
+        if not offered:
+            return others
+        if len(offered) == 1:  # one likely option: "Is this what you mean?"
+            return Retrieval("answer", offered[0].faq_id, offered[0].faq_id, offered[0].score, ranked, confirm=offered)
+        return Retrieval("clarify", None, offered[0].faq_id, offered[0].score, offered)
 
     def _with_problem(self, together: str, vector: np.ndarray, retrieval):
         """Only for a question that found nothing alone: the problem adds context, it does not outvote choices

@@ -64,7 +64,7 @@ STAFF_TEXTS: dict[str, dict[str, str]] = {
         "kb.no_zh": "no 中文",
         "kb.no_en": "no EN",
         "kb.chinese_in_english": "中文 in EN answer",
-        "kb.chinese_in_english_hint": "The English answer contains Chinese characters: English-speaking customers will see them.",
+        "kb.chinese_in_english_hint": "The English answer contains Chinese characters: English readers see them.",
         "kb.no_chinese_in_chinese": "zh answer not Chinese",
         "kb.no_chinese_in_chinese_hint": "The Chinese answer contains no Chinese characters.",
         "kb.previous": "Previous",

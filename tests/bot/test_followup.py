@@ -115,3 +115,78 @@ def test_what_follows_a_request_for_a_person_is_not_searched_with_it():
     search = Followups(FollowupSettings(), index, embedder, asks_for_person=lambda text: text == request)
     found = search.search(details, embedder.query(details), NOTHING, snapshot(request, "handoff_unavailable"))
     assert found is NOTHING and index.searched == []  # left for staff as a message, not answered with an FAQ
+
+
+class ExcludingIndex(FakeIndex):
+    """A FakeIndex that also answers searches with entries left out: (text, excluded) -> retrieval."""
+
+    def __init__(self, script, without: dict[tuple[str, tuple[str, ...]], Retrieval]) -> None:
+        super().__init__({}, script)
+        self._without = without
+
+    def search(self, text: str, vector: np.ndarray, exclude=()) -> Retrieval:
+        if exclude:
+            self.searched.append(f"{text} -{','.join(exclude)}")
+            return self._without[(text, tuple(exclude))]
+        return super().search(text, vector)
+
+
+def with_words(index, embedder, **words) -> Followups:
+    return Followups(FollowupSettings(min_confidence=0.85, referring_min_confidence=0.5, **words), index, embedder)
+
+
+def test_a_follow_up_that_points_back_is_answered_from_a_lower_confidence():
+    embedder = CountingEmbedder()
+    previous, follow = "how do I cancel my plan", "when does it stop"
+    index = FakeIndex({}, {f"{previous} {follow}": (answer("cancel", 0.6), answer("cancel", 0.6))})
+    search = with_words(index, embedder, refers_back={"en": ["it"]})
+    found = search.search(follow, embedder.query(follow), NOTHING, snapshot(previous, "answer", "cancel"))
+    assert found.faq_id == "cancel"
+    plain = with_words(index, embedder)  # without the pointing word 0.6 is not enough
+    assert plain.search(follow, embedder.query(follow), NOTHING, snapshot(previous, "answer", "cancel")) is NOTHING
+
+
+def test_an_unsure_answer_alone_gives_way_to_a_likelier_follow_up_reading():
+    embedder = CountingEmbedder()
+    previous, follow = "invoice?", "can it cover bills from last year"
+    alone = Retrieval("answer", "bill", "bill", 0.54, [Candidate("bill", 0.54)], confirm=[Candidate("bill", 0.54)])
+    index = FakeIndex({}, {f"{previous} {follow}": (answer("invoice", 0.79), answer("invoice", 0.79))})
+    search = with_words(index, embedder, refers_back={"en": ["it"]})
+    found = search.search(follow, embedder.query(follow), alone, snapshot(previous, "answer", "invoice"))
+    assert found.faq_id == "invoice"
+    sure = answer("bill", 0.95)  # a sure answer alone is kept
+    assert search.search(follow, embedder.query(follow), sure, snapshot(previous, "answer", "invoice")) is sure
+
+
+def test_a_solved_problem_is_not_searched_with_the_next_question():
+    embedder = CountingEmbedder()
+    previous, follow = "I can't log in to the app", "logged in, how much data do I have left"
+    index = FakeIndex({}, {f"{previous} {follow}": (answer("login", 0.95), answer("login", 0.95))})
+    search = with_words(index, embedder, resolved={"en": ["logged in"]})
+    found = search.search(follow, embedder.query(follow), NOTHING, snapshot(previous, "answer", "login"))
+    assert found is NOTHING and index.searched == []
+
+
+def test_asking_for_an_alternative_never_gets_the_previous_answer_again():
+    embedder = CountingEmbedder()
+    previous, follow = "how do I cancel my plan", "what if I move to a cheaper plan instead"
+    alone = Retrieval("no_answer", None, "cancel", 0.42, [Candidate("cancel", 0.42), Candidate("change", 0.2)])
+    other = Retrieval("clarify", None, "change", 0.4, [Candidate("change", 0.4), Candidate("plans", 0.3)])
+    index = ExcludingIndex(
+        {f"{previous} {follow}": (answer("cancel", 0.96), answer("cancel", 0.96))}, {(follow, ("cancel",)): other}
+    )
+    search = with_words(index, embedder, instead={"en": ["instead"]})
+    found = search.search(follow, embedder.query(follow), alone, snapshot(previous, "answer", "cancel"))
+    assert found is other and index.searched == [f"{follow} -cancel"]
+
+
+def test_the_likeliest_other_option_is_offered_when_none_is_sure():
+    embedder = CountingEmbedder()
+    previous, follow = "how do I cancel my plan", "what if I move to a cheaper plan instead"
+    alone = Retrieval("no_answer", None, "cancel", 0.42, [Candidate("cancel", 0.42), Candidate("change", 0.2)])
+    unsure = Retrieval("no_answer", None, "change", 0.19, [Candidate("change", 0.19), Candidate("bills", 0.05)])
+    index = ExcludingIndex({}, {(follow, ("cancel",)): unsure})
+    found = with_words(index, embedder, instead={"en": ["instead"]}).search(
+        follow, embedder.query(follow), alone, snapshot(previous, "answer", "cancel")
+    )
+    assert [c.faq_id for c in found.confirm] == ["change"]  # "Is this what you mean?", not the cancelling answer

@@ -149,3 +149,20 @@ def test_history_before_the_last_handoff_does_not_count_again():
 
     turns = (EarlierTurn("a", bot_decision="no_answer"), EarlierTurn("5", bot_decision="rating"), EarlierTurn("b"))
     assert since_last_handoff(turns) == (EarlierTurn("b"),)
+
+
+def test_the_business_files_sensitive_phrases_hand_off_a_data_leak_accusation():
+    from bot.business import load_business_file
+    from bot.handoff.wiring import sensitive_phrases
+
+    triggers = Triggers(TriggerSettings(topic_phrases=sensitive_phrases(load_business_file().section("sensitive"))))
+    for text in ("办卡第二天就有陌生人报出我的身份证号，是不是你们把我的信息泄露了？", "did you sell my data to spammers"):
+        hit = triggers.check(TriggerInput(text, decision="answer"))  # even when the KB has something close
+        assert hit.reason == "sensitive_topic" and hit.evidence["topic"] == "privacy_breach"
+    assert triggers.check(TriggerInput("how do I update my personal information", decision="answer")) is None
+
+
+def test_a_business_topic_phrase_with_a_gap_matches_words_in_between():
+    triggers = Triggers(TriggerSettings(sensitive_topics=(), topic_phrases={"leak": ("leaked ... my data",)}))
+    assert triggers.check(TriggerInput("you leaked all of my data")).evidence["topic"] == "leak"
+    assert triggers.check(TriggerInput("my data plan leaked")) is None

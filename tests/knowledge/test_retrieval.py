@@ -200,3 +200,12 @@ def test_a_likely_but_unsure_answer_carries_the_entries_to_confirm(demo_kb):
     assert (without.decision, without.faq_id, without.confirm) == ("answer", "returns_how_to", [])
     sure = demo_kb.search("how do I reset my password")
     assert sure.decision == "answer" and sure.score >= demo_kb.settings.confirm_below and sure.confirm == []
+
+
+def test_an_excluded_entry_is_never_the_answer_and_the_others_are_still_ranked(kb):
+    question = "I can't remember my password, how can I reset it?"
+    assert kb.search(question).faq_id == "reset-password"
+    without = kb.search(question, exclude=["reset-password"])
+    assert without.top != "reset-password"
+    assert "reset-password" not in [c.faq_id for c in without.candidates[:3]]
+    assert without.candidates  # the rest of the KB is still searched

@@ -51,6 +51,19 @@ def test_the_list_filters_by_text_tag_and_missing_language_and_pages(staff_serve
     assert edna.get("/staff/kb", params={"missing": "fr"}).status_code == 422
 
 
+def test_the_list_flags_an_english_answer_written_with_chinese_characters(staff_server):
+    live, runtime = staff_server
+    edna = sign_in(live.url, "edna")
+    runtime.faqs.save_many(
+        [FaqEntry("degree-check", ["How do I verify my degree?"], answer_en="Use 学信网.", answer_zh="请使用学信网。")],
+        author="test",
+    )
+    row = re.search(r'<tr class="entry" data-id="degree-check">.*?</tr>', edna.get("/staff/kb").text, re.S).group(0)
+    assert 'data-problem="chinese_in_english"' in row and "中文 in EN answer" in row
+    clean = re.search(r'<tr class="entry" data-id="order_track">.*?</tr>', edna.get("/staff/kb").text, re.S)
+    assert clean is None or "language-problem" not in clean.group(0)
+
+
 def test_an_edit_is_saved_as_a_new_revision_and_the_bot_answers_with_it(staff_server):
     live, runtime = staff_server
     edna = sign_in(live.url, "edna")
