@@ -1,10 +1,10 @@
 """The words around a question that say how it relates to the conversation, from the business file's [context].
 
-- lead_in ("quick question", "请问"), new_topic ("also", "顺便") and resolved ("that worked", "登上了") phrases, and
-  the [social] greetings, thanks and acknowledgements ("ok", "好的", set apart by a space or a comma in Chinese),
-  only introduce the question at the start of a message: the knowledge base is searched without them (one
-  embedding of the rest, none extra), so "separately, ..." is matched on what follows it.
-  new_topic and resolved phrases also say the previous question is done with: the message is searched alone.
+- lead_in ("quick question", "请问") and resolved ("that worked", "登上了") phrases, and the [social] greetings,
+  thanks and acknowledgements ("ok", "好的", set apart by a space or a comma in Chinese), only introduce the
+  question at the start of a message: the knowledge base is searched without them (one embedding of the rest,
+  none extra). new_topic ("also", "顺便") and resolved phrases say the previous question is done with: the
+  message is searched alone (new_topic phrases stay in the searched text).
 - refers_back ("it", "它"): the message points at the previous question ("when does it stop?").
 - instead ("instead", "要是不"): the customer asks for an alternative to what they were just told.
 """
@@ -43,11 +43,11 @@ class ContextWords:
         instead: dict[str, list[str]] | list[str] = (),
         social: list[str] = (),
     ) -> None:
-        self._opening = set(_keys(new_topic)) | set(_keys(resolved))
+        self._new_topic = set(_keys(new_topic))
+        self._opening = self._new_topic | set(_keys(resolved))
         free = set(_keys(lead_in)) | self._opening
-        self._apart = (
-            set(_keys(social)) - free
-        )  # acknowledgements: "好 我想问" but not "好贵", "可以 ..." not "可以退吗"
+        # acknowledgements: "好 我想问" but not "好贵", "可以 ..." not "可以退吗"
+        self._apart = set(_keys(social)) - free
         self._leading = sorted(free | self._apart, key=len, reverse=True)
         self._refers_back = _keys(refers_back)
         self._instead = _keys(instead)
@@ -56,15 +56,20 @@ class ContextWords:
         normal = text.lower().replace("\u2019", "'")
         spans = list(_TOKEN.finditer(normal)) if len(normal) == len(text) else []
         words = [span.group(0) for span in spans]
-        position, opens = 0, False
+        position, opens, kept = 0, False, None
         while position < len(words) - 1:
             key = next((k for k in self._leading if self._leads(words, spans, position, k)), None)
             if key is None:
                 break
             opens = opens or key in self._opening
+            if key in self._new_topic and kept is None:
+                kept = position
             position += len(key)
         rest = words[position:] if position < len(words) else words
-        question = text[spans[position].start() :].strip() if 0 < position < len(words) else text
+        # A topic switch is searched with its words: "unrelated but…" / "对了…" before a question the KB does not
+        # cover keeps it off the KB, and without them in-scope switches were matched no better (conversation bench).
+        start = position if kept is None else kept
+        question = text[spans[start].start() :].strip() if 0 < start < len(words) else text
         return Question(question, opens, _contains(rest, self._refers_back), _contains(rest, self._instead))
 
     def _leads(self, words: list[str], spans: list[re.Match[str]], position: int, key: tuple[str, ...]) -> bool:

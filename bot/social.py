@@ -124,6 +124,10 @@ class SocialMatcher:
                 break
         return kinds, position
 
+    def asks(self, text: str) -> bool:
+        """The message asks something: a question mark or one of the question words of any language."""
+        return self._asks(text, tokens(text))
+
     def _asks(self, text: str, rest: list[str]) -> bool:
         if "?" in text or "？" in text:
             return True

@@ -1,5 +1,5 @@
 """Answers written in the wrong script: an English answer with Chinese characters in it (a brand name like
-"石子通信" that English customers cannot read), or a Chinese answer with none. Editors are warned (kb import, the
+"云帆通信" that English customers cannot read), or a Chinese answer with none. Editors are warned (kb import, the
 staff KB list) so the business fixes its own text; the bot never rewrites it."""
 
 from __future__ import annotations

@@ -351,9 +351,9 @@ def test_llm_usage_shows_tokens_per_day_and_purpose_against_the_budget(data_dir,
 
 def test_import_warns_about_an_english_answer_written_with_chinese_characters(data_dir, tmp_path, capsys):
     source = tmp_path / "faq.jsonl"
-    mixed = {"id": "degree", "questions": ["how do I verify my degree"], "answer_en": "Use 学信网 to verify it."}
+    mixed = {"id": "degree", "questions": ["how do I verify my degree"], "answer_en": "Use 云帆网 to verify it."}
     write_jsonl(source, [mixed, GOOD[0]])
     assert run.main(["kb", "import", str(source)]) == 0  # imported: the business fixes its own text
     captured = capsys.readouterr()
-    assert "warning" in captured.err and "'degree'" in captured.err and "学信网" in captured.err
+    assert "warning" in captured.err and "'degree'" in captured.err and "云帆网" in captured.err
     assert GOOD[0]["id"] not in captured.err and "imported 2 new" in captured.out

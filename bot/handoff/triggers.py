@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -130,8 +131,11 @@ class TriggerHit:
 
 
 class Triggers:
-    def __init__(self, settings: TriggerSettings | None = None) -> None:
+    def __init__(self, settings: TriggerSettings | None = None, asks: Callable[[str], bool] | None = None) -> None:
+        """`asks`: whether a message asks something (the business file's [social] question words); a calm
+        question is not corroboration enough for the complaint classifier (see `_corroborated`)."""
         self.settings = settings or TriggerSettings()
+        self._asks = asks or (lambda text: False)
         self._topics = compile_topics(self.settings.sensitive_topics, self.settings.topic_phrases)
         self._keywords = keyword_pattern(self.settings.keywords)
 
@@ -185,7 +189,7 @@ class Triggers:
 
     def _complaint(self, given: TriggerInput, settings: TriggerSettings) -> TriggerHit | None:
         result = complaint_score(given.text, given.emotion, given.intensity, given.vector)
-        if result.source == "model" and not _corroborated(given, result.cues, result.confident):
+        if result.source == "model" and not _corroborated(given, result.cues, result.confident, self._asks):
             return None
         if given.decision == "answer" and not _grievance(given, result.cues, settings):
             return None  # a problem the knowledge base answers ("my router died") gets the answer
@@ -278,9 +282,16 @@ def _grievance(given: TriggerInput, cues: dict[str, str], settings: TriggerSetti
     )
 
 
-def _corroborated(given: TriggerInput, cues: dict[str, str], confident: bool = False) -> bool:
+def _corroborated(
+    given: TriggerInput, cues: dict[str, str], confident: bool = False, asks: Callable[[str], bool] = lambda _: False
+) -> bool:
     """The classifier reads a problem report as a complaint; a problem the bot has a confident answer for,
     told calmly and without grievance words ("the colour is wrong, can I exchange it?"), is answered instead.
-    Corroboration: a negative emotion, a grievance cue word, a bot without a confident answer, or the classifier
-    itself past its high-precision point (`ComplaintModel.confident`, chosen by CV on the training examples)."""
-    return given.emotion in NEGATIVE_LABELS or bool(cues) or given.decision != "answer" or confident
+    Corroboration: a negative emotion, a grievance cue word, the classifier itself past its high-precision point
+    (`ComplaintModel.confident`, chosen by CV on the training examples), or a bot without a confident answer,
+    unless the message is a calm question ("can those one-ring calls be blocked?"): that gets the answer or an
+    honest "I don't know" with a person offered, not a handoff that skips the answer."""
+    negative = given.emotion in NEGATIVE_LABELS
+    if negative or cues or confident:
+        return True
+    return given.decision != "answer" and not asks(given.text)

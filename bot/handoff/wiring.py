@@ -15,6 +15,7 @@ from bot.handoff.triggers import DEFAULT_KEYWORDS, Triggers, TriggerSettings
 from bot.handoff.waiting import Withdrawal
 from bot.outbox import Outbox
 from bot.settings import Settings
+from bot.social import SocialMatcher, social_settings
 from bot.texts import Texts
 from storage.db import Database
 from storage.handoffs import HandoffRepository
@@ -76,7 +77,7 @@ def open_handoff_service(
     return HandoffService(
         HandoffRepository(db),
         outbox,
-        Triggers(trigger_settings(settings, business)),
+        Triggers(trigger_settings(settings, business), SocialMatcher(social_settings(business.section("social"))).asks),
         service_settings,
         Desks(),
         faq_title=faq_title,

@@ -27,9 +27,13 @@ def words() -> ContextWords:
 @pytest.mark.parametrize(
     ("text", "searched"),
     [
-        ("separately, my bill has a charge I never signed up for", "my bill has a charge I never signed up for"),
         ("ok never mind. how much credit do I have left", "how much credit do I have left"),
-        ("顺便问下 骚扰电话能不能拦住", "骚扰电话能不能拦住"),
+        ("登上了 我想看看还剩多少流量", "我想看看还剩多少流量"),
+        (
+            "ok, separately: my bill has a charge I never signed up for",
+            "separately: my bill has a charge I never signed up for",
+        ),
+        ("顺便问下 骚扰电话能不能拦住", "顺便问下 骚扰电话能不能拦住"),  # a topic switch keeps its words
         ("好的，请问发票怎么开", "发票怎么开"),
         ("quick question: can I pay by card?", "can I pay by card?"),
     ],

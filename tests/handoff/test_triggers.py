@@ -156,7 +156,8 @@ def test_the_business_files_sensitive_phrases_hand_off_a_data_leak_accusation():
     from bot.handoff.wiring import sensitive_phrases
 
     triggers = Triggers(TriggerSettings(topic_phrases=sensitive_phrases(load_business_file().section("sensitive"))))
-    for text in ("办卡第二天就有陌生人报出我的身份证号，是不是你们把我的信息泄露了？", "did you sell my data to spammers"):
+    leak = "办卡第二天就有陌生人报出我的身份证号，是不是你们把我的信息泄露了？"
+    for text in (leak, "did you sell my data to spammers"):
         hit = triggers.check(TriggerInput(text, decision="answer"))  # even when the KB has something close
         assert hit.reason == "sensitive_topic" and hit.evidence["topic"] == "privacy_breach"
     assert triggers.check(TriggerInput("how do I update my personal information", decision="answer")) is None

@@ -5,9 +5,10 @@ from knowledge.entry import FaqEntry
 
 
 def test_an_english_answer_with_chinese_names_is_reported_with_the_words():
-    entry = FaqEntry("plans", ["plans?"], answer_en="Compare plans in the 石子通信 app.", answer_zh="在石子通信App比较套餐。")
+    english = "Compare plans in the 云帆通信 app."
+    entry = FaqEntry("plans", ["plans?"], answer_en=english, answer_zh="在云帆通信App比较套餐。")
     (warning,) = answer_language_warnings(entry)
-    assert warning.problem == LanguageProblem.CHINESE_IN_ENGLISH and "石子通信" in str(warning)
+    assert warning.problem == LanguageProblem.CHINESE_IN_ENGLISH and "云帆通信" in str(warning)
 
 
 def test_a_chinese_answer_without_chinese_is_reported():

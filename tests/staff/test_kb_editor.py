@@ -55,7 +55,7 @@ def test_the_list_flags_an_english_answer_written_with_chinese_characters(staff_
     live, runtime = staff_server
     edna = sign_in(live.url, "edna")
     runtime.faqs.save_many(
-        [FaqEntry("degree-check", ["How do I verify my degree?"], answer_en="Use 学信网.", answer_zh="请使用学信网。")],
+        [FaqEntry("degree-check", ["How do I verify my degree?"], answer_en="Use 云帆网.", answer_zh="请使用云帆网。")],
         author="test",
     )
     row = re.search(r'<tr class="entry" data-id="degree-check">.*?</tr>', edna.get("/staff/kb").text, re.S).group(0)
