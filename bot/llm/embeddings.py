@@ -58,8 +58,8 @@ class OwnVectors:
     def __init__(self, knowledge) -> None:
         self._knowledge = knowledge
 
-    def search(self, text: str, query_vector=None):
-        return self._knowledge.search(text)
+    def search(self, text: str, query_vector=None, exclude=()):
+        return self._knowledge.search(text, exclude=exclude)
 
     def __len__(self) -> int:
         return len(self._knowledge)

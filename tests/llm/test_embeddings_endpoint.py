@@ -135,3 +135,14 @@ def test_the_knowledge_base_is_embedded_and_searched_through_the_endpoint_and_a_
     monkeypatch.setenv("EMBEDDINGS_MODEL", "e5-small-v2")
     assert run.main(["kb", "collections", "list"]) == 0
     assert [line.split()[0] for line in capsys.readouterr().out.splitlines()][:2] == [kept, f"{kept}-passage"]
+
+
+def test_a_search_with_an_excluded_entry_reaches_the_wrapped_knowledge_base():
+    class Recording:
+        def search(self, text, query_vector=None, exclude=()):
+            self.seen = (text, query_vector, tuple(exclude))
+            return "found"
+
+    inner = Recording()
+    assert OwnVectors(inner).search("cheaper plan instead", [0.1], exclude=["cancel"]) == "found"
+    assert inner.seen == ("cheaper plan instead", None, ("cancel",))  # its own vector, the exclusion kept
