@@ -220,3 +220,20 @@ async def test_with_no_desk_a_request_for_a_person_is_told_honestly_and_the_next
     assert told.decision == "handoff_unavailable" and "Nobody from our team is online" in told.replies[0].text
     answered = await runtime.engine.handle(message(customer, "How can I see where my parcel is right now?"))
     assert answered.decision == "answer"
+
+
+async def test_a_lead_in_is_left_out_of_what_is_embedded_and_searched(runtime, customer, monkeypatch):
+    plain = await runtime.engine.handle(message(customer + "-plain", "怎么修改收货地址"))
+    embedded: list[str] = []
+    real_query = runtime.engine._embedder.query
+    monkeypatch.setattr(runtime.engine._embedder, "query", lambda text: embedded.append(text) or real_query(text))
+    led = await runtime.engine.handle(message(customer, "好的，请问怎么修改收货地址"))
+    assert embedded == ["怎么修改收货地址"]  # one embedding, of the question itself
+    assert led.faq_id == plain.faq_id and led.decision == plain.decision
+    assert logged(runtime, customer)[0].text == "好的，请问怎么修改收货地址"  # logged as written
+
+
+async def test_saying_the_problem_is_solved_starts_afresh(runtime, customer):
+    first = await runtime.engine.handle(message(customer, "怎么修改收货地址"))
+    solved = await runtime.engine.handle(message(customer, "好了 发货了还能改吗"))
+    assert first.decision == "answer" and solved.faq_id != first.faq_id  # not searched with the address question
