@@ -220,3 +220,23 @@ async def test_with_no_desk_a_request_for_a_person_is_told_honestly_and_the_next
     assert told.decision == "handoff_unavailable" and "Nobody from our team is online" in told.replies[0].text
     answered = await runtime.engine.handle(message(customer, "How can I see where my parcel is right now?"))
     assert answered.decision == "answer"
+
+
+async def test_an_off_topic_question_near_an_entry_gets_the_out_of_scope_reply_not_a_follow_up(
+    runtime, customer, monkeypatch
+):
+    first = await runtime.engine.handle(message(customer, "我的快递到哪了"))
+    assert first.decision == "answer"
+    searched_as_follow_up: list[str] = []
+    real_search = runtime.engine.followups.search
+    monkeypatch.setattr(
+        runtime.engine.followups,
+        "search",
+        lambda text, *rest: searched_as_follow_up.append(text) or real_search(text, *rest),
+    )
+    # Near the shipping entries by its words (tomorrow, a city), but about the weather: the "elsewhere" background
+    reply = await runtime.engine.handle(message(customer, "明天杭州下雨吗"))
+    assert reply.decision == "out_of_scope" and reply.replies[0].kind == "out_of_scope"
+    assert reply.faq_id is None and reply.replies[0].choices == []
+    assert "帮不上" in reply.replies[0].text
+    assert searched_as_follow_up == []
