@@ -58,6 +58,9 @@ class RetrievalSettings:
     # (another company's app, a tax form) is out of scope instead. -0.05 also dropped an in-scope question's
     # choices (lead -0.045) on the conversation benchmark; 0 is the point where neither side is nearer.
     elsewhere_clarify_lead: float = 0.0
+    # An out-of-scope question of at least this many words is a question of its own and is not searched again as a
+    # follow-up; a shorter one ("明天呢", "what about weekends?") may still lean on the previous question.
+    elsewhere_own_question_words: int = 4
     # In a conversation, an answer below this confidence is offered as a choice ("Is this what you mean?")
     # instead of said outright (Retrieval.confirm): a question near an entry but about something the KB does
     # not cover (another company's product, a service not offered) scores in this band as often as a plain
@@ -104,8 +107,8 @@ class Retrieval:
     out_of_scope: bool = False  # no_answer, and nowhere near any entry
     # An answer below `confirm_below`: the entries to offer as choices in a conversation (the top one first)
     confirm: list[Candidate] = field(default_factory=list)
-    # Out of scope because the question is much closer to the "elsewhere" background than to the KB: its words
-    # are about something else, so it is not read as a follow-up of the previous question either.
+    # Out of scope because the question is much closer to the "elsewhere" background than to the KB, and long
+    # enough to be a question of its own: not read as a follow-up of the previous question either.
     elsewhere: bool = False
 
     @classmethod
@@ -134,7 +137,10 @@ def decide(
     ]
     top = candidates[0]
     lead = -math.inf if elsewhere_lead is None else elsewhere_lead
-    elsewhere = Retrieval("no_answer", None, top.faq_id, top.score, candidates, out_of_scope=True, elsewhere=True)
+    own_question = scores.query_words >= settings.elsewhere_own_question_words
+    elsewhere = Retrieval(
+        "no_answer", None, top.faq_id, top.score, candidates, out_of_scope=True, elsewhere=own_question
+    )
     if lead > settings.elsewhere_lead:
         return elsewhere
     same_word = _one_word_matched_by_several(scores, best, settings)

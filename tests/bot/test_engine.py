@@ -235,7 +235,7 @@ async def test_an_off_topic_question_near_an_entry_gets_the_out_of_scope_reply_n
         lambda text, *rest: searched_as_follow_up.append(text) or real_search(text, *rest),
     )
     # Near the shipping entries by its words (tomorrow, a city), but about the weather: the "elsewhere" background
-    reply = await runtime.engine.handle(message(customer, "明天杭州下雨吗"))
+    reply = await runtime.engine.handle(message(customer, "明天杭州会不会下雨啊"))
     assert reply.decision == "out_of_scope" and reply.replies[0].kind == "out_of_scope"
     assert reply.faq_id is None and reply.replies[0].choices == []
     assert "帮不上" in reply.replies[0].text

@@ -14,7 +14,8 @@ from tests.knowledge.conftest import CountingEmbedder
 
 DEMO_KB = Path(__file__).resolve().parents[2] / "knowledge" / "demo_kb.jsonl"
 # Near the demo store's shipping-times entry (answered at ~0.5 without the background), but about the weather
-NEAR_AN_ENTRY = "明天杭州下雨吗"
+NEAR_AN_ENTRY = "明天杭州会不会下雨啊"
+JOKE = "could you tell me a really funny joke about cats"
 
 
 @pytest.fixture(scope="module")
@@ -38,6 +39,11 @@ def test_an_off_topic_question_near_an_entry_is_out_of_scope(store, embedder):
 
 
 @pytest.mark.parametrize("text", ["how do I track my order", "我的快递到哪了", "how long does delivery take"])
+def test_a_short_message_that_may_lean_on_the_previous_question_is_not_marked_elsewhere(store):
+    result = store.search("明天呢")  # "and tomorrow?": a follow-up of whatever was asked before
+    assert result.decision == "no_answer" and not result.elsewhere
+
+
 def test_the_business_own_questions_are_still_answered(store, text):
     result = store.search(text)
     assert result.decision == "answer", result
@@ -71,14 +77,14 @@ def test_the_background_is_embedded_once_and_kept_with_the_index(tmp_path, vecto
     restarted.set_background(questions)
     restarted.sync(entries)
     assert again.embedded == []  # a restart embeds nothing
-    assert restarted.search("tell me a funny joke").elsewhere
+    assert restarted.search(JOKE).elsewhere
 
     edited = CountingEmbedder(vector_memo)
     third = KnowledgeBase(open_chroma_client(tmp_path), edited)
     third.set_background([*questions[:2], "who won the match last night"])
     assert edited.embedded == ["who won the match last night"]  # only the changed line
     third.set_background([])
-    assert not third.search("tell me a funny joke").elsewhere  # an empty background turns the check off
+    assert not third.search(JOKE).elsewhere  # an empty background turns the check off
 
 
 def test_the_bundled_background_has_both_languages():
