@@ -5,6 +5,7 @@ int(md5(id + ":oos"), 16) % 10 == 0 leave the KB and their queries expect null; 
 
     .venv/bin/python -m benchmarks.faq_bench [--bench ../shared/bench] [--only banking77,clinc150]
         [--margin-sweep 0.3,0.5,0.7]   # also score other `margin_oos_quantile` values on the same index
+        [--no-elsewhere]               # without the bundled "elsewhere" background (as before issue #12)
 
 Accuracy runs through `knowledge.batch.ask_batch` (the code path of `kb ask --batch`) with vectors from
 the disk cache in .cache/faq_embeddings (filled on first use). Latency is measured separately, after
@@ -33,6 +34,7 @@ from benchmarks.faq_embedding_cache import CachedEmbedder  # noqa: E402
 from knowledge.base import KnowledgeBase, RetrievalSettings  # noqa: E402
 from knowledge.batch import ask_batch  # noqa: E402
 from knowledge.decision import decide  # noqa: E402
+from knowledge.elsewhere import load_background  # noqa: E402
 from knowledge.embedder import shared_embedder  # noqa: E402
 from knowledge.io import load_entries  # noqa: E402
 from knowledge.lexical import tokenize  # noqa: E402
@@ -144,12 +146,17 @@ def margin_sweep(kb: KnowledgeBase, queries: list[dict], vectors: np.ndarray, qu
 
 
 def run_dataset(
-    name: str, bench: Path, settings: RetrievalSettings, latency_queries: int, sweep: list[float] | None = None
+    name: str,
+    bench: Path,
+    settings: RetrievalSettings,
+    latency_queries: int,
+    sweep: list[float] | None = None,
+    background: list[str] | None = None,
 ) -> list[Scores]:
     embedder = CachedEmbedder(shared_embedder())
     entries, queries = load_dataset(name, bench)
     started = time.perf_counter()
-    kb = KnowledgeBase.in_memory(entries, embedder, settings)
+    kb = KnowledgeBase.in_memory(entries, embedder, settings, background=background or [])
     kb.warm_up()
     build_s = time.perf_counter() - started
     query_vectors = embedder.queries([q["text"] for q in queries])  # fill the cache in one batched call
@@ -213,6 +220,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", default="", help="comma-separated dataset names")
     parser.add_argument("--latency-queries", type=int, default=300)
     parser.add_argument("--margin-sweep", default="", help="comma-separated margin_oos_quantile values to score")
+    parser.add_argument("--no-elsewhere", action="store_true", help="without the elsewhere background")
     args = parser.parse_args(argv)
     names = dataset_names(args.bench)
     if args.only:
@@ -220,7 +228,8 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Scores] = []
     for name in names:
         sweep = [float(value) for value in args.margin_sweep.split(",") if value]
-        rows.extend(run_dataset(name, args.bench, RetrievalSettings(), args.latency_queries, sweep))
+        background = [] if args.no_elsewhere else load_background()
+        rows.extend(run_dataset(name, args.bench, RetrievalSettings(), args.latency_queries, sweep, background))
     print(markdown_table(rows))
 
 

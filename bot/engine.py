@@ -204,7 +204,7 @@ class Engine:
             t2 = time.perf_counter()
             if plan is None:
                 retrieval = self._knowledge.search(asked, vector)
-                if self.followups is not None:
+                if self.followups is not None and not retrieval.elsewhere:  # about something else: no follow-up
                     retrieval = self.followups.search(analysed, vector, retrieval, snapshot)
                 plan = policy.plan_reply(retrieval, language, self._knowledge.entry, self.texts, self.profile.topics)
                 if self.composer is not None:

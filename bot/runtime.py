@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.business import BusinessFile, load_business_file
+from bot.business import BusinessFile, BusinessFileError, load_business_file
 from bot.business_profile import BusinessProfile, business_section
 from bot.care.alerts import WatchWithAlerts
 from bot.care.wiring import Care, check_care_rules, open_care
@@ -33,6 +33,7 @@ from bot.social import SocialTurns, lead_in_phrases, social_settings
 from bot.texts import Texts
 from knowledge.base import KnowledgeBase, RetrievalSettings, open_chroma_client
 from knowledge.collections import collection_for
+from knowledge.elsewhere import DEFAULT_BACKGROUND_FILE, load_background
 from knowledge.embedder import Embedder, shared_embedder
 from knowledge.io import load_entries
 from knowledge.vector_index import discard_embedded_index
@@ -219,6 +220,7 @@ def retrieval_settings(settings: Settings) -> RetrievalSettings:
             ("answer_threshold", settings.answer_threshold),
             ("clarify_threshold", settings.clarify_threshold),
             ("confirm_below", settings.confirm_below),
+            ("elsewhere_lead", settings.elsewhere_lead),
         )
         if value is not None
     }
@@ -234,8 +236,21 @@ def open_knowledge(settings: Settings, embedder: Embedder) -> tuple[KnowledgeBas
         remote = RemoteEmbedder(settings)
         log.info("knowledge embeddings: %s at %s (dim %d)", remote.model, settings.embeddings_base_url, remote.dim)
         knowledge, client = _open_index(settings, remote, collection_for(remote.identity))
+        knowledge.set_background(background_questions(settings))
         return OwnVectors(knowledge), client
-    return _open_index(settings, embedder, collection_for(None))
+    knowledge, client = _open_index(settings, embedder, collection_for(None))
+    knowledge.set_background(background_questions(settings))
+    return knowledge, client
+
+
+def background_questions(settings: Settings) -> list[str]:
+    """The "elsewhere" questions (WARMDESK_ELSEWHERE_FILE: the bundled file when unset, none when empty)."""
+    if settings.elsewhere_file is not None and not settings.elsewhere_file.strip():
+        return []
+    try:
+        return load_background(settings.elsewhere_file or DEFAULT_BACKGROUND_FILE)
+    except ValueError as error:
+        raise BusinessFileError(f"{error} (WARMDESK_ELSEWHERE_FILE)") from error
 
 
 def _open_index(settings: Settings, embedder, collection: str) -> tuple[KnowledgeBase, object]:

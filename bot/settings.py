@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     answer_threshold: float | None = _env("WARMDESK_ANSWER_THRESHOLD", default=None)
     clarify_threshold: float | None = _env("WARMDESK_CLARIFY_THRESHOLD", default=None)
     confirm_below: float | None = _env("WARMDESK_CONFIRM_BELOW", default=None)
+    elsewhere_lead: float | None = _env("WARMDESK_ELSEWHERE_LEAD", default=None)
+    # None: the bundled knowledge/data/elsewhere.toml; an empty value turns the "elsewhere" check off
+    elsewhere_file: str | None = _env("WARMDESK_ELSEWHERE_FILE", default=None)
 
     # Channels: a channel whose settings are absent is off (see the README, "Channels").
     telegram_bot_token: str | None = _env("TELEGRAM_BOT_TOKEN", default=None)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 
 from knowledge.calibration import AnswerRule, MarginRule, fit_answer_rule, fit_margin_rule
 from knowledge.decision import Candidate, Retrieval, RetrievalSettings, decide
+from knowledge.elsewhere import BACKGROUND_ID, Background
 from knowledge.entry import FaqEntry
 from knowledge.lexical import TOKENIZER_VERSION, tokenize
 from knowledge.ranking import EntryScores, Ranker
@@ -40,6 +41,7 @@ class _SearchState:
     entry_ids: list[str]
     ranker: Ranker
     rule: AnswerRule | MarginRule | None
+    background: Background | None = None
 
 
 @dataclass(slots=True)
@@ -78,16 +80,46 @@ class KnowledgeBase:
             if faq_id in self._indexed and item.content_hash == self._indexed[faq_id].content_hash
         }
         self._passage_store.forget_unreadable(set(self._passages))
+        self._background_store = ChromaQuestionStore(client, f"{collection}-elsewhere", _stored_tokenizer_version())
+        self._background: IndexedEntry | None = self._background_store.load().get(BACKGROUND_ID)
         self._retokenize_stale()
         self._ranker: _SearchState | None = None
         self._state_cache = StateCache(client, collection)
 
     @classmethod
-    def in_memory(cls, entries: list[FaqEntry], embedder, settings: RetrievalSettings | None = None) -> KnowledgeBase:
-        """A throwaway KB (for `kb ask --batch --kb FILE` and benchmarks); same ranking as the server."""
+    def in_memory(
+        cls,
+        entries: list[FaqEntry],
+        embedder,
+        settings: RetrievalSettings | None = None,
+        background: Sequence[str] = (),
+    ) -> KnowledgeBase:
+        """A throwaway KB (for `kb ask --batch --kb FILE` and benchmarks); same ranking as the server when given
+        the server's `background` (see `set_background`)."""
         kb = cls(ephemeral_chroma_client(), embedder, settings, collection=unique_collection_name())
+        kb.set_background(background)
         kb.sync(entries)
         return kb
+
+    def set_background(self, questions: Sequence[str]) -> None:
+        """The "elsewhere" questions (knowledge/elsewhere.py) searches compare against; none turns that off. They
+        are embedded once and kept in Chroma with the index: a restart embeds nothing, an edit only what changed."""
+        wanted = list(dict.fromkeys(question.strip() for question in questions if question.strip()))
+        entry = FaqEntry(BACKGROUND_ID, wanted)
+        with self._lock:
+            current = self._background
+            if (current.content_hash if current else None) == (_stored_hash(entry) if wanted else None):
+                return
+            if not wanted:
+                self._background_store.delete([BACKGROUND_ID])
+                self._background = None
+            else:
+                known = {BACKGROUND_ID: current} if current else {}
+                vectors, _ = _vectors_reusing([entry], known, lambda texts: _embed_questions(self._embedder, texts))
+                item = IndexedEntry(entry, _stored_hash(entry), vectors[0], [[] for _ in wanted])
+                self._background_store.put([item])
+                self._background = item
+            self._ranker = None
 
     # --- contents -----------------------------------------------------------------------------------
 
@@ -192,11 +224,14 @@ class KnowledgeBase:
         if query_vector is None:
             query_vector = self._embedder.query(text or "")
         scores = state.ranker.score(tokenize(text or ""), query_vector)
+        lead = None  # how much nearer the "elsewhere" background than the whole KB (before any exclusion)
+        if state.background is not None and scores.question_dots is not None:
+            lead = state.background.lead(query_vector, scores.question_dots)
         if excluded := [i for i, faq_id in enumerate(state.entry_ids) if faq_id in set(exclude)]:
             if len(excluded) >= len(state.entry_ids):
                 return Retrieval.nothing()
             scores = _without(scores, excluded)
-        return decide(scores, state.entry_ids, self.settings, state.rule)
+        return decide(scores, state.entry_ids, self.settings, state.rule, lead)
 
     def warm_up(self) -> None:
         """Build the ranking state now (it is otherwise built by the first search after a change)."""
@@ -228,6 +263,8 @@ class KnowledgeBase:
         for faq_id, item in self._indexed.items():
             passage = self._passages.get(faq_id)
             yield f"{faq_id}\t{item.content_hash}\t{passage.content_hash if passage else '-'}"
+        background = self._background
+        yield f"{BACKGROUND_ID}\t{background.content_hash if background else '-'}"
 
     def _fit_state(self) -> _SearchState:
         indexed = list(self._indexed.values())
@@ -250,7 +287,8 @@ class KnowledgeBase:
             rule = fit_answer_rule(vectors, tokens, owner, len(indexed), weights, passages)
         else:
             rule = fit_margin_rule(ranker, vectors, tokens, owner, self.settings.max_clarify_candidates)
-        return _SearchState(entry_ids, ranker, rule)
+        background = Background.fit(vectors, self._background.vectors) if self._background is not None else None
+        return _SearchState(entry_ids, ranker, rule, background)
 
     # --- indexing -----------------------------------------------------------------------------------
 

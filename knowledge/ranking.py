@@ -53,6 +53,7 @@ class EntryScores:
     logits: np.ndarray | None = None  # (n_entries,) classifier logits, when the KB has a classifier
     probability: np.ndarray | None = None  # (n_entries,) classifier softmax
     query_words: int = 0  # distinct words in the query (CJK bigrams not counted), stop words left out
+    question_dots: np.ndarray | None = None  # (n_questions,) raw q_i · query, for knowledge.elsewhere
 
 
 class Ranker:
@@ -117,12 +118,13 @@ class Ranker:
             + weights.lexical * lexical
         )
         if self._coef is None:
-            return EntryScores(fused, raw_similarity, lexical, query_words=query_words)
+            return EntryScores(fused, raw_similarity, lexical, query_words=query_words, question_dots=raw)
         logits = self._coef @ (centered_query / self._scale) + self._intercept
         shifted = logits - logits.max()
         log_proba = shifted - np.log(np.exp(shifted).sum())
         fused = fused + weights.classifier * log_proba
-        return EntryScores(fused, raw_similarity, lexical, logits.astype(np.float32), np.exp(log_proba), query_words)
+        probability = np.exp(log_proba)
+        return EntryScores(fused, raw_similarity, lexical, logits.astype(np.float32), probability, query_words, raw)
 
     def _dot_products(self, query_vector: np.ndarray, mean_dot_query: float) -> np.ndarray:
         """q_i·q for every question: exact, or (large KB) estimated, then exact for the rows near the top."""

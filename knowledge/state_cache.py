@@ -18,7 +18,7 @@ from pathlib import Path
 
 log = logging.getLogger("warmdesk.knowledge")
 
-_CODE = ("ranking.py", "calibration.py", "decision.py", "lexical.py", "state_cache.py")
+_CODE = ("ranking.py", "calibration.py", "decision.py", "lexical.py", "state_cache.py", "elsewhere.py")
 
 
 class StateCache:

@@ -10,7 +10,7 @@ from pathlib import Path
 from adapters.cli import kb_collections
 from adapters.cli.errors import UsageError, plural
 from bot.kb_regression import run_tests
-from bot.runtime import open_database, open_knowledge, retrieval_settings
+from bot.runtime import background_questions, open_database, open_knowledge, retrieval_settings
 from bot.settings import Settings
 from knowledge.answer_language import answer_language_warnings
 from knowledge.base import KnowledgeBase
@@ -160,7 +160,9 @@ def ask(settings: Settings, args: argparse.Namespace) -> int:
             _report_issues(args.kb, loaded.errors)
             return 1
         embedder = shared_embedder(settings.embed_threads)
-        knowledge = KnowledgeBase.in_memory(loaded.entries, embedder, settings=retrieval_settings(settings))
+        knowledge = KnowledgeBase.in_memory(
+            loaded.entries, embedder, settings=retrieval_settings(settings), background=background_questions(settings)
+        )
     else:
         knowledge = _index(settings)
         knowledge.sync(_repository(settings).all(), progress=_progress)

@@ -237,3 +237,21 @@ async def test_saying_the_problem_is_solved_starts_afresh(runtime, customer):
     first = await runtime.engine.handle(message(customer, "怎么修改收货地址"))
     solved = await runtime.engine.handle(message(customer, "好了 发货了还能改吗"))
     assert first.decision == "answer" and solved.faq_id != first.faq_id  # not searched with the address question
+async def test_an_off_topic_question_near_an_entry_gets_the_out_of_scope_reply_not_a_follow_up(
+    runtime, customer, monkeypatch
+):
+    first = await runtime.engine.handle(message(customer, "我的快递到哪了"))
+    assert first.decision == "answer"
+    searched_as_follow_up: list[str] = []
+    real_search = runtime.engine.followups.search
+    monkeypatch.setattr(
+        runtime.engine.followups,
+        "search",
+        lambda text, *rest: searched_as_follow_up.append(text) or real_search(text, *rest),
+    )
+    # Near the shipping entries by its words (tomorrow, a city), but about the weather: the "elsewhere" background
+    reply = await runtime.engine.handle(message(customer, "明天杭州会不会下雨啊"))
+    assert reply.decision == "out_of_scope" and reply.replies[0].kind == "out_of_scope"
+    assert reply.faq_id is None and reply.replies[0].choices == []
+    assert "帮不上" in reply.replies[0].text
+    assert searched_as_follow_up == []

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from bot.runtime import Runtime
+import pytest
+
+from bot.business import BusinessFileError
+from bot.runtime import Runtime, background_questions
 from bot.settings import Settings
 from knowledge.entry import FaqEntry
 from storage.faqs import FaqRepository
@@ -37,3 +40,16 @@ def test_a_damaged_vector_index_is_rebuilt_at_start_up_even_when_its_snapshot_is
     restarted.knowledge.upsert(FaqEntry("gift_wrap", ["Do you offer gift wrapping?"], answer_en="Yes, for ¥5."))
     assert restarted.knowledge.search("can you gift wrap my order").top == "gift_wrap"
     restarted.close()
+
+
+def test_the_elsewhere_file_setting_picks_the_background_or_turns_it_off(tmp_path):
+    assert len(background_questions(Settings(data_dir=tmp_path))) > 100  # the bundled file
+    assert background_questions(Settings(data_dir=tmp_path, elsewhere_file="")) == []
+    own = tmp_path / "mine.toml"
+    own.write_text('[en]\nquestions = ["what is the weather", "tell me a joke"]\n', encoding="utf-8")
+    assert background_questions(Settings(data_dir=tmp_path, elsewhere_file=str(own))) == [
+        "what is the weather",
+        "tell me a joke",
+    ]
+    with pytest.raises(BusinessFileError, match="WARMDESK_ELSEWHERE_FILE"):
+        background_questions(Settings(data_dir=tmp_path, elsewhere_file=str(tmp_path / "missing.toml")))
