@@ -237,6 +237,8 @@ async def test_saying_the_problem_is_solved_starts_afresh(runtime, customer):
     first = await runtime.engine.handle(message(customer, "怎么修改收货地址"))
     solved = await runtime.engine.handle(message(customer, "好了 发货了还能改吗"))
     assert first.decision == "answer" and solved.faq_id != first.faq_id  # not searched with the address question
+
+
 async def test_an_off_topic_question_near_an_entry_gets_the_out_of_scope_reply_not_a_follow_up(
     runtime, customer, monkeypatch
 ):
