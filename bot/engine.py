@@ -20,7 +20,7 @@ from bot.handoff.service import HandoffService, HandoffStep, since_last_handoff
 from bot.keyed_lock import KeyedLock
 from bot.language import clean_text, detect_language
 from bot.messages import InboundMessage, OutboundMessage
-from bot.outbox import Outbox, outbox_row
+from bot.outbox import Outbox, chat_of, outbox_row
 from bot.policy import Decision, PlannedReply
 from bot.texts import DEFAULT_TEXTS, Texts
 from knowledge.embedder import query_head
@@ -107,7 +107,7 @@ class Engine:
         async with self._locks.hold((message.platform, message.platform_user_id)):
             reply = await asyncio.to_thread(self._chat_event_sync, message, event, queue_replies)
             if queue_replies and reply.replies and self.outbox:
-                self.outbox.wake()
+                self.outbox.wake(chat_of(reply.replies[0]))
             return reply
 
     def _chat_event_sync(self, message: InboundMessage, event: str, queue_replies: bool) -> EngineReply:
@@ -155,7 +155,7 @@ class Engine:
         async with self._locks.hold((message.platform, message.platform_user_id)):
             reply = await asyncio.to_thread(self.handle_sync, message, queue_replies)
             if queue_replies and reply.replies and self.outbox:
-                self.outbox.wake()
+                self.outbox.wake(chat_of(reply.replies[0]))
             if self.handoff and not reply.duplicate:  # the desks hear of it after the customer has the reply
                 text = message.text or f"[{message.content_type}]"
                 self.handoff.announce_soon(reply.decision, reply.handoff_id, reply.conversation_id, text)

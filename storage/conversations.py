@@ -16,6 +16,7 @@ from storage.models import (
     Conversation,
     ConversationState,
     Customer,
+    CustomerPrivacy,
     Identity,
     Message,
     OutboxMessage,
@@ -45,13 +46,21 @@ def _by_identity(*columns):
         select(*columns)
         .join(Identity, Identity.customer_id == Customer.id)
         .outerjoin(Conversation, open_here)
+        .outerjoin(CustomerPrivacy, CustomerPrivacy.customer_id == Customer.id)
         .where(Identity.platform == bindparam("platform"), Identity.platform_user_id == bindparam("user"))
         .order_by(Conversation.id.desc())
         .limit(1)
     )
 
 
-_WHO = _by_identity(Customer.id, Customer.language, Customer.tier, Conversation.id, Conversation.state)
+_WHO = _by_identity(
+    Customer.id,
+    Customer.language,
+    Customer.tier,
+    Conversation.id,
+    Conversation.state,
+    func.coalesce(CustomerPrivacy.emotion_analysis, True),
+)
 _KNOWN = _by_identity(Customer, Conversation)
 _RECENT = (
     select(
@@ -82,6 +91,10 @@ _TOUCH_CUSTOMER = (
     .values(last_seen_at=bindparam("now"), language=func.coalesce(bindparam("language"), Customer.language))
 )
 
+_INSERT_MESSAGES = insert(Message.__table__)
+_INSERT_OUTBOX = insert(OutboxMessage.__table__)
+_OUTBOX_COLUMNS = tuple(column.name for column in OutboxMessage.__table__.columns if column.name != "id")
+
 
 @dataclass(frozen=True, slots=True)
 class RecentTurn:
@@ -105,6 +118,7 @@ class ConversationSnapshot:
     duplicate: bool = False
     recent: tuple[RecentTurn, ...] = ()
     last_reply_at: datetime | None = None
+    emotion_analysis: bool | None = None  # the customer's choice, read with the rest (None: not read here)
 
 
 @dataclass(slots=True)
@@ -139,9 +153,15 @@ class ConversationLog:
             found = session.execute(_WHO, {"platform": platform, "user": platform_user_id}).first()
             if found is None:
                 return ConversationSnapshot(duplicate=duplicate)
-            customer_id, language, tier, conversation_id, state = found
+            customer_id, language, tier, conversation_id, state, emotion_analysis = found
             if conversation_id is None:
-                return ConversationSnapshot(customer_id, language=language, tier=tier, duplicate=duplicate)
+                return ConversationSnapshot(
+                    customer_id,
+                    language=language,
+                    tier=tier,
+                    duplicate=duplicate,
+                    emotion_analysis=bool(emotion_analysis),
+                )
             newest_first = session.execute(_RECENT, {"conversation": conversation_id}).all()
         return ConversationSnapshot(
             customer_id=customer_id,
@@ -152,6 +172,7 @@ class ConversationLog:
             duplicate=duplicate,
             recent=_turns(newest_first[::-1]),
             last_reply_at=next((m.created_at for m in newest_first if m.direction == "out"), None),
+            emotion_analysis=bool(emotion_analysis),
         )
 
     def record_exchange(
@@ -217,10 +238,12 @@ class ConversationLog:
                 session.add(conversation)
                 customer_id, conversation_id = customer.id, conversation.id
             rows = [_message_row(m, platform, customer_id, conversation_id, now) for m in (inbound, *replies)]
-            session.execute(insert(Message), rows)
-            for delivery in deliveries:
-                delivery.customer_id, delivery.conversation_id = customer_id, conversation_id
-                session.add(delivery)
+            connection = session.connection()  # Core inserts: one statement for the messages, one for the outbox
+            connection.execute(_INSERT_MESSAGES, rows)
+            if deliveries:
+                for delivery in deliveries:
+                    delivery.customer_id, delivery.conversation_id = customer_id, conversation_id
+                connection.execute(_INSERT_OUTBOX, [_columns(delivery, _OUTBOX_COLUMNS) for delivery in deliveries])
             return Exchange(customer_id, conversation_id)
 
 
@@ -269,6 +292,10 @@ def _customer_and_conversation(
         session.add(conversation)
         session.flush()
     return customer, conversation
+
+
+def _columns(row: OutboxMessage, names: tuple[str, ...]) -> dict:
+    return {name: getattr(row, name) for name in names}
 
 
 def _message_row(logged: LoggedMessage, platform: str, customer_id: int, conversation_id: int, now: datetime) -> dict:

@@ -205,6 +205,45 @@ async def test_a_message_queued_from_a_worker_thread_wakes_the_running_outbox(da
     assert sender.sent == [("a", "from a thread")]
 
 
+class RecordingGate(GatedSender):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        await super().send(message)
+        self.texts.append(message.text)
+        return None
+
+
+async def test_replies_queued_while_their_chat_is_sending_follow_in_order_without_waiting_for_a_pass(database):
+    sender, stop = RecordingGate(), asyncio.Event()
+    sent = sender.texts
+    outbox = Outbox(database, {"telegram": sender})
+    running = asyncio.create_task(outbox.run(stop, idle_seconds=3600))  # only the queued messages wake it
+    await asyncio.sleep(0.05)
+    await asyncio.to_thread(outbox.enqueue, to_chat("a", "a1"))
+    for _ in range(200):
+        if sender.in_flight:
+            break
+        await asyncio.sleep(0.01)
+    for text in ("a2", "a3"):  # queued while a1 is on the network
+        await asyncio.to_thread(outbox.enqueue, to_chat("a", text))
+    sender.gate.set()
+    for _ in range(200):
+        if len(sent) == 3:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.to_thread(outbox.enqueue, to_chat("a", "a4"))  # the chat's drain has ended: a new one starts
+    for _ in range(200):
+        if len(sent) == 4:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await running
+    assert sent == ["a1", "a2", "a3", "a4"] and sender.most_in_flight == 1
+
+
 def test_outbox_list_and_retry_from_the_command_line(tmp_path, monkeypatch, capsys):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.setenv("WARMDESK_DATA_DIR", str(tmp_path))

@@ -89,6 +89,7 @@ class Served:
 
     url: str
     process: subprocess.Popen
+    sql_counts: Path | None = None
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (all its threads)."""
@@ -118,15 +119,19 @@ def seeded_template() -> Path:
 
 
 @contextlib.contextmanager
-def serve_process(env: dict[str, str], data_dir: Path, *, from_template: bool = True) -> Iterator[Served]:
-    """`run.py serve` on a free port with `data_dir` (a copy of the seeded template when it does not exist yet)."""
+def serve_process(
+    env: dict[str, str], data_dir: Path, *, from_template: bool = True, sql_counts: Path | None = None
+) -> Iterator[Served]:
+    """`run.py serve` on a free port with `data_dir` (a copy of the seeded template when it does not exist yet);
+    with `sql_counts`, its SQL statements are counted into that file (tests/load/counting_serve.py)."""
     if from_template and not data_dir.exists():
         shutil.copytree(seeded_template(), data_dir)
     port = free_port()
     log_path = data_dir.parent / f"serve-{port}.log"
     log = log_path.open("wb")
+    command = ["-m", "tests.load.counting_serve", str(sql_counts)] if sql_counts else ["run.py"]
     process = subprocess.Popen(
-        [sys.executable, "run.py", "serve", "--port", str(port)],
+        [sys.executable, *command, "serve", "--port", str(port)],
         cwd=ROOT,
         env={**os.environ, **env, "WARMDESK_DATA_DIR": str(data_dir), "WARMDESK_LOG_LEVEL": "WARNING"},
         stdout=log,
@@ -134,7 +139,7 @@ def serve_process(env: dict[str, str], data_dir: Path, *, from_template: bool = 
     )
     try:
         _wait(f"http://127.0.0.1:{port}/readyz", process, "run.py serve", log_path)
-        yield Served(f"http://127.0.0.1:{port}", process)
+        yield Served(f"http://127.0.0.1:{port}", process, sql_counts)
     finally:
         _stop(process)
         log.close()
