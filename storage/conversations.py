@@ -150,7 +150,8 @@ class ConversationLog:
     def snapshot(self, platform: str, platform_user_id: str, platform_message_id: str | None) -> ConversationSnapshot:
         with self._db.session() as session:
             duplicate = platform_message_id is not None and _seen(session, platform, platform_message_id)
-            found = session.execute(_WHO, {"platform": platform, "user": platform_user_id}).first()
+            connection = session.connection()
+            found = connection.execute(_WHO, {"platform": platform, "user": platform_user_id}).first()
             if found is None:
                 return ConversationSnapshot(duplicate=duplicate)
             customer_id, language, tier, conversation_id, state, emotion_analysis = found
@@ -162,7 +163,7 @@ class ConversationLog:
                     duplicate=duplicate,
                     emotion_analysis=bool(emotion_analysis),
                 )
-            newest_first = session.execute(_RECENT, {"conversation": conversation_id}).all()
+            newest_first = connection.execute(_RECENT, {"conversation": conversation_id}).all()
         return ConversationSnapshot(
             customer_id=customer_id,
             conversation_id=conversation_id,
@@ -248,7 +249,8 @@ class ConversationLog:
 
 
 def _seen(session: Session, platform: str, platform_message_id: str) -> bool:
-    return session.execute(_SEEN, {"platform": platform, "message": platform_message_id}).first() is not None
+    found = session.connection().execute(_SEEN, {"platform": platform, "message": platform_message_id})
+    return found.first() is not None
 
 
 def _touch(session: Session, known: ConversationSnapshot, language: str | None, now: datetime) -> bool:
@@ -257,9 +259,10 @@ def _touch(session: Session, known: ConversationSnapshot, language: str | None, 
     if known.conversation_id is None:
         return False
     touched = {"conversation": known.conversation_id, "customer": known.customer_id, "now": now}
-    if session.execute(_TOUCH_CONVERSATION, touched).rowcount != 1:
+    connection = session.connection()  # Core: the ORM's bulk UPDATE path costs more than the statements
+    if connection.execute(_TOUCH_CONVERSATION, touched).rowcount != 1:
         return False
-    session.execute(_TOUCH_CUSTOMER, {"customer": known.customer_id, "now": now, "language": language})
+    connection.execute(_TOUCH_CUSTOMER, {"customer": known.customer_id, "now": now, "language": language})
     return True
 
 
