@@ -53,7 +53,7 @@ class ClosedLoopResult:
             top = ", ".join(
                 f"{kind} {self.per_message(n):.2f}"
                 for kind, n in self.sql.most_common()
-                if kind not in ("statements", "commits")
+                if kind not in ("statements", "commits", "embed_cpu_us")
             )
             sql = (
                 f"; SQL {self.per_message(self.sql['statements']):.1f} statements and "
@@ -64,10 +64,17 @@ class ClosedLoopResult:
             f"{self.api_delay_ms} ms: {self.replies / self.seconds:.1f} msg/s, reply p50 "
             f"{statistics.median(self.latencies) * 1000:.0f} ms, p95 {self.percentile(0.95) * 1000:.0f} ms "
             f"({self.replies} replies in {self.seconds:.1f} s, {self.busy} busy 503s retried); server CPU "
-            f"{self.per_message(self.server_cpu) * 1000:.1f} ms per message, load generator "
+            f"{self.per_message(self.server_cpu) * 1000:.1f} ms per message{self._embedding()}, load generator "
             f"{self.per_message(self.client_cpu) * 1000:.1f} ms ({os.cpu_count()} cores, load average "
             f"{os.getloadavg()[0]:.1f}){sql}"
         )
+
+    def _embedding(self) -> str:
+        if "embed_cpu_us" not in self.sql:
+            return ""
+        embedding = self.per_message(self.sql["embed_cpu_us"] / 1e6)
+        server = self.per_message(self.server_cpu)
+        return f" (query embedding {embedding * 1000:.1f} ms, the rest {(server - embedding) * 1000:.1f} ms)"
 
 
 def _own_cpu() -> float:

@@ -1,7 +1,9 @@
 """`run.py serve` with its SQL statements and transactions counted, for the load runs' per-message figures.
 
 Run as `python -m tests.load.counting_serve FILE serve ...`: the counts (by statement kind and table) are
-written to FILE as JSON every half second, so a run reads them before and after its measured window.
+written to FILE as JSON every half second, so a run reads them before and after its measured window. Also
+counted: the CPU time of the threads that ran a query embedding (`embed_cpu_us`; OpenMP's helper thread, used
+only when one embedding runs alone, is not in it), so the rest of the server's CPU time can be told apart.
 """
 
 from __future__ import annotations
@@ -37,6 +39,23 @@ def _commit(_connection) -> None:
         _counts["commits"] += 1
 
 
+def _count_embedding_cpu() -> None:
+    from knowledge.embedder import Embedder
+
+    query = Embedder.query
+
+    def counted(self, text):
+        started = time.thread_time()
+        try:
+            return query(self, text)
+        finally:
+            spent = round((time.thread_time() - started) * 1e6)
+            with _lock:
+                _counts["embed_cpu_us"] += spent
+
+    Embedder.query = counted
+
+
 def _write_every(path: Path, seconds: float) -> None:
     while True:
         with _lock:
@@ -57,6 +76,7 @@ def read_counts(path: Path) -> Counter[str]:
 if __name__ == "__main__":
     out = Path(sys.argv[1])
     threading.Thread(target=_write_every, args=(out, 0.5), daemon=True).start()
+    _count_embedding_cpu()
     import run
 
     sys.exit(run.main(sys.argv[2:]))

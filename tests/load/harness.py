@@ -68,6 +68,29 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def chroma_server(folder: Path) -> Iterator[str]:
+    with chroma_server_process(folder) as (url, _process):
+        yield url
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_backends_cpu_seconds(database_url: str) -> float:
+    """CPU time of the PostgreSQL server processes serving `database_url` now (the server runs on this node)."""
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        pids = [row[0] for row in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+    return sum(process_cpu_seconds(pid) for pid in pids)
+
+
+@contextlib.contextmanager
+def chroma_server_process(folder: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     port = free_port()
     chroma = str(Path(sys.executable).parent / "chroma")
     process = subprocess.Popen(
@@ -78,7 +101,7 @@ def chroma_server(folder: Path) -> Iterator[str]:
     )
     try:
         _wait(f"http://127.0.0.1:{port}/api/v2/heartbeat", process, "chroma run")
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process
     finally:
         _stop(process)
 
@@ -93,8 +116,7 @@ class Served:
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (all its threads)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
 
     def kill(self) -> None:
         """kill -9: no shutdown, no flush, whatever was in flight stays as it was."""

@@ -7,6 +7,7 @@ LOAD_CHATS, LOAD_SECONDS and LOAD_API_DELAY_MS scale them.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,15 @@ import pytest
 from tests.adapters.conftest import AppServer
 from tests.adapters.telegram_fake import FakeTelegram
 from tests.load.closed_loop import run_closed_loop
-from tests.load.harness import chroma_server, compare, postgres_database, serve_process
+from tests.load.harness import (
+    chroma_server,
+    chroma_server_process,
+    compare,
+    postgres_backends_cpu_seconds,
+    postgres_database,
+    process_cpu_seconds,
+    serve_process,
+)
 from tests.load.telegram_load import (
     english_questions,
     expected_replies,
@@ -32,6 +41,7 @@ pytestmark = pytest.mark.load
 
 BURST_CHATS = int(os.environ.get("LOAD_CHATS", "200"))  # x 5 messages: the issue's 1,000-message burst
 SECONDS = float(os.environ.get("LOAD_SECONDS", "20"))
+PROCESSES = int(os.environ.get("LOAD_PROCESSES", "1"))
 
 
 def test_two_serve_processes_on_postgresql_and_a_chroma_server_keep_every_chat_in_order(tmp_path):
@@ -72,12 +82,29 @@ def test_two_serve_processes_on_postgresql_and_a_chroma_server_keep_every_chat_i
 
 @pytest.mark.parametrize("api_delay_ms", [0, int(os.environ.get("LOAD_API_DELAY_MS", "100"))])
 def test_closed_loop_telegram_customers_on_one_node(tmp_path, api_delay_ms):
+    """One `serve` on SQLite and embedded Chroma, or with LOAD_PROCESSES=N, N of them behind a round-robin proxy
+    on one PostgreSQL and one `chroma run` (all on this node; their CPU time counts as the server's)."""
     fake = FakeTelegram()
     fake.send_delay_seconds = api_delay_ms / 1000
-    with (
-        AppServer(fake.app) as api,
-        serve_process(telegram_env(api.url), tmp_path / "node", sql_counts=tmp_path / "sql.json") as server,
-    ):
-        result = run_closed_loop(fake, [server], english_questions(10), seconds=SECONDS)
+    with contextlib.ExitStack() as stack:
+        env = telegram_env(stack.enter_context(AppServer(fake.app)).url)
+        helpers = None
+        if PROCESSES > 1:
+            database_url = stack.enter_context(postgres_database())
+            chroma_url, chroma = stack.enter_context(chroma_server_process(tmp_path / "chroma"))
+            env |= {"DATABASE_URL": database_url, "CHROMA_URL": chroma_url}
+
+            def helpers() -> float:
+                return postgres_backends_cpu_seconds(database_url) + process_cpu_seconds(chroma.pid)
+
+        servers = [
+            stack.enter_context(
+                serve_process(
+                    env, tmp_path / f"node{n}", from_template=PROCESSES == 1, sql_counts=tmp_path / f"sql{n}.json"
+                )
+            )
+            for n in range(PROCESSES)
+        ]
+        result = run_closed_loop(fake, servers, english_questions(10), seconds=SECONDS, extra_cpu=helpers)
     print("\n" + result.line())
     assert result.replies
