@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlmodel import select
@@ -25,7 +25,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from bot.messages import Choice, OutboundMessage
 from storage.db import Database, off_loop
 from storage.models import OutboxMessage, OutboxStatus, utcnow
-from storage.outbox_queue import Chat, claim_head, claim_row, due_chats, mark_delivered
+from storage.outbox_queue import Chat, claim_head, claim_row, due_chats, mark_delivered, release
 
 log = logging.getLogger("warmdesk.outbox")
 
@@ -91,7 +91,9 @@ class Outbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._draining: dict[Chat, asyncio.Task] = {}
         self._again: set[Chat] = set()  # chats given a message while their drain was running: drained once more
+        self._handed: dict[Chat, Row] = {}  # a chat's head taken by the transaction that stored it (`take_head`)
         self._stopping = False
+        self._background: set[asyncio.Future] = set()
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._paused_until: dict[str, datetime] = {}  # a platform's rate limit (retry_after) pauses all its chats
 
@@ -140,6 +142,41 @@ class Outbox:
         else:
             loop.call_soon_threadsafe(self._woken, chat)
 
+    def head_taker(self, chat: Chat) -> Callable[[Connection], Row | None] | None:
+        """For a caller that stores a message for `chat` in its own transaction: a function that takes the chat's
+        head for its first attempt in that same transaction (saving this outbox a claim of its own); hand what it
+        returns to `send_taken`. None while this outbox is not running its delivery loop."""
+        now = self._clock()
+        if self._loop is None or self._stopping or self._paused(chat[0], now):
+            return None
+        lease = self._lease(now)
+        return lambda connection: claim_head(connection, chat, now, lease)
+
+    def send_taken(self, chat: Chat, row: Row) -> None:
+        """Send a row taken by `head_taker`'s function (after its transaction committed); any thread."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._taken, chat, row)
+
+    def _taken(self, chat: Chat, row: Row) -> None:
+        if self._stopping:
+            self._give_back(row)
+        elif chat in self._draining:  # ending just now: the chat starts again with this row
+            self._handed[chat] = row
+        else:
+            self._start(chat, self._clock(), row)
+
+    def _give_back(self, row: Row) -> None:
+        """A taken row this process will not send (stopping, or its platform paused): due again at once, not only
+        when its lease expires."""
+        task = asyncio.ensure_future(off_loop(self._release, row.id, self._clock()))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _release(self, row_id: int, now: datetime) -> None:
+        with self._db.session() as session:
+            release(session.connection(), row_id, now)
+
     def _woken(self, chat: Chat | None) -> None:
         if chat is None or self._stopping:
             self._wake.set()
@@ -170,16 +207,23 @@ class Outbox:
         self._stopping = True
         if self._draining:
             await asyncio.gather(*self._draining.values(), return_exceptions=True)
+        for row in self._handed.values():
+            self._give_back(row)
+        self._handed.clear()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _start_due(self, limit: int = 100) -> list[asyncio.Task]:
         now = self._clock()
         chats = await off_loop(self._due_chats, now, limit)
         return [task for chat in chats if (task := self._start(chat, now)) is not None]
 
-    def _start(self, chat: Chat, now: datetime) -> asyncio.Task | None:
+    def _start(self, chat: Chat, now: datetime, taken: Row | None = None) -> asyncio.Task | None:
         if chat in self._draining or self._paused(chat[0], now):
+            if taken is not None:
+                self._give_back(taken)
             return None
-        task = asyncio.create_task(self._drain(chat))
+        task = asyncio.create_task(self._drain(chat, taken))
         self._draining[chat] = task
         task.add_done_callback(lambda done, chat=chat: self._drained(chat, done))
         return task
@@ -189,7 +233,10 @@ class Outbox:
             del self._draining[chat]
         if not done.cancelled() and done.exception() is not None:
             log.error("delivering to a %s chat failed: %r", chat[0], done.exception())
-        if chat in self._again:
+        taken = self._handed.pop(chat, None)
+        if taken is not None:
+            self._taken(chat, taken)
+        elif chat in self._again:
             self._again.discard(chat)
             if not self._stopping:
                 self._start(chat, self._clock())
@@ -202,14 +249,14 @@ class Outbox:
         with self._db.session() as session:
             return due_chats(session, now, limit)
 
-    async def _drain(self, chat: Chat) -> int:
-        """Send one chat's due messages in order until it is empty or its head has to wait. Each outcome is
-        recorded in the same transaction that takes the chat's next message."""
+    async def _drain(self, chat: Chat, taken: Row | None = None) -> int:
+        """Send one chat's due messages in order until it is empty or its head has to wait, starting with the
+        head `taken` already if given. Each outcome is recorded in the transaction that takes the next head."""
         platform = chat[0]
         limit = self._limits.setdefault(platform, asyncio.Semaphore(self._retry.concurrency))
         delivered = 0
         async with limit:
-            row = await off_loop(self._claim_head, chat, self._clock())
+            row = taken or await off_loop(self._claim_head, chat, self._clock())
             while row is not None:
                 outcome, row = await self._attempt(row, chat)
                 delivered += outcome is True

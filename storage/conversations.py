@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import and_, bindparam, func, insert, update
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -141,6 +141,10 @@ class Exchange:
     customer_id: int
     conversation_id: int
     duplicate: bool = False
+    taken: Row | None = None  # what `take_head` returned: the chat's outbox head, taken for its first attempt
+
+
+TakeHead = Callable[[Connection], Row | None]
 
 
 class ConversationLog:
@@ -186,6 +190,7 @@ class ConversationLog:
         replies: list[LoggedMessage],
         deliveries: list[OutboxMessage] = (),
         known: ConversationSnapshot | None = None,
+        take_head: TakeHead | None = None,
     ) -> Exchange:
         """Log a customer message and the bot's replies in one transaction.
 
@@ -193,12 +198,14 @@ class ConversationLog:
         never leave a logged message whose answer was not queued. A platform message id seen before (a
         retried delivery) writes nothing and reports a duplicate. `known` is this identity's snapshot taken
         just before: its conversation is written to directly unless it was closed or merged away since.
+        `take_head`, run in the same transaction after the deliveries are stored, takes their chat's next message
+        for sending (the outbox's claim), which saves the outbox a transaction of its own.
         """
         display_name = capped_name(display_name)
         for attempt in range(2):
             try:
                 return self._record(
-                    platform, platform_user_id, chat_id, display_name, inbound, replies, deliveries, known
+                    platform, platform_user_id, chat_id, display_name, inbound, replies, deliveries, known, take_head
                 )
             except IntegrityError:
                 if inbound.platform_message_id is not None:
@@ -223,6 +230,7 @@ class ConversationLog:
         replies: list[LoggedMessage],
         deliveries: list[OutboxMessage],
         known: ConversationSnapshot | None,
+        take_head: TakeHead | None,
     ) -> Exchange:
         with self._db.session() as session:
             now = utcnow()
@@ -245,7 +253,8 @@ class ConversationLog:
                 for delivery in deliveries:
                     delivery.customer_id, delivery.conversation_id = customer_id, conversation_id
                 connection.execute(_INSERT_OUTBOX, [_columns(delivery, _OUTBOX_COLUMNS) for delivery in deliveries])
-            return Exchange(customer_id, conversation_id)
+            taken = take_head(connection) if deliveries and take_head is not None else None
+            return Exchange(customer_id, conversation_id, taken=taken)
 
 
 def _seen(session: Session, platform: str, platform_message_id: str) -> bool:

@@ -73,6 +73,11 @@ _CLAIM_ROW = (
     )
     .values(next_attempt_at=bindparam("lease"))
 )
+_RELEASE = (
+    update(OUTBOX)
+    .where(OUTBOX.c.id == bindparam("row"), OUTBOX.c.status == OutboxStatus.PENDING)
+    .values(next_attempt_at=bindparam("now"))
+)
 _MARK_DELIVERED = (
     update(OUTBOX)
     .where(OUTBOX.c.id == bindparam("row"))
@@ -110,3 +115,8 @@ def mark_delivered(connection: Connection, row_id: int, at: datetime, platform_m
     """False when the row is gone (the customer was forgotten meanwhile)."""
     marked = connection.execute(_MARK_DELIVERED, {"row": row_id, "at": at, "platform_id": platform_message_id})
     return marked.rowcount == 1
+
+
+def release(connection: Connection, row_id: int, now: datetime) -> None:
+    """Give a taken row back unsent (due at `now`), for whoever looks next."""
+    connection.execute(_RELEASE, {"row": row_id, "now": now})

@@ -7,7 +7,7 @@ import threading
 
 import run
 from bot.messages import OutboundMessage
-from bot.outbox import DeliveryError, Outbox, RetryPolicy
+from bot.outbox import DeliveryError, Outbox, RetryPolicy, outbox_row
 from storage.db import Database
 from storage.models import OutboxStatus
 from tests.bot.test_outbox import Clock, ScriptedSender
@@ -242,6 +242,40 @@ async def test_replies_queued_while_their_chat_is_sending_follow_in_order_withou
     stop.set()
     await running
     assert sent == ["a1", "a2", "a3", "a4"] and sender.most_in_flight == 1
+
+
+async def test_a_reply_taken_with_the_transaction_that_stored_it_is_sent_or_given_back_never_held(database):
+    clock, sender, stop = Clock(), PerChatSender(), asyncio.Event()
+    outbox = Outbox(database, {"telegram": sender}, RetryPolicy(claim_seconds=120), clock=clock)
+    running = asyncio.create_task(outbox.run(stop, idle_seconds=3600))
+    await asyncio.sleep(0.05)
+
+    def store_and_take(text: str):
+        """As the engine does: the reply stored and its chat's head taken in one transaction."""
+        row = outbox_row(to_chat("a", text), now=clock())
+        take = outbox.head_taker(("telegram", "a"))
+        with database.session() as session:
+            session.add(row)
+            session.flush()
+            return take(session.connection())
+
+    outbox.send_taken(("telegram", "a"), await asyncio.to_thread(store_and_take, "a1"))
+    for _ in range(200):
+        if sender.sent:
+            break
+        await asyncio.sleep(0.01)
+    assert texts_for(sender, "a") == ["a1"]
+
+    taken = await asyncio.to_thread(store_and_take, "a2")
+    stop.set()
+    await running
+    outbox.send_taken(("telegram", "a"), taken)  # the outbox stopped meanwhile: it gives the row back
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if (await asyncio.to_thread(outbox.get, taken.id)).next_attempt_at <= clock():
+            break
+    assert await Outbox(database, {"telegram": sender}, clock=clock).deliver_due() == 1  # not 120 s later
+    assert texts_for(sender, "a") == ["a1", "a2"]
 
 
 def test_outbox_list_and_retry_from_the_command_line(tmp_path, monkeypatch, capsys):
