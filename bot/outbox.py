@@ -12,9 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -23,49 +21,14 @@ from sqlmodel import select
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from bot.messages import Choice, OutboundMessage
+from bot.outbox_policy import DeliveryError, RetryPolicy, Sender
 from storage.db import Database, off_loop
 from storage.models import OutboxMessage, OutboxStatus, utcnow
 from storage.outbox_queue import Chat, claim_head, claim_row, due_chats, mark_delivered, release
 
+__all__ = ["DeliveryError", "Outbox", "RetryPolicy", "Sender", "chat_of", "outbox_row"]  # senders import these here
+
 log = logging.getLogger("warmdesk.outbox")
-
-
-class DeliveryError(Exception):
-    """A send that did not go through; `permanent` failures are not retried."""
-
-    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-        self.permanent = permanent
-
-
-class Sender(Protocol):
-    async def send(self, message: OutboundMessage) -> str | None:
-        """Deliver one message; return the platform's message id if it gives one, raise DeliveryError if not."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    window_hours: float = 24.0  # a message is retried this long after it was queued, then marked failed
-    first_delay: float = 1.0
-    max_delay: float = 300.0
-    max_attempts: int | None = None  # None: only the window limits the retries
-    claim_seconds: float = 120.0  # how long one attempt may hold a row before another process may retry it
-    concurrency: int = 8  # sends in flight at once per platform (each to a different chat)
-    mark_retry_delay: float = 0.2  # first wait before recording a sent message again when the database failed
-
-    def delay(self, attempts: int) -> float:
-        return min(self.max_delay, self.first_delay * 2 ** max(0, min(attempts - 1, 32)))
-
-    def window(self, platform: str) -> timedelta:
-        hours = self.window_hours
-        if platform == "wechat":  # WeChat accepts customer-service messages for 48 h after the customer wrote
-            hours = min(hours, WECHAT_WINDOW_HOURS)
-        return timedelta(hours=hours)
-
-
-WECHAT_WINDOW_HOURS = 47.0  # inside the platform's 48 hours, with room for the last backoff
 
 
 class Outbox:
@@ -91,7 +54,7 @@ class Outbox:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._draining: dict[Chat, asyncio.Task] = {}
         self._again: set[Chat] = set()  # chats given a message while their drain was running: drained once more
-        self._handed: dict[Chat, Row] = {}  # a chat's head taken by the transaction that stored it (`take_head`)
+        self._handed: dict[Chat, tuple[Row, bool]] = {}  # a head taken by the transaction that stored it, and `last`
         self._stopping = False
         self._background: set[asyncio.Future] = set()
         self._limits: dict[str, asyncio.Semaphore] = {}
@@ -152,19 +115,21 @@ class Outbox:
         lease = self._lease(now)
         return lambda connection: claim_head(connection, chat, now, lease)
 
-    def send_taken(self, chat: Chat, row: Row) -> None:
-        """Send a row taken by `head_taker`'s function (after its transaction committed); any thread."""
+    def send_taken(self, chat: Chat, row: Row, *, last: bool = False) -> None:
+        """Send a row taken by `head_taker`'s function (after its transaction committed); any thread. `last`: the
+        caller stored only this row and it was the chat's head, so nothing waits behind it (unless queued since,
+        which wakes the chat): after it no next head is looked for."""
         loop = self._loop
         if loop is not None and not loop.is_closed():
-            loop.call_soon_threadsafe(self._taken, chat, row)
+            loop.call_soon_threadsafe(self._taken, chat, row, last)
 
-    def _taken(self, chat: Chat, row: Row) -> None:
+    def _taken(self, chat: Chat, row: Row, last: bool) -> None:
         if self._stopping:
             self._give_back(row)
         elif chat in self._draining:  # ending just now: the chat starts again with this row
-            self._handed[chat] = row
+            self._handed[chat] = (row, last)
         else:
-            self._start(chat, self._clock(), row)
+            self._start(chat, self._clock(), row, last)
 
     def _give_back(self, row: Row) -> None:
         """A taken row this process will not send (stopping, or its platform paused): due again at once, not only
@@ -207,7 +172,7 @@ class Outbox:
         self._stopping = True
         if self._draining:
             await asyncio.gather(*self._draining.values(), return_exceptions=True)
-        for row in self._handed.values():
+        for row, _last in self._handed.values():
             self._give_back(row)
         self._handed.clear()
         if self._background:
@@ -218,12 +183,12 @@ class Outbox:
         chats = await off_loop(self._due_chats, now, limit)
         return [task for chat in chats if (task := self._start(chat, now)) is not None]
 
-    def _start(self, chat: Chat, now: datetime, taken: Row | None = None) -> asyncio.Task | None:
+    def _start(self, chat: Chat, now: datetime, taken: Row | None = None, last: bool = False) -> asyncio.Task | None:
         if chat in self._draining or self._paused(chat[0], now):
             if taken is not None:
                 self._give_back(taken)
             return None
-        task = asyncio.create_task(self._drain(chat, taken))
+        task = asyncio.create_task(self._drain(chat, taken, last))
         self._draining[chat] = task
         task.add_done_callback(lambda done, chat=chat: self._drained(chat, done))
         return task
@@ -233,9 +198,9 @@ class Outbox:
             del self._draining[chat]
         if not done.cancelled() and done.exception() is not None:
             log.error("delivering to a %s chat failed: %r", chat[0], done.exception())
-        taken = self._handed.pop(chat, None)
-        if taken is not None:
-            self._taken(chat, taken)
+        handed = self._handed.pop(chat, None)
+        if handed is not None:
+            self._taken(chat, *handed)
         elif chat in self._again:
             self._again.discard(chat)
             if not self._stopping:
@@ -249,7 +214,7 @@ class Outbox:
         with self._db.session() as session:
             return due_chats(session, now, limit)
 
-    async def _drain(self, chat: Chat, taken: Row | None = None) -> int:
+    async def _drain(self, chat: Chat, taken: Row | None = None, last: bool = False) -> int:
         """Send one chat's due messages in order until it is empty or its head has to wait, starting with the
         head `taken` already if given. Each outcome is recorded in the transaction that takes the next head."""
         platform = chat[0]
@@ -258,8 +223,12 @@ class Outbox:
         async with limit:
             row = taken or await off_loop(self._claim_head, chat, self._clock())
             while row is not None:
-                outcome, row = await self._attempt(row, chat)
+                take_next = not last or chat in self._again
+                if take_next:
+                    self._again.discard(chat)  # the next head is looked for with this outcome
+                outcome, row = await self._attempt(row, chat, take_next)
                 delivered += outcome is True
+                last = False
         return delivered
 
     def _claim_head(self, chat: Chat, now: datetime) -> Row | None:
@@ -293,7 +262,7 @@ class Outbox:
                 ).all()
             )
 
-    async def _attempt(self, row: Row, chat: Chat) -> tuple[bool | None, Row | None]:
+    async def _attempt(self, row: Row, chat: Chat, take_next: bool = True) -> tuple[bool | None, Row | None]:
         """True: delivered; False: to be retried later; None: failed for good (the chat's next row may go). With
         it, the chat's next row, already taken for its attempt, when it may go now."""
         sender = self._senders.get(row.platform)
@@ -310,9 +279,11 @@ class Outbox:
                 error = DeliveryError(f"{failure.__class__.__name__}: {failure}")
         if error is not None and error.retry_after is not None:
             self._paused_until[row.platform] = self._clock() + timedelta(seconds=error.retry_after)
-        return await self._record(row, chat, error, platform_message_id)
+        return await self._record(row, chat, error, platform_message_id, take_next)
 
-    async def _record(self, row: Row, chat: Chat, error: DeliveryError | None, platform_message_id: str | None):
+    async def _record(
+        self, row: Row, chat: Chat, error: DeliveryError | None, platform_message_id: str | None, take_next: bool
+    ):
         """Record the attempt, retrying while the database is unreachable: the platform has the message, and
         while our claim lasts no one else sends it, so a database blip between "sent" and "marked" (a restart, a
         dropped connection) costs a wait, not a duplicate. Past half the claim the row is left to its lease."""
@@ -325,10 +296,15 @@ class Outbox:
             ),
             reraise=True,
         )
-        return await retrying(off_loop, self._record_and_take_next, row.id, chat, error, platform_message_id)
+        return await retrying(off_loop, self._record_and_take_next, row.id, chat, error, platform_message_id, take_next)
 
     def _record_and_take_next(
-        self, row_id: int, chat: Chat, error: DeliveryError | None, platform_message_id: str | None
+        self,
+        row_id: int,
+        chat: Chat,
+        error: DeliveryError | None,
+        platform_message_id: str | None,
+        take_next: bool = True,
     ) -> tuple[bool | None, Row | None]:
         now = self._clock()
         with self._db.session() as session:
@@ -336,7 +312,7 @@ class Outbox:
                 outcome = True if mark_delivered(session.connection(), row_id, now, platform_message_id) else None
             else:
                 outcome = self._record_failure(session, row_id, error, now)
-            if outcome is False or self._paused(chat[0], now):
+            if outcome is False or not take_next or self._paused(chat[0], now):
                 return outcome, None
             return outcome, claim_head(session.connection(), chat, now, self._lease(now))
 
