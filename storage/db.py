@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -192,17 +193,18 @@ SQLITE_POOL_SIZE, SQLITE_POOL_OVERFLOW = 10, 30
 
 
 class SqliteWriters:
-    """One writing transaction at a time among this process's threads, queued on a lock.
+    """One writing transaction at a time among this process's threads, queued first come, first served.
 
     SQLite itself allows one writer; the others poll with sleeps of up to 100 ms (its busy handler), so with
     dozens of threads a write waited far longer than the writes took, and past the busy timeout failed as
     "database is locked" (an HTTP 503). Taken at a transaction's first write, as SQLite takes its own lock, and
-    released when the connection goes back to the pool (after the commit or rollback). Another process's writer
-    (a `kb import`) is still waited for by SQLite's busy timeout."""
+    released when the connection goes back to the pool (after the commit or rollback). Waiting in this queue is
+    bounded by SQLITE_WRITE_QUEUE_SECONDS (each writer ahead is itself bounded by the busy timeout); another
+    process's writer (a `kb import`) is still waited for by SQLite's busy timeout."""
 
-    def __init__(self, timeout: float) -> None:
-        self._lock = threading.Lock()
-        self._timeout = timeout
+    def __init__(self, busy_seconds: float) -> None:
+        self._lock = FifoLock()
+        self._timeout = max(busy_seconds, SQLITE_WRITE_QUEUE_SECONDS)
 
     def install(self, engine: Engine) -> None:
         event.listen(engine, "before_cursor_execute", self._before_statement)
@@ -222,6 +224,40 @@ class SqliteWriters:
             self._lock.release()
 
 
+class FifoLock:
+    """A lock handed to its waiters in arrival order (threading.Lock lets a newcomer overtake, so under load a
+    waiter could starve past its timeout); `release` may be called from any thread."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True
+        with self._mutex:
+            if turn in self._waiters:
+                self._waiters.remove(turn)
+                return False
+        return True  # handed over between the timeout and the check: ours after all
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # still held: by the next in line now
+            else:
+                self._held = False
+
+
+SQLITE_WRITE_QUEUE_SECONDS = 10.0  # past this, a write queued behind this process's own writers fails (a 503)
 _WRITING = "warmdesk_sqlite_writing"
 _READS = ("SELECT", "PRAGMA", "WITH", "EXPLAIN")
 
