@@ -285,7 +285,8 @@ class Engine:
             known=snapshot,
             take_head=self.outbox.head_taker(chat) if chat is not None else None,
         )
-        if exchange.taken is not None:  # only this reply stored, and it is the chat's head: nothing behind it
+        if exchange.taken is not None:
+            # `last`: this reply alone was stored and it is the chat's head, so nothing is queued behind it
             last = len(queued) == 1 and key is not None and exchange.taken.dedup_key == f"{key}:0"
             self.outbox.send_taken(chat, exchange.taken, last=last)
         return exchange

@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, insert, update
+from sqlalchemy import and_, bindparam, func, insert, null, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
@@ -307,7 +307,9 @@ def _customer_and_conversation(
 
 
 def _columns(row: OutboxMessage, names: tuple[str, ...]) -> dict:
-    return {name: getattr(row, name) for name in names}
+    values = {name: getattr(row, name) for name in names}
+    values["choices"] = values["choices"] or null()  # SQL NULL, as the ORM stored it (a Core None is JSON null)
+    return values
 
 
 def _message_row(logged: LoggedMessage, platform: str, customer_id: int, conversation_id: int, now: datetime) -> dict:
@@ -322,7 +324,7 @@ def _message_row(logged: LoggedMessage, platform: str, customer_id: int, convers
         "language": logged.language,
         "emotion_label": logged.emotion_label,
         "emotion_intensity": logged.emotion_intensity,
-        "emotion_signals": logged.emotion_signals or None,
+        "emotion_signals": logged.emotion_signals or null(),  # SQL NULL (a Core None is JSON null)
         "faq_id": logged.faq_id,
         "score": logged.score,
         "decision": logged.decision,
