@@ -223,19 +223,19 @@ async def test_replies_queued_while_their_chat_is_sending_follow_in_order_withou
     running = asyncio.create_task(outbox.run(stop, idle_seconds=3600))  # only the queued messages wake it
     await asyncio.sleep(0.05)
     await asyncio.to_thread(outbox.enqueue, to_chat("a", "a1"))
-    for _ in range(200):
+    for _ in range(1000):  # up to 10 s on a loaded machine; ends as soon as it happened
         if sender.in_flight:
             break
         await asyncio.sleep(0.01)
     for text in ("a2", "a3"):  # queued while a1 is on the network
         await asyncio.to_thread(outbox.enqueue, to_chat("a", text))
     sender.gate.set()
-    for _ in range(200):
+    for _ in range(1000):  # up to 10 s on a loaded machine; ends as soon as it happened
         if len(sent) == 3:
             break
         await asyncio.sleep(0.01)
     await asyncio.to_thread(outbox.enqueue, to_chat("a", "a4"))  # the chat's drain has ended: a new one starts
-    for _ in range(200):
+    for _ in range(1000):  # up to 10 s on a loaded machine; ends as soon as it happened
         if len(sent) == 4:
             break
         await asyncio.sleep(0.01)
@@ -260,7 +260,7 @@ async def test_a_reply_taken_with_the_transaction_that_stored_it_is_sent_or_give
             return take(session.connection())
 
     outbox.send_taken(("telegram", "a"), await asyncio.to_thread(store_and_take, "a1"))
-    for _ in range(200):
+    for _ in range(1000):  # up to 10 s on a loaded machine; ends as soon as it happened
         if sender.sent:
             break
         await asyncio.sleep(0.01)
@@ -270,7 +270,7 @@ async def test_a_reply_taken_with_the_transaction_that_stored_it_is_sent_or_give
     stop.set()
     await running
     outbox.send_taken(("telegram", "a"), taken)  # the outbox stopped meanwhile: it gives the row back
-    for _ in range(100):
+    for _ in range(1000):
         await asyncio.sleep(0.01)
         if (await asyncio.to_thread(outbox.get, taken.id)).next_attempt_at <= clock():
             break
