@@ -259,12 +259,17 @@ async def test_a_reply_taken_with_the_transaction_that_stored_it_is_sent_or_give
             session.flush()
             return take(session.connection())
 
-    outbox.send_taken(("telegram", "a"), await asyncio.to_thread(store_and_take, "a1"))
+    first = await asyncio.to_thread(store_and_take, "a1")
+    outbox.send_taken(("telegram", "a"), first)
     for _ in range(1000):  # up to 10 s on a loaded machine; ends as soon as it happened
         if sender.sent:
             break
         await asyncio.sleep(0.01)
     assert texts_for(sender, "a") == ["a1"]
+    for _ in range(1000):  # sent, then marked: until then a1 is still the chat's head
+        if (await asyncio.to_thread(outbox.get, first.id)).status == OutboxStatus.DELIVERED:
+            break
+        await asyncio.sleep(0.01)
 
     taken = await asyncio.to_thread(store_and_take, "a2")
     stop.set()
