@@ -20,7 +20,7 @@ from bot.handoff.service import HandoffService, HandoffStep, since_last_handoff
 from bot.keyed_lock import KeyedLock
 from bot.language import clean_text, detect_language
 from bot.messages import InboundMessage, OutboundMessage
-from bot.outbox import Outbox, outbox_row
+from bot.outbox import Outbox, chat_of, outbox_row
 from bot.policy import Decision, PlannedReply
 from bot.texts import DEFAULT_TEXTS, Texts
 from knowledge.embedder import query_head
@@ -53,6 +53,7 @@ class EngineReply:
     duplicate: bool = False
     handoff_id: int | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    delivery_started: bool = False  # the outbox was handed the queued reply already (no wake needed)
 
 
 class Engine:
@@ -107,7 +108,7 @@ class Engine:
         async with self._locks.hold((message.platform, message.platform_user_id)):
             reply = await asyncio.to_thread(self._chat_event_sync, message, event, queue_replies)
             if queue_replies and reply.replies and self.outbox:
-                self.outbox.wake()
+                self.outbox.wake(chat_of(reply.replies[0]))
             return reply
 
     def _chat_event_sync(self, message: InboundMessage, event: str, queue_replies: bool) -> EngineReply:
@@ -154,8 +155,8 @@ class Engine:
         """
         async with self._locks.hold((message.platform, message.platform_user_id)):
             reply = await asyncio.to_thread(self.handle_sync, message, queue_replies)
-            if queue_replies and reply.replies and self.outbox:
-                self.outbox.wake()
+            if queue_replies and reply.replies and self.outbox and not reply.delivery_started:
+                self.outbox.wake(chat_of(reply.replies[0]))
             if self.handoff and not reply.duplicate:  # the desks hear of it after the customer has the reply
                 text = message.text or f"[{message.content_type}]"
                 self.handoff.announce_soon(reply.decision, reply.handoff_id, reply.conversation_id, text)
@@ -259,6 +260,7 @@ class Engine:
             conversation_id=exchange.conversation_id,
             handoff_id=handoff_id,
             timings_ms=timings,
+            delivery_started=exchange.taken is not None,
         )
 
     def _record(
@@ -270,9 +272,11 @@ class Engine:
         purpose: str,
         snapshot: ConversationSnapshot | None = None,
     ) -> Exchange:
-        """Log the exchange; `queued` replies go to the outbox in the same transaction, keyed for dedup."""
+        """Log the exchange; `queued` replies go to the outbox in the same transaction, keyed for dedup, and their
+        chat's head is taken for sending in it too (then handed to the running outbox: no claim of its own)."""
         key = f"{purpose}:{message.platform}:{message.message_id}" if message.message_id else None
-        return self._log.record_exchange(
+        chat = chat_of(queued[0]) if queued and self.outbox is not None else None
+        exchange = self._log.record_exchange(
             message.platform,
             message.platform_user_id,
             message.chat_id,
@@ -281,7 +285,13 @@ class Engine:
             replies=replies,
             deliveries=[outbox_row(r, f"{key}:{i}" if key else None) for i, r in enumerate(queued)],
             known=snapshot,
+            take_head=self.outbox.head_taker(chat) if chat is not None else None,
         )
+        if exchange.taken is not None:
+            # `last`: this reply alone was stored and it is the chat's head, so nothing is queued behind it
+            last = len(queued) == 1 and key is not None and exchange.taken.dedup_key == f"{key}:0"
+            self.outbox.send_taken(chat, exchange.taken, last=last)
+        return exchange
 
     def _open_handoff(self, step: HandoffStep | None, customer_id: int, conversation_id: int) -> int | None:
         return self.handoff.after_logging(step, customer_id, conversation_id) if step is not None else None

@@ -12,60 +12,23 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Protocol
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from sqlalchemy.orm import aliased
 from sqlmodel import select
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 
 from bot.messages import Choice, OutboundMessage
+from bot.outbox_policy import DeliveryError, RetryPolicy, Sender
 from storage.db import Database, off_loop
 from storage.models import OutboxMessage, OutboxStatus, utcnow
+from storage.outbox_queue import Chat, claim_head, claim_row, due_chats, mark_delivered, release
+
+__all__ = ["DeliveryError", "Outbox", "RetryPolicy", "Sender", "chat_of", "outbox_row"]  # senders import these here
 
 log = logging.getLogger("warmdesk.outbox")
-
-
-class DeliveryError(Exception):
-    """A send that did not go through; `permanent` failures are not retried."""
-
-    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False) -> None:
-        super().__init__(reason)
-        self.retry_after = retry_after
-        self.permanent = permanent
-
-
-class Sender(Protocol):
-    async def send(self, message: OutboundMessage) -> str | None:
-        """Deliver one message; return the platform's message id if it gives one, raise DeliveryError if not."""
-        ...
-
-
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
-    window_hours: float = 24.0  # a message is retried this long after it was queued, then marked failed
-    first_delay: float = 1.0
-    max_delay: float = 300.0
-    max_attempts: int | None = None  # None: only the window limits the retries
-    claim_seconds: float = 120.0  # how long one attempt may hold a row before another process may retry it
-    concurrency: int = 8  # sends in flight at once per platform (each to a different chat)
-    mark_retry_delay: float = 0.2  # first wait before recording a sent message again when the database failed
-
-    def delay(self, attempts: int) -> float:
-        return min(self.max_delay, self.first_delay * 2 ** max(0, min(attempts - 1, 32)))
-
-    def window(self, platform: str) -> timedelta:
-        hours = self.window_hours
-        if platform == "wechat":  # WeChat accepts customer-service messages for 48 h after the customer wrote
-            hours = min(hours, WECHAT_WINDOW_HOURS)
-        return timedelta(hours=hours)
-
-
-WECHAT_WINDOW_HOURS = 47.0  # inside the platform's 48 hours, with room for the last backoff
 
 
 class Outbox:
@@ -89,7 +52,11 @@ class Outbox:
         self._clock = clock
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._draining: dict[tuple[str, str | None], asyncio.Task] = {}
+        self._draining: dict[Chat, asyncio.Task] = {}
+        self._again: set[Chat] = set()  # chats given a message while their drain was running: drained once more
+        self._handed: dict[Chat, tuple[Row, bool]] = {}  # a head taken by the transaction that stored it, and `last`
+        self._stopping = False
+        self._background: set[asyncio.Future] = set()
         self._limits: dict[str, asyncio.Semaphore] = {}
         self._paused_until: dict[str, datetime] = {}  # a platform's rate limit (retry_after) pauses all its chats
 
@@ -119,11 +86,12 @@ class Outbox:
         except IntegrityError:
             with self._db.session() as session:
                 row_id = session.exec(select(OutboxMessage.id).where(OutboxMessage.dedup_key == dedup_key)).one()
-        self.wake()
+        self.wake(chat_of(message))
         return row_id
 
-    def wake(self) -> None:
-        """Deliver now rather than at the next idle tick; safe to call from any thread."""
+    def wake(self, chat: Chat | None = None) -> None:
+        """Deliver now rather than at the next idle tick; safe to call from any thread. With `chat` (a message was
+        queued for it) only that chat is looked at, without a pass over the whole queue."""
         loop = self._loop
         if loop is None or loop.is_closed():
             self._wake.set()
@@ -133,9 +101,54 @@ class Outbox:
         except RuntimeError:
             running = None
         if running is loop:
-            self._wake.set()
+            self._woken(chat)
         else:
-            loop.call_soon_threadsafe(self._wake.set)
+            loop.call_soon_threadsafe(self._woken, chat)
+
+    def head_taker(self, chat: Chat) -> Callable[[Connection], Row | None] | None:
+        """For a caller that stores a message for `chat` in its own transaction: a function that takes the chat's
+        head for its first attempt in that same transaction (saving this outbox a claim of its own); hand what it
+        returns to `send_taken`. None while this outbox is not running its delivery loop."""
+        now = self._clock()
+        if self._loop is None or self._stopping or self._paused(chat[0], now):
+            return None
+        lease = self._lease(now)
+        return lambda connection: claim_head(connection, chat, now, lease)
+
+    def send_taken(self, chat: Chat, row: Row, *, last: bool = False) -> None:
+        """Send a row taken by `head_taker`'s function (after its transaction committed); any thread. `last`: the
+        caller stored only this row and it was the chat's head, so nothing waits behind it (unless queued since,
+        which wakes the chat): after it no next head is looked for."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(self._taken, chat, row, last)
+
+    def _taken(self, chat: Chat, row: Row, last: bool) -> None:
+        if self._stopping:
+            self._give_back(row)
+        elif chat in self._draining:  # ending just now: the chat starts again with this row
+            self._handed[chat] = (row, last)
+        else:
+            self._start(chat, self._clock(), row, last)
+
+    def _give_back(self, row: Row) -> None:
+        """A taken row this process will not send (stopping, or its platform paused): due again at once, not only
+        when its lease expires."""
+        task = asyncio.ensure_future(off_loop(self._release, row.id, self._clock()))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _release(self, row_id: int, now: datetime) -> None:
+        with self._db.session() as session:
+            release(session.connection(), row_id, now)
+
+    def _woken(self, chat: Chat | None) -> None:
+        if chat is None or self._stopping:
+            self._wake.set()
+        elif chat in self._draining:
+            self._again.add(chat)  # its drain may have looked just before this message was stored
+        else:
+            self._start(chat, self._clock())
 
     async def deliver_due(self, limit: int = 100) -> int:
         """Send every message whose time has come (chat by chat, each chat in order); returns how many went out."""
@@ -143,7 +156,8 @@ class Outbox:
         return sum(await asyncio.gather(*tasks)) if tasks else 0
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 1.0) -> None:
-        """Deliver until `stop` is set; wakes at once when something is enqueued or a chat's send finishes."""
+        """Deliver until `stop` is set; a queued message starts its chat at once, and every `idle_seconds` (or on a
+        plain `wake()`) a pass over the queue picks up retries that came due and other processes' rows."""
         self._loop = asyncio.get_running_loop()
         while not stop.is_set():
             self._wake.clear()  # before the pass: a message queued during it wakes the next one at once
@@ -155,113 +169,84 @@ class Outbox:
             await asyncio.wait(waiters, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED)
             for waiter in waiters:
                 waiter.cancel()
+        self._stopping = True
         if self._draining:
             await asyncio.gather(*self._draining.values(), return_exceptions=True)
+        for row, _last in self._handed.values():
+            self._give_back(row)
+        self._handed.clear()
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     async def _start_due(self, limit: int = 100) -> list[asyncio.Task]:
         now = self._clock()
         chats = await off_loop(self._due_chats, now, limit)
-        started = []
-        for chat in chats:
-            platform = chat[0]
-            if chat in self._draining or self._paused(platform, now):
-                continue
-            task = asyncio.create_task(self._drain(chat))
-            self._draining[chat] = task
-            task.add_done_callback(lambda done, chat=chat: self._drained(chat, done))
-            started.append(task)
-        return started
+        return [task for chat in chats if (task := self._start(chat, now)) is not None]
 
-    def _drained(self, chat: tuple[str, str | None], done: asyncio.Task) -> None:
+    def _start(self, chat: Chat, now: datetime, taken: Row | None = None, last: bool = False) -> asyncio.Task | None:
+        if chat in self._draining or self._paused(chat[0], now):
+            if taken is not None:
+                self._give_back(taken)
+            return None
+        task = asyncio.create_task(self._drain(chat, taken, last))
+        self._draining[chat] = task
+        task.add_done_callback(lambda done, chat=chat: self._drained(chat, done))
+        return task
+
+    def _drained(self, chat: Chat, done: asyncio.Task) -> None:
         if self._draining.get(chat) is done:
             del self._draining[chat]
         if not done.cancelled() and done.exception() is not None:
             log.error("delivering to a %s chat failed: %r", chat[0], done.exception())
-        self.wake()
+        handed = self._handed.pop(chat, None)
+        if handed is not None:
+            self._taken(chat, *handed)
+        elif chat in self._again:
+            self._again.discard(chat)
+            if not self._stopping:
+                self._start(chat, self._clock())
 
     def _paused(self, platform: str, now: datetime) -> bool:
         until = self._paused_until.get(platform)
         return until is not None and now < until
 
-    def _due_chats(self, now: datetime, limit: int) -> list[tuple[str, str | None]]:
-        """The chats whose oldest undelivered message may be sent now, oldest first."""
-        earlier = aliased(OutboxMessage)
-        blocked_by_earlier = (
-            select(earlier.id)
-            .where(
-                earlier.status == OutboxStatus.PENDING,
-                earlier.platform == OutboxMessage.platform,
-                _same_chat(earlier, OutboxMessage),
-                earlier.id < OutboxMessage.id,
-            )
-            .exists()
-        )
+    def _due_chats(self, now: datetime, limit: int) -> list[Chat]:
         with self._db.session() as session:
-            rows = session.exec(
-                select(OutboxMessage.platform, OutboxMessage.chat_id, OutboxMessage.platform_user_id)
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.next_attempt_at <= now,
-                    ~blocked_by_earlier,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-            ).all()
-        return list(dict.fromkeys((platform, chat_id or user) for platform, chat_id, user in rows))
+            return due_chats(session, now, limit)
 
-    async def _drain(self, chat: tuple[str, str | None]) -> int:
-        """Send one chat's due messages in order until it is empty or its head has to wait."""
+    async def _drain(self, chat: Chat, taken: Row | None = None, last: bool = False) -> int:
+        """Send one chat's due messages in order until it is empty or its head has to wait, starting with the
+        head `taken` already if given. Each outcome is recorded in the transaction that takes the next head."""
         platform = chat[0]
         limit = self._limits.setdefault(platform, asyncio.Semaphore(self._retry.concurrency))
         delivered = 0
         async with limit:
-            while not self._paused(platform, self._clock()):
-                row = await off_loop(self._claim_head, chat, self._clock())
-                if row is None:
-                    break
-                outcome = await self._attempt(row)
+            row = taken or await off_loop(self._claim_head, chat, self._clock())
+            while row is not None:
+                take_next = not last or chat in self._again
+                if take_next:
+                    self._again.discard(chat)  # the next head is looked for with this outcome
+                outcome, row = await self._attempt(row, chat, take_next)
                 delivered += outcome is True
-                if outcome is False:  # the head waits for its retry: so does the rest of the chat
-                    break
+                last = False
         return delivered
 
-    def _claim_head(self, chat: tuple[str, str | None], now: datetime) -> OutboxMessage | None:
-        """The chat's oldest pending row, taken for one attempt, or None if it is not due (or someone has it)."""
-        platform, chat_key = chat
-        with self._db.session() as session:
-            head = session.exec(
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.platform == platform,
-                    or_(
-                        OutboxMessage.chat_id == chat_key,
-                        and_(OutboxMessage.chat_id.is_(None), OutboxMessage.platform_user_id == chat_key),
-                    ),
-                )
-                .order_by(OutboxMessage.id)
-                .limit(1)
-            ).first()
-        if head is None or head.next_attempt_at > now or not self._claim(head.id, now):
+    def _claim_head(self, chat: Chat, now: datetime) -> Row | None:
+        """The chat's oldest pending row, taken for one attempt, or None if it is not due (or someone has it).
+
+        The claim is a lease: a process that dies mid-send leaves the row to be retried after it expires."""
+        if self._paused(chat[0], now):
             return None
-        return head
+        with self._db.session() as session:
+            return claim_head(session.connection(), chat, now, self._lease(now))
 
     def _claim(self, row_id: int, now: datetime) -> bool:
-        """Take a row for one attempt, so that several server processes never send it twice at once.
-
-        The claim is a lease: a process that dies mid-send leaves the row to be retried after it expires.
-        """
+        """Take one row for one attempt (as `_claim_head` does for a chat's head)."""
         with self._db.session() as session:
-            claimed = session.exec(
-                update(OutboxMessage)
-                .where(
-                    OutboxMessage.id == row_id,
-                    OutboxMessage.status == OutboxStatus.PENDING,
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .values(next_attempt_at=now + timedelta(seconds=self._retry.claim_seconds))
-            )
-            return claimed.rowcount == 1
+            return claim_row(session.connection(), row_id, now, self._lease(now))
+
+    def _lease(self, now: datetime) -> datetime:
+        return now + timedelta(seconds=self._retry.claim_seconds)
 
     def get(self, row_id: int) -> OutboxMessage | None:
         with self._db.session() as session:
@@ -277,8 +262,9 @@ class Outbox:
                 ).all()
             )
 
-    async def _attempt(self, row: OutboxMessage) -> bool | None:
-        """True: delivered; False: to be retried later; None: failed for good (the chat's next row may go)."""
+    async def _attempt(self, row: Row, chat: Chat, take_next: bool = True) -> tuple[bool | None, Row | None]:
+        """True: delivered; False: to be retried later; None: failed for good (the chat's next row may go). With
+        it, the chat's next row, already taken for its attempt, when it may go now."""
         sender = self._senders.get(row.platform)
         error: DeliveryError | None = None
         platform_message_id = None
@@ -293,9 +279,11 @@ class Outbox:
                 error = DeliveryError(f"{failure.__class__.__name__}: {failure}")
         if error is not None and error.retry_after is not None:
             self._paused_until[row.platform] = self._clock() + timedelta(seconds=error.retry_after)
-        return await self._record(row, error, platform_message_id)
+        return await self._record(row, chat, error, platform_message_id, take_next)
 
-    async def _record(self, row: OutboxMessage, error: DeliveryError | None, platform_message_id: str | None):
+    async def _record(
+        self, row: Row, chat: Chat, error: DeliveryError | None, platform_message_id: str | None, take_next: bool
+    ):
         """Record the attempt, retrying while the database is unreachable: the platform has the message, and
         while our claim lasts no one else sends it, so a database blip between "sent" and "marked" (a restart, a
         dropped connection) costs a wait, not a duplicate. Past half the claim the row is left to its lease."""
@@ -308,38 +296,45 @@ class Outbox:
             ),
             reraise=True,
         )
-        return await retrying(off_loop, self._record_attempt, row, error, platform_message_id)
+        return await retrying(off_loop, self._record_and_take_next, row.id, chat, error, platform_message_id, take_next)
 
-    def _record_attempt(
-        self, row: OutboxMessage, error: DeliveryError | None, platform_message_id: str | None
-    ) -> bool | None:
+    def _record_and_take_next(
+        self,
+        row_id: int,
+        chat: Chat,
+        error: DeliveryError | None,
+        platform_message_id: str | None,
+        take_next: bool = True,
+    ) -> tuple[bool | None, Row | None]:
         now = self._clock()
         with self._db.session() as session:
-            current = session.get(OutboxMessage, row.id)
-            if current is None:  # the customer was forgotten meanwhile
-                return None
-            current.attempts += 1
             if error is None:
-                current.status = OutboxStatus.DELIVERED
-                current.delivered_at = now
-                current.platform_message_id = platform_message_id
-                current.last_error = None
-                session.add(current)
-                return True
-            wait = error.retry_after if error.retry_after is not None else self._retry.delay(current.attempts)
-            retry_at = now + timedelta(seconds=wait)
-            give_up_at = current.give_up_at or current.created_at + self._retry.window(current.platform)
-            out_of_attempts = self._retry.max_attempts is not None and current.attempts >= self._retry.max_attempts
-            if error.permanent or out_of_attempts or retry_at > give_up_at:
-                current.status = OutboxStatus.FAILED
-                reason = "refused by the platform" if error.permanent else f"gave up after {current.attempts} attempts"
-                current.last_error = f"{reason}: {error}"[:2000]
-                log.warning("outbox message %s failed for good (%s)", current.id, reason)
+                outcome = True if mark_delivered(session.connection(), row_id, now, platform_message_id) else None
             else:
-                current.last_error = str(error)[:2000]
-                current.next_attempt_at = retry_at
-            session.add(current)
-            return None if current.status == OutboxStatus.FAILED else False
+                outcome = self._record_failure(session, row_id, error, now)
+            if outcome is False or not take_next or self._paused(chat[0], now):
+                return outcome, None
+            return outcome, claim_head(session.connection(), chat, now, self._lease(now))
+
+    def _record_failure(self, session, row_id: int, error: DeliveryError, now: datetime) -> bool | None:
+        current = session.get(OutboxMessage, row_id)
+        if current is None:  # the customer was forgotten meanwhile
+            return None
+        current.attempts += 1
+        wait = error.retry_after if error.retry_after is not None else self._retry.delay(current.attempts)
+        retry_at = now + timedelta(seconds=wait)
+        give_up_at = current.give_up_at or current.created_at + self._retry.window(current.platform)
+        out_of_attempts = self._retry.max_attempts is not None and current.attempts >= self._retry.max_attempts
+        if error.permanent or out_of_attempts or retry_at > give_up_at:
+            current.status = OutboxStatus.FAILED
+            reason = "refused by the platform" if error.permanent else f"gave up after {current.attempts} attempts"
+            current.last_error = f"{reason}: {error}"[:2000]
+            log.warning("outbox message %s failed for good (%s)", current.id, reason)
+        else:
+            current.last_error = str(error)[:2000]
+            current.next_attempt_at = retry_at
+        session.add(current)
+        return None if current.status == OutboxStatus.FAILED else False
 
     # -- staff: what failed, and sending it again ---------------------------------------------------------------
 
@@ -370,12 +365,9 @@ class Outbox:
         return requeued
 
 
-def _same_chat(one, other):
-    """Two outbox rows for the same chat (chat_id, or the user where a platform has no separate chat id)."""
-    return or_(
-        one.chat_id == other.chat_id,
-        and_(one.chat_id.is_(None), other.chat_id.is_(None), one.platform_user_id == other.platform_user_id),
-    )
+def chat_of(message: OutboundMessage) -> Chat:
+    """The queue a message waits in: its chat, or its user where the platform has no separate chat id."""
+    return (message.platform, message.chat_id or message.platform_user_id)
 
 
 def outbox_row(message: OutboundMessage, dedup_key: str | None = None, now: datetime | None = None) -> OutboxMessage:
@@ -393,7 +385,7 @@ def outbox_row(message: OutboundMessage, dedup_key: str | None = None, now: date
     )
 
 
-def _outbound(row: OutboxMessage) -> OutboundMessage:
+def _outbound(row: OutboxMessage | Row) -> OutboundMessage:
     return OutboundMessage(
         platform=row.platform,
         platform_user_id=row.platform_user_id,

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, func, insert, update
-from sqlalchemy.engine import Row
+from sqlalchemy import and_, bindparam, func, insert, null, update
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
@@ -16,6 +16,7 @@ from storage.models import (
     Conversation,
     ConversationState,
     Customer,
+    CustomerPrivacy,
     Identity,
     Message,
     OutboxMessage,
@@ -45,13 +46,21 @@ def _by_identity(*columns):
         select(*columns)
         .join(Identity, Identity.customer_id == Customer.id)
         .outerjoin(Conversation, open_here)
+        .outerjoin(CustomerPrivacy, CustomerPrivacy.customer_id == Customer.id)
         .where(Identity.platform == bindparam("platform"), Identity.platform_user_id == bindparam("user"))
         .order_by(Conversation.id.desc())
         .limit(1)
     )
 
 
-_WHO = _by_identity(Customer.id, Customer.language, Customer.tier, Conversation.id, Conversation.state)
+_WHO = _by_identity(
+    Customer.id,
+    Customer.language,
+    Customer.tier,
+    Conversation.id,
+    Conversation.state,
+    func.coalesce(CustomerPrivacy.emotion_analysis, True),
+)
 _KNOWN = _by_identity(Customer, Conversation)
 _RECENT = (
     select(
@@ -82,6 +91,10 @@ _TOUCH_CUSTOMER = (
     .values(last_seen_at=bindparam("now"), language=func.coalesce(bindparam("language"), Customer.language))
 )
 
+_INSERT_MESSAGES = insert(Message.__table__)
+_INSERT_OUTBOX = insert(OutboxMessage.__table__)
+_OUTBOX_COLUMNS = tuple(column.name for column in OutboxMessage.__table__.columns if column.name != "id")
+
 
 @dataclass(frozen=True, slots=True)
 class RecentTurn:
@@ -105,6 +118,7 @@ class ConversationSnapshot:
     duplicate: bool = False
     recent: tuple[RecentTurn, ...] = ()
     last_reply_at: datetime | None = None
+    emotion_analysis: bool | None = None  # the customer's choice, read with the rest (None: not read here)
 
 
 @dataclass(slots=True)
@@ -127,6 +141,10 @@ class Exchange:
     customer_id: int
     conversation_id: int
     duplicate: bool = False
+    taken: Row | None = None  # what `take_head` returned: the chat's outbox head, taken for its first attempt
+
+
+TakeHead = Callable[[Connection], Row | None]
 
 
 class ConversationLog:
@@ -136,13 +154,20 @@ class ConversationLog:
     def snapshot(self, platform: str, platform_user_id: str, platform_message_id: str | None) -> ConversationSnapshot:
         with self._db.session() as session:
             duplicate = platform_message_id is not None and _seen(session, platform, platform_message_id)
-            found = session.execute(_WHO, {"platform": platform, "user": platform_user_id}).first()
+            connection = session.connection()
+            found = connection.execute(_WHO, {"platform": platform, "user": platform_user_id}).first()
             if found is None:
                 return ConversationSnapshot(duplicate=duplicate)
-            customer_id, language, tier, conversation_id, state = found
+            customer_id, language, tier, conversation_id, state, emotion_analysis = found
             if conversation_id is None:
-                return ConversationSnapshot(customer_id, language=language, tier=tier, duplicate=duplicate)
-            newest_first = session.execute(_RECENT, {"conversation": conversation_id}).all()
+                return ConversationSnapshot(
+                    customer_id,
+                    language=language,
+                    tier=tier,
+                    duplicate=duplicate,
+                    emotion_analysis=bool(emotion_analysis),
+                )
+            newest_first = connection.execute(_RECENT, {"conversation": conversation_id}).all()
         return ConversationSnapshot(
             customer_id=customer_id,
             conversation_id=conversation_id,
@@ -152,6 +177,7 @@ class ConversationLog:
             duplicate=duplicate,
             recent=_turns(newest_first[::-1]),
             last_reply_at=next((m.created_at for m in newest_first if m.direction == "out"), None),
+            emotion_analysis=bool(emotion_analysis),
         )
 
     def record_exchange(
@@ -164,6 +190,7 @@ class ConversationLog:
         replies: list[LoggedMessage],
         deliveries: list[OutboxMessage] = (),
         known: ConversationSnapshot | None = None,
+        take_head: TakeHead | None = None,
     ) -> Exchange:
         """Log a customer message and the bot's replies in one transaction.
 
@@ -171,12 +198,14 @@ class ConversationLog:
         never leave a logged message whose answer was not queued. A platform message id seen before (a
         retried delivery) writes nothing and reports a duplicate. `known` is this identity's snapshot taken
         just before: its conversation is written to directly unless it was closed or merged away since.
+        `take_head`, run in the same transaction after the deliveries are stored, takes their chat's next message
+        for sending (the outbox's claim), which saves the outbox a transaction of its own.
         """
         display_name = capped_name(display_name)
         for attempt in range(2):
             try:
                 return self._record(
-                    platform, platform_user_id, chat_id, display_name, inbound, replies, deliveries, known
+                    platform, platform_user_id, chat_id, display_name, inbound, replies, deliveries, known, take_head
                 )
             except IntegrityError:
                 if inbound.platform_message_id is not None:
@@ -201,6 +230,7 @@ class ConversationLog:
         replies: list[LoggedMessage],
         deliveries: list[OutboxMessage],
         known: ConversationSnapshot | None,
+        take_head: TakeHead | None,
     ) -> Exchange:
         with self._db.session() as session:
             now = utcnow()
@@ -217,15 +247,19 @@ class ConversationLog:
                 session.add(conversation)
                 customer_id, conversation_id = customer.id, conversation.id
             rows = [_message_row(m, platform, customer_id, conversation_id, now) for m in (inbound, *replies)]
-            session.execute(insert(Message), rows)
-            for delivery in deliveries:
-                delivery.customer_id, delivery.conversation_id = customer_id, conversation_id
-                session.add(delivery)
-            return Exchange(customer_id, conversation_id)
+            connection = session.connection()  # Core inserts: one statement for the messages, one for the outbox
+            connection.execute(_INSERT_MESSAGES, rows)
+            if deliveries:
+                for delivery in deliveries:
+                    delivery.customer_id, delivery.conversation_id = customer_id, conversation_id
+                connection.execute(_INSERT_OUTBOX, [_columns(delivery, _OUTBOX_COLUMNS) for delivery in deliveries])
+            taken = take_head(connection) if deliveries and take_head is not None else None
+            return Exchange(customer_id, conversation_id, taken=taken)
 
 
 def _seen(session: Session, platform: str, platform_message_id: str) -> bool:
-    return session.execute(_SEEN, {"platform": platform, "message": platform_message_id}).first() is not None
+    found = session.connection().execute(_SEEN, {"platform": platform, "message": platform_message_id})
+    return found.first() is not None
 
 
 def _touch(session: Session, known: ConversationSnapshot, language: str | None, now: datetime) -> bool:
@@ -234,9 +268,10 @@ def _touch(session: Session, known: ConversationSnapshot, language: str | None, 
     if known.conversation_id is None:
         return False
     touched = {"conversation": known.conversation_id, "customer": known.customer_id, "now": now}
-    if session.execute(_TOUCH_CONVERSATION, touched).rowcount != 1:
+    connection = session.connection()  # Core: the ORM's bulk UPDATE path costs more than the statements
+    if connection.execute(_TOUCH_CONVERSATION, touched).rowcount != 1:
         return False
-    session.execute(_TOUCH_CUSTOMER, {"customer": known.customer_id, "now": now, "language": language})
+    connection.execute(_TOUCH_CUSTOMER, {"customer": known.customer_id, "now": now, "language": language})
     return True
 
 
@@ -271,6 +306,12 @@ def _customer_and_conversation(
     return customer, conversation
 
 
+def _columns(row: OutboxMessage, names: tuple[str, ...]) -> dict:
+    values = {name: getattr(row, name) for name in names}
+    values["choices"] = values["choices"] or null()  # SQL NULL, as the ORM stored it (a Core None is JSON null)
+    return values
+
+
 def _message_row(logged: LoggedMessage, platform: str, customer_id: int, conversation_id: int, now: datetime) -> dict:
     return {
         "conversation_id": conversation_id,
@@ -283,7 +324,7 @@ def _message_row(logged: LoggedMessage, platform: str, customer_id: int, convers
         "language": logged.language,
         "emotion_label": logged.emotion_label,
         "emotion_intensity": logged.emotion_intensity,
-        "emotion_signals": logged.emotion_signals or None,
+        "emotion_signals": logged.emotion_signals or null(),  # SQL NULL (a Core None is JSON null)
         "faq_id": logged.faq_id,
         "score": logged.score,
         "decision": logged.decision,

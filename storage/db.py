@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import sqlite3
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -155,10 +158,14 @@ def _create_engine(url: str, timeouts: DatabaseTimeouts) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": timeouts.sqlite_busy_seconds},
+            # A connection per worker thread (the server runs 32): waiting for the pool was a 503 under load.
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=SQLITE_POOL_OVERFLOW,
             pool_timeout=timeouts.pool_wait_seconds,
             hide_parameters=True,  # customer text never reaches a log through a database error's message
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        SqliteWriters(timeouts.sqlite_busy_seconds).install(engine)
         return engine
     options = f"-c statement_timeout={int(timeouts.statement_seconds * 1000)}"
     connect_args = {
@@ -180,6 +187,83 @@ def _create_engine(url: str, timeouts: DatabaseTimeouts) -> Engine:
         connect_args=connect_args,
         hide_parameters=True,
     )
+
+
+SQLITE_POOL_SIZE, SQLITE_POOL_OVERFLOW = 10, 30
+
+
+class SqliteWriters:
+    """One writing transaction at a time among this process's threads, queued first come, first served.
+
+    SQLite itself allows one writer; the others poll with sleeps of up to 100 ms (its busy handler), so with
+    dozens of threads a write waited far longer than the writes took, and past the busy timeout failed as
+    "database is locked" (an HTTP 503). Taken at a transaction's first write, as SQLite takes its own lock, and
+    released when the connection goes back to the pool (after the commit or rollback). Waiting in this queue is
+    bounded by SQLITE_WRITE_QUEUE_SECONDS (each writer ahead is itself bounded by the busy timeout); another
+    process's writer (a `kb import`) is still waited for by SQLite's busy timeout."""
+
+    def __init__(self, busy_seconds: float) -> None:
+        self._lock = FifoLock()
+        self._timeout = max(busy_seconds, SQLITE_WRITE_QUEUE_SECONDS)
+
+    def install(self, engine: Engine) -> None:
+        event.listen(engine, "before_cursor_execute", self._before_statement)
+        event.listen(engine.pool, "checkin", self._release)
+        event.listen(engine.pool, "invalidate", self._release)
+
+    def _before_statement(self, connection, _cursor, statement: str, _parameters, _context, _many) -> None:
+        info = connection.connection.info  # the pooled connection's, as the pool events see it
+        if info.get(_WRITING) or not _writes(statement):
+            return
+        if not self._lock.acquire(timeout=self._timeout):
+            raise OperationalError(statement, None, sqlite3.OperationalError("database is locked"))
+        info[_WRITING] = True
+
+    def _release(self, _dbapi_connection, record, *_exception) -> None:
+        if record is not None and record.info.pop(_WRITING, False):
+            self._lock.release()
+
+
+class FifoLock:
+    """A lock handed to its waiters in arrival order (threading.Lock lets a newcomer overtake, so under load a
+    waiter could starve past its timeout); `release` may be called from any thread."""
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        with self._mutex:
+            if not self._held:
+                self._held = True
+                return True
+            turn = threading.Lock()
+            turn.acquire()
+            self._waiters.append(turn)
+        if turn.acquire(timeout=timeout):
+            return True
+        with self._mutex:
+            if turn in self._waiters:
+                self._waiters.remove(turn)
+                return False
+        return True  # handed over between the timeout and the check: ours after all
+
+    def release(self) -> None:
+        with self._mutex:
+            if self._waiters:
+                self._waiters.popleft().release()  # still held: by the next in line now
+            else:
+                self._held = False
+
+
+SQLITE_WRITE_QUEUE_SECONDS = 10.0  # past this, a write queued behind this process's own writers fails (a 503)
+_WRITING = "warmdesk_sqlite_writing"
+_READS = ("SELECT", "PRAGMA", "WITH", "EXPLAIN")
+
+
+def _writes(statement: str) -> bool:
+    return not statement.lstrip()[:7].upper().startswith(_READS)
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

@@ -88,7 +88,11 @@ class DataRights:
     # -- the engine's hooks ---------------------------------------------------------------------------------
 
     def analyses_emotions(self, snapshot: ConversationSnapshot) -> bool:
-        return snapshot.customer_id is None or self.store.analyses_emotions(snapshot.customer_id)
+        if snapshot.customer_id is None:
+            return True
+        if snapshot.emotion_analysis is not None:  # read with the snapshot, in the same query
+            return snapshot.emotion_analysis
+        return self.store.analyses_emotions(snapshot.customer_id)
 
     def notice_shown(self, customer_id: int, version: str | None = None) -> None:
         """The customer was shown the privacy notice (`version`: the one a page showed; default the current)."""

@@ -32,6 +32,8 @@ class FakeTelegram:
         self.refused: list[str] = []  # chat ids of the sendMessage calls refused by the outage
         self.on_accept: Callable[[dict[str, Any]], None] | None = None  # called as each message is accepted
         self._lock = threading.Lock()
+        self._per_chat: dict[str, int] = {}  # accepted sendMessage calls per chat id, for cheap waiting
+        self._accepted: dict[str, threading.Condition] = {}
         self.app = Starlette(routes=[Route("/bot{token}/{method}", self._call, methods=["POST", "GET"])])
 
     def fail_next(self, status: int, description: str, **parameters: Any) -> None:
@@ -47,7 +49,20 @@ class FakeTelegram:
             self.documents.clear()
             self.failures.clear()
             self.updates.clear()
+            self._per_chat.clear()
             self.send_delay_seconds = 0.0
+
+    def sent_count(self, chat_id: int | str) -> int:
+        """How many messages the API accepted for one chat so far."""
+        with self._lock:
+            return self._per_chat.get(str(chat_id), 0)
+
+    def wait_for_chat(self, chat_id: int | str, more_than: int, timeout: float) -> bool:
+        """Wait (without polling) until one chat has received more than `more_than` messages."""
+        key = str(chat_id)
+        with self._lock:
+            accepted = self._accepted.setdefault(key, threading.Condition(self._lock))
+            return accepted.wait_for(lambda: self._per_chat.get(key, 0) > more_than, timeout)
 
     def wait_for_sent(self, count: int, timeout: float = 15.0) -> list[dict[str, Any]]:
         deadline = time.monotonic() + timeout
@@ -75,6 +90,10 @@ class FakeTelegram:
                     return JSONResponse(body, status_code=status)
                 self.sent.append(params)
                 message_id = len(self.sent)
+                chat_key = str(params["chat_id"])
+                self._per_chat[chat_key] = self._per_chat.get(chat_key, 0) + 1
+                if (accepted := self._accepted.get(chat_key)) is not None:
+                    accepted.notify_all()
             if self.on_accept is not None:
                 self.on_accept(params)
             if self.send_delay_seconds:

@@ -7,7 +7,7 @@ import threading
 
 import run
 from bot.messages import OutboundMessage
-from bot.outbox import DeliveryError, Outbox, RetryPolicy
+from bot.outbox import DeliveryError, Outbox, RetryPolicy, outbox_row
 from storage.db import Database
 from storage.models import OutboxStatus
 from tests.bot.test_outbox import Clock, ScriptedSender
@@ -203,6 +203,84 @@ async def test_a_message_queued_from_a_worker_thread_wakes_the_running_outbox(da
     stop.set()
     await running
     assert sender.sent == [("a", "from a thread")]
+
+
+class RecordingGate(GatedSender):
+    def __init__(self) -> None:
+        super().__init__()
+        self.texts: list[str] = []
+
+    async def send(self, message: OutboundMessage) -> str | None:
+        await super().send(message)
+        self.texts.append(message.text)
+        return None
+
+
+async def test_replies_queued_while_their_chat_is_sending_follow_in_order_without_waiting_for_a_pass(database):
+    sender, stop = RecordingGate(), asyncio.Event()
+    sent = sender.texts
+    outbox = Outbox(database, {"telegram": sender})
+    running = asyncio.create_task(outbox.run(stop, idle_seconds=3600))  # only the queued messages wake it
+    await asyncio.sleep(0.05)
+    await asyncio.to_thread(outbox.enqueue, to_chat("a", "a1"))
+    for _ in range(1000):  # up to 10 s on a loaded machine; ends as soon as it happened
+        if sender.in_flight:
+            break
+        await asyncio.sleep(0.01)
+    for text in ("a2", "a3"):  # queued while a1 is on the network
+        await asyncio.to_thread(outbox.enqueue, to_chat("a", text))
+    sender.gate.set()
+    for _ in range(1000):  # up to 10 s on a loaded machine; ends as soon as it happened
+        if len(sent) == 3:
+            break
+        await asyncio.sleep(0.01)
+    await asyncio.to_thread(outbox.enqueue, to_chat("a", "a4"))  # the chat's drain has ended: a new one starts
+    for _ in range(1000):  # up to 10 s on a loaded machine; ends as soon as it happened
+        if len(sent) == 4:
+            break
+        await asyncio.sleep(0.01)
+    stop.set()
+    await running
+    assert sent == ["a1", "a2", "a3", "a4"] and sender.most_in_flight == 1
+
+
+async def test_a_reply_taken_with_the_transaction_that_stored_it_is_sent_or_given_back_never_held(database):
+    clock, sender, stop = Clock(), PerChatSender(), asyncio.Event()
+    outbox = Outbox(database, {"telegram": sender}, RetryPolicy(claim_seconds=120), clock=clock)
+    running = asyncio.create_task(outbox.run(stop, idle_seconds=3600))
+    await asyncio.sleep(0.05)
+
+    def store_and_take(text: str):
+        """As the engine does: the reply stored and its chat's head taken in one transaction."""
+        row = outbox_row(to_chat("a", text), now=clock())
+        take = outbox.head_taker(("telegram", "a"))
+        with database.session() as session:
+            session.add(row)
+            session.flush()
+            return take(session.connection())
+
+    first = await asyncio.to_thread(store_and_take, "a1")
+    outbox.send_taken(("telegram", "a"), first)
+    for _ in range(1000):  # up to 10 s on a loaded machine; ends as soon as it happened
+        if sender.sent:
+            break
+        await asyncio.sleep(0.01)
+    assert texts_for(sender, "a") == ["a1"]
+    for _ in range(1000):  # sent, then marked: until then a1 is still the chat's head
+        if (await asyncio.to_thread(outbox.get, first.id)).status == OutboxStatus.DELIVERED:
+            break
+        await asyncio.sleep(0.01)
+
+    taken = await asyncio.to_thread(store_and_take, "a2")
+    stop.set()
+    await running
+    outbox.send_taken(("telegram", "a"), taken)  # the outbox stopped meanwhile: it gives the row back
+    for _ in range(1000):
+        await asyncio.sleep(0.01)
+        if (await asyncio.to_thread(outbox.get, taken.id)).next_attempt_at <= clock():
+            break
+    assert await Outbox(database, {"telegram": sender}, clock=clock).deliver_due() == 1  # not 120 s later
+    assert texts_for(sender, "a") == ["a1", "a2"]
 
 
 def test_outbox_list_and_retry_from_the_command_line(tmp_path, monkeypatch, capsys):

@@ -68,6 +68,29 @@ def _stop(process: subprocess.Popen) -> None:
 
 @contextlib.contextmanager
 def chroma_server(folder: Path) -> Iterator[str]:
+    with chroma_server_process(folder) as (url, _process):
+        yield url
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (all its threads), 0 when it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_backends_cpu_seconds(database_url: str) -> float:
+    """CPU time of the PostgreSQL server processes serving `database_url` now (the server runs on this node)."""
+    name = database_url.rsplit("/", 1)[1]
+    with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
+        pids = [row[0] for row in admin.execute("SELECT pid FROM pg_stat_activity WHERE datname = %s", (name,))]
+    return sum(process_cpu_seconds(pid) for pid in pids)
+
+
+@contextlib.contextmanager
+def chroma_server_process(folder: Path) -> Iterator[tuple[str, subprocess.Popen]]:
     port = free_port()
     chroma = str(Path(sys.executable).parent / "chroma")
     process = subprocess.Popen(
@@ -78,7 +101,7 @@ def chroma_server(folder: Path) -> Iterator[str]:
     )
     try:
         _wait(f"http://127.0.0.1:{port}/api/v2/heartbeat", process, "chroma run")
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process
     finally:
         _stop(process)
 
@@ -89,11 +112,11 @@ class Served:
 
     url: str
     process: subprocess.Popen
+    sql_counts: Path | None = None
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (all its threads)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return process_cpu_seconds(self.process.pid)
 
     def kill(self) -> None:
         """kill -9: no shutdown, no flush, whatever was in flight stays as it was."""
@@ -118,15 +141,19 @@ def seeded_template() -> Path:
 
 
 @contextlib.contextmanager
-def serve_process(env: dict[str, str], data_dir: Path, *, from_template: bool = True) -> Iterator[Served]:
-    """`run.py serve` on a free port with `data_dir` (a copy of the seeded template when it does not exist yet)."""
+def serve_process(
+    env: dict[str, str], data_dir: Path, *, from_template: bool = True, sql_counts: Path | None = None
+) -> Iterator[Served]:
+    """`run.py serve` on a free port with `data_dir` (a copy of the seeded template when it does not exist yet);
+    with `sql_counts`, its SQL statements are counted into that file (tests/load/counting_serve.py)."""
     if from_template and not data_dir.exists():
         shutil.copytree(seeded_template(), data_dir)
     port = free_port()
     log_path = data_dir.parent / f"serve-{port}.log"
     log = log_path.open("wb")
+    command = ["-m", "tests.load.counting_serve", str(sql_counts)] if sql_counts else ["run.py"]
     process = subprocess.Popen(
-        [sys.executable, "run.py", "serve", "--port", str(port)],
+        [sys.executable, *command, "serve", "--port", str(port)],
         cwd=ROOT,
         env={**os.environ, **env, "WARMDESK_DATA_DIR": str(data_dir), "WARMDESK_LOG_LEVEL": "WARNING"},
         stdout=log,
@@ -134,7 +161,7 @@ def serve_process(env: dict[str, str], data_dir: Path, *, from_template: bool = 
     )
     try:
         _wait(f"http://127.0.0.1:{port}/readyz", process, "run.py serve", log_path)
-        yield Served(f"http://127.0.0.1:{port}", process)
+        yield Served(f"http://127.0.0.1:{port}", process, sql_counts)
     finally:
         _stop(process)
         log.close()

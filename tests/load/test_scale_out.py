@@ -7,9 +7,8 @@ LOAD_CHATS, LOAD_SECONDS and LOAD_API_DELAY_MS scale them.
 
 from __future__ import annotations
 
+import contextlib
 import os
-import statistics
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -17,15 +16,22 @@ import httpx
 import pytest
 
 from tests.adapters.conftest import AppServer
-from tests.adapters.telegram_fake import FakeTelegram, text_update
-from tests.load.harness import chroma_server, compare, postgres_database, serve_process
+from tests.adapters.telegram_fake import FakeTelegram
+from tests.load.closed_loop import run_closed_loop
+from tests.load.harness import (
+    chroma_server,
+    chroma_server_process,
+    compare,
+    postgres_backends_cpu_seconds,
+    postgres_database,
+    process_cpu_seconds,
+    serve_process,
+)
 from tests.load.telegram_load import (
     english_questions,
     expected_replies,
     post,
-    post_update,
     sent_pairs,
-    sent_to,
     telegram_env,
     wait_for,
     without_calibration,
@@ -35,6 +41,7 @@ pytestmark = pytest.mark.load
 
 BURST_CHATS = int(os.environ.get("LOAD_CHATS", "200"))  # x 5 messages: the issue's 1,000-message burst
 SECONDS = float(os.environ.get("LOAD_SECONDS", "20"))
+PROCESSES = int(os.environ.get("LOAD_PROCESSES", "1"))
 
 
 def test_two_serve_processes_on_postgresql_and_a_chroma_server_keep_every_chat_in_order(tmp_path):
@@ -75,47 +82,29 @@ def test_two_serve_processes_on_postgresql_and_a_chroma_server_keep_every_chat_i
 
 @pytest.mark.parametrize("api_delay_ms", [0, int(os.environ.get("LOAD_API_DELAY_MS", "100"))])
 def test_closed_loop_telegram_customers_on_one_node(tmp_path, api_delay_ms):
+    """One `serve` on SQLite and embedded Chroma, or with LOAD_PROCESSES=N, N of them behind a round-robin proxy
+    on one PostgreSQL and one `chroma run` (all on this node; their CPU time counts as the server's)."""
     fake = FakeTelegram()
     fake.send_delay_seconds = api_delay_ms / 1000
-    questions = english_questions(10)
-    customers = 50
-    latencies: list[float] = []
-    busy: list[int] = []
-    lock = threading.Lock()
-    with AppServer(fake.app) as api, serve_process(telegram_env(api.url), tmp_path / "node") as server:
-        stop_at = time.monotonic() + SECONDS
+    with contextlib.ExitStack() as stack:
+        env = telegram_env(stack.enter_context(AppServer(fake.app)).url)
+        helpers = None
+        if PROCESSES > 1:
+            database_url = stack.enter_context(postgres_database())
+            chroma_url, chroma = stack.enter_context(chroma_server_process(tmp_path / "chroma"))
+            env |= {"DATABASE_URL": database_url, "CHROMA_URL": chroma_url}
 
-        def customer(user_id: int) -> None:
-            with httpx.Client(timeout=60) as client:
-                n = 0
-                while time.monotonic() < stop_at:
-                    before = sent_to(fake, user_id)
-                    started = time.monotonic()
-                    update = text_update(questions[n % len(questions)], user_id=user_id)
-                    while (status := post_update(client, server.url, update)) == 503:  # busy: Telegram retries
-                        with lock:
-                            busy.append(user_id)
-                    assert status == 200
-                    if not wait_for(lambda before=before: sent_to(fake, user_id) > before, 30):
-                        return
-                    with lock:
-                        latencies.append(time.monotonic() - started)
-                    n += 1
+            def helpers() -> float:
+                return postgres_backends_cpu_seconds(database_url) + process_cpu_seconds(chroma.pid)
 
-        threads = [threading.Thread(target=customer, args=(2000 + i,)) for i in range(customers)]
-        cpu_before, began = server.cpu_seconds(), time.monotonic()
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed, cpu = time.monotonic() - began, server.cpu_seconds() - cpu_before
-    latencies.sort()
-    p95 = latencies[int(len(latencies) * 0.95) - 1] if latencies else float("nan")
-    print(
-        f"\nclosed loop, {customers} Telegram customers, API round trip {api_delay_ms} ms: "
-        f"{len(latencies) / elapsed:.1f} msg/s, reply p50 {statistics.median(latencies) * 1000:.0f} ms, "
-        f"p95 {p95 * 1000:.0f} ms ({len(latencies)} replies in {elapsed:.1f} s, {len(busy)} busy 503s retried); "
-        f"server CPU {cpu / len(latencies) * 1000:.1f} ms per message "
-        f"({os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})"
-    )
-    assert latencies
+        servers = [
+            stack.enter_context(
+                serve_process(
+                    env, tmp_path / f"node{n}", from_template=PROCESSES == 1, sql_counts=tmp_path / f"sql{n}.json"
+                )
+            )
+            for n in range(PROCESSES)
+        ]
+        result = run_closed_loop(fake, servers, english_questions(10), seconds=SECONDS, extra_cpu=helpers)
+    print("\n" + result.line())
+    assert result.replies
