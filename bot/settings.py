@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     max_message_chars: int = _env("WARMDESK_MAX_MESSAGE_CHARS", default=1000, ge=50)
     embed_threads: int = _env("WARMDESK_EMBED_THREADS", default=2, ge=1)
     embed_max_tokens: int = _env("WARMDESK_EMBED_MAX_TOKENS", default=64, ge=8, le=512)
+    embed_engine: str = _env("WARMDESK_EMBED_ENGINE", default="auto", pattern="^(auto|bundled)$")
+    embed_query_cache: int = _env("WARMDESK_EMBED_QUERY_CACHE", default=4096, ge=0)
     knowledge_recheck_seconds: float = _env("WARMDESK_KB_RECHECK_SECONDS", default=2.0, ge=0)
     log_level: str = _env("WARMDESK_LOG_LEVEL", default="INFO")
     business_file: Path | None = _env("WARMDESK_BUSINESS_FILE", default=None)  # texts and rules; see README

