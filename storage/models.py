@@ -509,6 +509,7 @@ class CareTask(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = None
     done_by: str | None = None
+    message: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # {key, values}: shown per language
 
 
 class InboxItem(SQLModel, table=True):
@@ -524,6 +525,7 @@ class InboxItem(SQLModel, table=True):
     dedup_key: str | None = Field(default=None, unique=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     read_at: datetime | None = None
+    message: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # {key, values}: shown per language
 
 
 class HandoffSla(SQLModel, table=True):

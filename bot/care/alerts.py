@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
-from bot.care.staff_texts import staff_say
+from bot.care.staff_texts import staff_message, staff_say
 from bot.emotion_watch import EmotionWatch, WatchOutcome
 from storage.care import CareRepository
 from storage.jobs import ClaimedJob, JobRepository
@@ -54,8 +54,10 @@ class Alerts:
         customer = self.care.customer(customer_id) if customer_id else None
         recipient = (customer.account_manager if customer else None) or self.fallback
         name = (customer.display_name if customer else None) or "-"
-        text = staff_say(text_key, self.language, customer=customer_id, name=name, **values)
-        if not self.care.add_inbox(recipient, kind, text, customer_id=customer_id, dedup_key=key):
+        values = {"customer": customer_id, "name": name, **values}
+        text = staff_say(text_key, self.language, **values)
+        message = staff_message(text_key, **values)
+        if not self.care.add_inbox(recipient, kind, text, customer_id=customer_id, dedup_key=key, message=message):
             return False
         self.notify(recipient, text, key, customer_id=customer_id)
         return True
@@ -97,8 +99,13 @@ class Alerts:
             return
         due = f"{task.due_at:%Y-%m-%d %H:%M} UTC"
         recipient = task.assignee or self.fallback
-        text = staff_say("task", self.language, task=task.id, due=due, title=task.title, customer=task.customer_id)
-        if self.care.add_inbox(recipient, "task", text, customer_id=task.customer_id, dedup_key=f"task:{task.id}"):
+        values = {"task": task.id, "due": due, "title": task.title, "task_kind": task.kind}
+        values["customer"] = task.customer_id
+        text = staff_say("task", self.language, **values)
+        message = staff_message("task", **values)
+        if self.care.add_inbox(
+            recipient, "task", text, customer_id=task.customer_id, dedup_key=f"task:{task.id}", message=message
+        ):
             self.notify(recipient, text, f"task:{task.id}", customer_id=task.customer_id)
 
 
