@@ -20,6 +20,7 @@ from storage.models import (
     Message,
     OutboxMessage,
     OutboxStatus,
+    StaffNoticeCopy,
     utcnow,
 )
 
@@ -199,6 +200,12 @@ class CareRepository:
                     update(CareTask).where(CareTask.id == task_id, CareTask.status == TaskStatus.OPEN).values(**values)
                 ).rowcount
             )
+
+    def add_notice_copy(self, customer_id: int, desk: str, channel: str, message_id: str) -> None:
+        """A staff notice about this customer was posted on `desk` (Slack) at (channel, message id)."""
+        with self._db.session() as session:
+            if session.get(Customer, customer_id) is not None:  # deleted meanwhile: the deletion took its copies
+                session.add(StaffNoticeCopy(customer_id=customer_id, desk=desk, channel=channel, message_id=message_id))
 
     # -- staff inbox -----------------------------------------------------------------------------------------
 

@@ -528,6 +528,19 @@ class InboxItem(SQLModel, table=True):
     message: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # {key, values}: shown per language
 
 
+class StaffNoticeCopy(SQLModel, table=True):
+    """Where a staff notice about a customer was posted outside the database (a Slack message), so deleting the
+    customer's data deletes it there too."""
+
+    __tablename__ = "staff_notice_copy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    desk: str
+    channel: str
+    message_id: str
+
+
 class HandoffSla(SQLModel, table=True):
     """First-response figures of one handoff: the target, when a person first answered, whether it was breached."""
 

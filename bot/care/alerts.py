@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
@@ -23,11 +24,21 @@ log = logging.getLogger("warmdesk.care")
 NOTIFY = "notify.staff"
 
 
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """Where a notifier put a notice: the job's outcome, and the address that lets it be deleted later."""
+
+    outcome: str
+    desk: str | None = None
+    channel: str | None = None
+    message_id: str | None = None
+
+
 class StaffNotifier(Protocol):
     """Where staff notices go besides the inbox (Slack). `recipient` is a staff id like "slack:U123" or a name;
     `channel` names a purpose ("care", "sla") the notifier maps to a place."""
 
-    async def notify(self, recipient: str | None, text: str, channel: str = "care") -> str: ...
+    async def notify(self, recipient: str | None, text: str, channel: str = "care") -> Posted: ...
 
 
 class Alerts:
@@ -76,7 +87,11 @@ class Alerts:
         if self.notifier is None:
             return "inbox only (no Slack configured)"
         payload = job.payload
-        return await self.notifier.notify(payload.get("recipient"), payload["text"], payload.get("channel", "care"))
+        posted = await self.notifier.notify(payload.get("recipient"), payload["text"], payload.get("channel", "care"))
+        if job.customer_id and posted.desk and posted.channel and posted.message_id:
+            # kept so that deleting the customer's data deletes the notice on the desk too (storage/privacy.py)
+            self.care.add_notice_copy(job.customer_id, posted.desk, posted.channel, posted.message_id)
+        return posted.outcome
 
     # -- what the rules found ---------------------------------------------------------------------------------
 
