@@ -225,7 +225,8 @@ async def test_the_slack_notices_about_a_deleted_customer_are_deleted_from_slack
     assert found.unaddressed == 0
     removed = remove_copies({"slack": SlackCopies(client)}, found.threads, found.messages)
     assert removed == CopiesRemoved(removed=2, kept=0)
-    assert [m["text"].strip() for m in slack.messages.values()] == [posted["CCARE"]]  # the other customer's notice stays
+    left = [m["text"].strip() for m in slack.messages.values()]
+    assert left == [posted["CCARE"]]  # the other customer's notice stays
     assert {(d["channel"], d["ts"]) for d in slack.named("chat.delete")} == set(found.messages["slack"])
     assert CustomerRepository(database).forget(leaving, "test")
     assert PrivacyStore(database).desk_copies(leaving).messages == {}  # the addresses went with the customer
