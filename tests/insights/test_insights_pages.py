@@ -88,6 +88,10 @@ def test_a_bad_range_is_a_clear_error_on_the_page(site):
     page = site[3]["mona"].get("/staff/insights?from=2026-11-15&to=2026-11-02&lang=en")
     assert page.status_code == 422
     assert "must come after" in page.text and 'id="range-error"' in page.text
+    chinese = site[3]["mona"].get("/staff/insights?from=2026-11-15&to=2026-11-02&lang=zh")
+    assert chinese.status_code == 422 and "“结束”必须晚于“开始”。" in chinese.text and "must come" not in chinese.text
+    digest = site[3]["mona"].get("/staff/insights/digest?to=not-a-day&lang=zh")
+    assert digest.status_code == 422 and "“结束（含当天）”不是日期" in digest.text
 
 
 @pytest.mark.parametrize("who", ["aggie", "edna"])
