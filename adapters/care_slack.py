@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.slack_blocks import agent_mrkdwn, escape
+from bot.care.alerts import Posted
 from bot.care.notes import CareNoteError
 from bot.care.staff_texts import staff_say
 from bot.care.wiring import Care
@@ -31,7 +32,7 @@ class SlackNotifier:
         self.client = client
         self.channels = {"care": care_channel, "sla": sla_channel}
 
-    async def notify(self, recipient: str | None, text: str, channel: str = "care") -> str:
+    async def notify(self, recipient: str | None, text: str, channel: str = "care") -> Posted:
         desk, _, user = (recipient or "").partition(":")
         if desk == "slack" and user:
             target, shown = user, escape(text)  # a DM from the bot to the account manager
@@ -39,12 +40,13 @@ class SlackNotifier:
             target = self.channels.get(channel, self.channels["care"])
             shown = f"{agent_mrkdwn(recipient)}: {escape(text)}" if recipient else escape(text)
         try:
-            await self.client.chat_postMessage(channel=target, text=shown)
+            response = await self.client.chat_postMessage(channel=target, text=shown)
         except SlackApiError as error:
             if error.response.status_code == 429:
                 raise SlackRateLimited(str(error.response.get("error"))) from error
             raise
-        return f"slack: posted to {target}"
+        # A DM is posted to a user id; Slack answers with the DM channel, which chat.delete needs.
+        return Posted(f"slack: posted to {target}", DESK, response.get("channel") or target, response.get("ts"))
 
 
 def attach_slack_care(care: Care, client: AsyncWebClient, settings: Settings, handoffs: HandoffRepository) -> None:

@@ -82,15 +82,23 @@ def manager_guard(token: str | None, auth: StaffAuth | None = None) -> Callable:
     return manager
 
 
+class RangeError(ValueError):
+    """A bad `from`/`to`: the API says the English message; a staff page says `key` in its own language."""
+
+    def __init__(self, key: str, message: str, **values: object) -> None:
+        super().__init__(message)
+        self.key, self.values = key, values
+
+
 def parse_range(start: str | None, end: str | None, now: datetime | None = None) -> ReportRange:
     """`from`/`to` as YYYY-MM-DD (a whole day: `to` is included) or ISO datetimes; default the last 30 days."""
     now = now or datetime.now(UTC)
     until = _moment(end, "to", whole_day=True) if end else now
     since = _moment(start, "from") if start else until - timedelta(days=DEFAULT_DAYS)
     if until <= since:
-        raise ValueError("'to' must come after 'from'")
+        raise RangeError("ins.err_order", "'to' must come after 'from'")
     if until - since > timedelta(days=MAX_DAYS):
-        raise ValueError(f"a range covers at most {MAX_DAYS} days")
+        raise RangeError("ins.err_too_long", f"a range covers at most {MAX_DAYS} days", days=MAX_DAYS)
     return ReportRange(since, until)
 
 
@@ -102,7 +110,8 @@ def _moment(text: str, name: str, whole_day: bool = False) -> datetime:
             return moment + timedelta(days=1) if whole_day else moment
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"'{name}' is not a date (YYYY-MM-DD) or an ISO date and time") from None
+        message = f"'{name}' is not a date (YYYY-MM-DD) or an ISO date and time"
+        raise RangeError("ins.err_not_a_date", message, field=name) from None
     return moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 

@@ -88,6 +88,11 @@ class PassiveWindow(Generic[Result]):
                 log.exception("could not hand %s over for later delivery", key)
         return result
 
+    def running(self) -> int:
+        """Messages whose work is still running. At 0 every result was answered passively or handed over to
+        `deliver_later`, so nothing more can come of the messages seen so far."""
+        return sum(1 for job in self._jobs.values() if job.task is not None and not job.task.done())
+
     def _forget_old(self, now: float) -> None:
         while self._finished and now - self._finished[0][0] > self._remember:
             _, key, job = self._finished.popleft()

@@ -1,5 +1,6 @@
 """Deleting what Warmdesk posted in Slack about a customer whose data is deleted: each handoff card and the bot's
-own messages in its thread (customer messages mirrored there, notices, summaries), with `chat.delete`.
+own messages in its thread (customer messages mirrored there, notices, summaries), and relationship care's staff
+notices about them (DMs and channel posts, by their stored address), with `chat.delete`.
 
 Slack lets a bot token delete only the bot's own messages; what people typed in the thread stays and is counted
 as kept, so the customer's receipt says so. The thread is read with `conversations.replies` (the
@@ -32,6 +33,26 @@ class SlackCopies:
         # Called from a worker thread; the client makes a new HTTP session per call, so a loop of its own is fine.
         with ThreadPoolExecutor(1, "warmdesk-slack-delete") as pool:
             return pool.submit(asyncio.run, self._remove(threads)).result()
+
+    def remove_messages(self, messages: list[tuple[str, str]]) -> CopiesRemoved:
+        with ThreadPoolExecutor(1, "warmdesk-slack-delete") as pool:
+            return pool.submit(asyncio.run, self._remove_messages(messages)).result()
+
+    async def _remove_messages(self, messages: list[tuple[str, str]]) -> CopiesRemoved:
+        """Staff notices: each one message of the bot's own (a DM or a channel post), deleted by its address."""
+        deadline = time.monotonic() + self.budget
+        removed = kept = 0
+        for index, (channel, ts) in enumerate(messages):
+            if time.monotonic() > deadline:
+                return CopiesRemoved(removed, kept + len(messages) - index)
+            try:
+                await self.client.chat_delete(channel=channel, ts=ts)
+                removed += 1
+            except SlackApiError as error:
+                if error.response.get("error") not in GONE:
+                    log.warning("slack: chat.delete of a staff notice refused (%s)", error.response.get("error"))
+                    kept += 1
+        return CopiesRemoved(removed, kept)
 
     async def _remove(self, threads: list[tuple[str, str]]) -> CopiesRemoved:
         deadline = time.monotonic() + self.budget

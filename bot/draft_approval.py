@@ -1,8 +1,9 @@
 """Deciding a pending draft, the same way from every place an editor can (the staff app, Slack, auto-approval).
 
 A "question" draft adds the customer's wording to its entry as one more question; an "entry" draft becomes a new
-entry with the draft's question and the answer in the draft's language. Either is saved as a new revision of the
-knowledge base (history, rollback) and goes live for the bot at once.
+entry with the draft's question and the answers the editor gave per language (zh / en), or else the draft's own
+answer in its language. An entry with one language only is listed by the KB editor's "missing" filter. Either is
+saved as a new revision of the knowledge base (history, rollback) and goes live for the bot at once.
 """
 
 from __future__ import annotations
@@ -20,20 +21,23 @@ from storage.staff_drafts import Draft, DraftRepository
 class Decided:
     ok: bool
     faq_id: str | None = None
-    problem: str = ""  # why not: "not pending", "entry removed", "entry exists"
+    problem: str = ""  # why not: "not pending", "entry removed", "entry exists", "no answer"
 
 
 class DraftApproval:
     def __init__(self, drafts: DraftRepository, faqs: FaqRepository, knowledge: KnowledgeBase) -> None:
         self.drafts, self._faqs, self._knowledge = drafts, faqs, knowledge
 
-    def approve(self, draft_id: int, editor: str) -> Decided:
+    def approve(self, draft_id: int, editor: str, answers: dict[str, str] | None = None) -> Decided:
+        """`answers` ({"zh": ..., "en": ...}) replace a new entry's answer; a blank one is left out."""
         draft = self.drafts.get(draft_id)
         if draft is None or draft.status != "pending":
             return Decided(False, problem="not pending")
         if draft.kind == "question":
             return self._add_wording(draft, editor)
-        entry = entry_from_draft(draft)
+        entry = entry_from_draft(draft, answers)
+        if not (entry.answer_zh or entry.answer_en):
+            return Decided(False, problem="no answer")
         try:
             self._faqs.save_if_unchanged(entry, 0, editor, f"draft {draft.id} ({draft.source})")
         except RevisionConflict:
@@ -64,10 +68,15 @@ class DraftApproval:
         return Decided(False, draft.faq_id, "entry busy")
 
 
-def entry_from_draft(draft: Draft) -> FaqEntry:
-    """A new entry from an "entry" draft: its question and, in the draft's language, its answer."""
+def entry_from_draft(draft: Draft, answers: dict[str, str] | None = None) -> FaqEntry:
+    """A new entry from an "entry" draft: its question and its answers, the editor's when given (per language),
+    else the draft's own in its language."""
     slug = re.sub(r"[^\w]+", "-", draft.question.lower()).strip("-")[:60] or "entry"
     faq_id = slug if slug.isascii() else f"draft-{draft.id}"
-    zh = draft.answer if draft.language == "zh" else None
-    en = None if draft.language == "zh" else draft.answer
+    given = answers if answers is not None else {draft_language(draft): draft.answer}
+    zh, en = ((given.get(language) or "").strip() or None for language in ("zh", "en"))
     return FaqEntry(faq_id, [draft.question], None, zh, en, [])
+
+
+def draft_language(draft: Draft) -> str:
+    return "zh" if draft.language == "zh" else "en"

@@ -1,4 +1,6 @@
-"""After each exchange: apply the emotion rules (at-risk conversation, repeated negative conversations)."""
+"""After each exchange: apply the emotion rules (at-risk conversation, repeated negative conversations).
+
+Their thresholds are the business file's [emotion_alerts] section (`load_emotion_rules`)."""
 
 from __future__ import annotations
 
@@ -7,6 +9,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bot.business import BusinessFile, BusinessFileError
 from bot.emotion.base import NEGATIVE_LABELS
 from bot.emotion.profile import EmotionRecord, ProfileRules, negative_conversation_alert, summarise_conversation
 from storage.emotions import EmotionStore, TaggedMessage
@@ -26,6 +31,32 @@ def emotion_records(messages: Sequence[TaggedMessage]) -> list[EmotionRecord]:
         )
         for m in messages
     ]
+
+
+class EmotionAlertRules(BaseModel):
+    """[emotion_alerts]: when a conversation is at risk and when the account manager gets an alert."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    at_risk_streak: int = Field(3, ge=1, le=100, strict=True)
+    alert_negative_conversations: int = Field(2, ge=1, le=100, strict=True)
+    alert_window_days: float = Field(30.0, gt=0, le=3650, strict=True)
+
+    def profile_rules(self) -> ProfileRules:
+        return ProfileRules(
+            at_risk_streak=self.at_risk_streak,
+            alert_negative_conversations=self.alert_negative_conversations,
+            alert_window_days=self.alert_window_days,
+        )
+
+
+def load_emotion_rules(business: BusinessFile) -> ProfileRules:
+    try:
+        return EmotionAlertRules.model_validate(business.section("emotion_alerts")).profile_rules()
+    except ValidationError as error:
+        problem = error.errors()[0]
+        key = ".".join(map(str, problem["loc"]))
+        raise BusinessFileError(f"[emotion_alerts] {key}: {problem['msg']} (got {problem['input']!r})") from error
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,7 +18,7 @@ from bot.clarify_drafts import ClarifyPicks
 from bot.draft_approval import DraftApproval
 from bot.emotion import default_tagger
 from bot.emotion.base import EmotionTagger
-from bot.emotion_watch import EmotionWatch
+from bot.emotion_watch import EmotionWatch, load_emotion_rules
 from bot.engine import Engine
 from bot.followup import Followups, FollowupSettings
 from bot.handoff.service import HandoffService
@@ -79,6 +79,7 @@ class Runtime:
         business = load_business_file(settings.business_file)  # first: a typo in it should stop us at once
         texts = Texts.from_business(business)
         check_care_rules(settings, business)
+        emotion_rules = load_emotion_rules(business)
         data_dir = _usable_data_dir(settings.data_dir)
         db = open_database(settings)
         faqs = FaqRepository(db)
@@ -108,7 +109,7 @@ class Runtime:
             embed_max_tokens=settings.embed_max_tokens,
             before_message=_knowledge_refresher(faqs, knowledge, settings.knowledge_recheck_seconds),
             outbox=outbox,
-            emotion_watch=EmotionWatch(EmotionStore(db)),
+            emotion_watch=EmotionWatch(EmotionStore(db), emotion_rules),
             texts=texts,
             locks=SharedKeyedLock(db) if db.shared_by_processes else None,
             profile=profile,

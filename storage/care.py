@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +20,7 @@ from storage.models import (
     Message,
     OutboxMessage,
     OutboxStatus,
+    StaffNoticeCopy,
     utcnow,
 )
 
@@ -140,8 +142,10 @@ class CareRepository:
         detail: str | None = None,
         assignee: str | None = None,
         dedup_key: str | None = None,
+        message: dict[str, Any] | None = None,
     ) -> tuple[CareTask, bool]:
-        """A new open task; the same `dedup_key` twice stores it once. Returns (task, created)."""
+        """A new open task; the same `dedup_key` twice stores it once. Returns (task, created). `message` (a text
+        key and its values) lets each staff page show the detail in its own language."""
         task = CareTask(
             kind=kind,
             title=title,
@@ -150,6 +154,7 @@ class CareRepository:
             detail=detail,
             assignee=assignee,
             dedup_key=dedup_key,
+            message=message,
         )
         try:
             with self._db.session() as session:
@@ -196,17 +201,30 @@ class CareRepository:
                 ).rowcount
             )
 
+    def add_notice_copy(self, customer_id: int, desk: str, channel: str, message_id: str) -> None:
+        """A staff notice about this customer was posted on `desk` (Slack) at (channel, message id)."""
+        with self._db.session() as session:
+            if session.get(Customer, customer_id) is not None:  # deleted meanwhile: the deletion took its copies
+                session.add(StaffNoticeCopy(customer_id=customer_id, desk=desk, channel=channel, message_id=message_id))
+
     # -- staff inbox -----------------------------------------------------------------------------------------
 
     def add_inbox(
-        self, recipient: str, kind: str, text: str, customer_id: int | None = None, dedup_key: str | None = None
+        self,
+        recipient: str,
+        kind: str,
+        text: str,
+        customer_id: int | None = None,
+        dedup_key: str | None = None,
+        message: dict[str, Any] | None = None,
     ) -> bool:
         """Whether it was new (the same `dedup_key` is stored once)."""
+        item = InboxItem(
+            recipient=recipient, kind=kind, text=text, customer_id=customer_id, dedup_key=dedup_key, message=message
+        )
         try:
             with self._db.session() as session:
-                session.add(
-                    InboxItem(recipient=recipient, kind=kind, text=text, customer_id=customer_id, dedup_key=dedup_key)
-                )
+                session.add(item)
             return True
         except IntegrityError:
             return False

@@ -32,6 +32,7 @@ from storage.models import (
     OutboxMessage,
     PrivacyRequest,
     ScheduledJob,
+    StaffNoticeCopy,
 )
 
 
@@ -64,6 +65,7 @@ EXPORTED: dict[str, type[SQLModel]] = {
     "scheduled_jobs": ScheduledJob,
     "care_tasks": CareTask,
     "staff_inbox": InboxItem,
+    "staff_notice_copies": StaffNoticeCopy,  # where notices about them were posted in Slack
     "handoff_sla": HandoffSla,
     "care_notes": CareNote,
     # the insights rollups (storage/reports_rollups.py): outcomes derived from the rows above
@@ -78,6 +80,7 @@ FORGOTTEN = (
     ScheduledJob,
     CareTask,
     InboxItem,
+    StaffNoticeCopy,
     HandoffSla,
     CareNote,
     CustomerOrder,

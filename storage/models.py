@@ -509,6 +509,7 @@ class CareTask(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     done_at: datetime | None = None
     done_by: str | None = None
+    message: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # {key, values}: shown per language
 
 
 class InboxItem(SQLModel, table=True):
@@ -524,6 +525,20 @@ class InboxItem(SQLModel, table=True):
     dedup_key: str | None = Field(default=None, unique=True)
     created_at: datetime = Field(default_factory=utcnow, index=True)
     read_at: datetime | None = None
+    message: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # {key, values}: shown per language
+
+
+class StaffNoticeCopy(SQLModel, table=True):
+    """Where a staff notice about a customer was posted outside the database (a Slack message), so deleting the
+    customer's data deletes it there too."""
+
+    __tablename__ = "staff_notice_copy"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_id: int = Field(foreign_key="customer.id", index=True, ondelete="CASCADE")
+    desk: str
+    channel: str
+    message_id: str
 
 
 class HandoffSla(SQLModel, table=True):

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, or_, update
@@ -32,6 +32,7 @@ from storage.models import (
     OutboxMessage,
     PrivacyRequest,
     ScheduledJob,
+    StaffNoticeCopy,
     utcnow,
 )
 
@@ -45,6 +46,15 @@ EMOTION_NOTICE_KINDS = ("alert", "at_risk")
 EMOTION_NOTICE_JOBS = ("notify:alert:", "notify:at-risk:")
 EMOTION_FOLLOWUP = "followup.checkin"
 NOTIFY_JOB = "notify.staff"
+
+
+@dataclass
+class DeskCopies:
+    """What Warmdesk posted about one customer on staff desks outside the database."""
+
+    threads: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # handoff cards: (channel, thread id)
+    messages: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # single notices: (channel, message id)
+    unaddressed: int = 0  # notices posted with no stored address: they stay, and the receipt counts them
 
 
 class Confirmation:
@@ -238,9 +248,9 @@ class PrivacyStore:
         self._db.compact()
         return True
 
-    def desk_copies(self, customer_id: int) -> tuple[dict[str, list[tuple[str, str]]], int]:
-        """Where staff desks show this customer's handoffs ({desk: [(channel, thread id)]}), and how many staff
-        notices about them went to Slack without a stored address (relationship care's notify jobs)."""
+    def desk_copies(self, customer_id: int) -> DeskCopies:
+        """Where staff desks show this customer's handoffs and the staff notices about them, and how many notices
+        went to Slack without a stored address (relationship care's notify jobs from before addresses were kept)."""
         with self._db.session() as session:
             rows = session.exec(
                 select(DeskThread.desk, DeskThread.channel, DeskThread.thread_id)
@@ -258,10 +268,18 @@ class PrivacyStore:
                     ScheduledJob.outcome.startswith("slack:"),
                 )
             ).one()
-        threads: dict[str, list[tuple[str, str]]] = {}
+            posted = session.exec(
+                select(StaffNoticeCopy.desk, StaffNoticeCopy.channel, StaffNoticeCopy.message_id)
+                .where(StaffNoticeCopy.customer_id == customer_id)
+                .order_by(StaffNoticeCopy.id)
+            ).all()
+        copies = DeskCopies()
         for desk, channel, thread_id in rows:
-            threads.setdefault(desk, []).append((channel, thread_id))
-        return threads, int(notices)
+            copies.threads.setdefault(desk, []).append((channel, thread_id))
+        for desk, channel, message_id in posted:
+            copies.messages.setdefault(desk, []).append((channel, message_id))
+        copies.unaddressed = max(0, int(notices) - len(posted))
+        return copies
 
     def queue_unattached(self, row: OutboxMessage) -> None:
         """A message to someone who has no stored record (the strict consent question); the same key once."""

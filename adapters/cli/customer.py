@@ -10,8 +10,9 @@ from pathlib import Path
 
 from adapters.cli import segments as segment_commands
 from adapters.cli.errors import plural
-from bot.emotion.profile import EmotionProfile, build_profile
-from bot.emotion_watch import emotion_records
+from bot.business import load_business_file
+from bot.emotion.profile import EmotionProfile, ProfileRules, build_profile
+from bot.emotion_watch import emotion_records, load_emotion_rules
 from bot.outbox import Outbox
 from bot.runtime import open_database
 from bot.settings import Settings
@@ -131,7 +132,7 @@ def show(settings: Settings, args: argparse.Namespace) -> int:
         decision = f" ({m.decision}{': ' + m.faq_id if m.faq_id else ''})" if m.direction == "in" else ""
         print(f"  {m.created_at:%m-%d %H:%M} {arrow} {emotion}{_short(m.shown_text)}{decision}")
     emotions = EmotionStore(db)
-    profile = build_profile(emotion_records(emotions.tagged_messages(customer.id)))
+    profile = build_profile(emotion_records(emotions.tagged_messages(customer.id)), _emotion_rules(settings))
     if profile.messages:
         print("Emotion profile (情绪画像):")
         for line in _profile_lines(profile):
@@ -155,7 +156,7 @@ def show(settings: Settings, args: argparse.Namespace) -> int:
 
 def stats(settings: Settings, args: argparse.Namespace) -> int:
     emotions = EmotionStore(open_database(settings))
-    profile = build_profile(emotion_records(emotions.tagged_messages()))
+    profile = build_profile(emotion_records(emotions.tagged_messages()), _emotion_rules(settings))
     if not profile.messages:
         print("no tagged messages yet")
         return 0
@@ -168,6 +169,10 @@ def stats(settings: Settings, args: argparse.Namespace) -> int:
         f"{len(emotions.alerts(open_only=True))}"
     )
     return 0
+
+
+def _emotion_rules(settings: Settings) -> ProfileRules:
+    return load_emotion_rules(load_business_file(settings.business_file))
 
 
 def _profile_lines(profile: EmotionProfile) -> list[str]:

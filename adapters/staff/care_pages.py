@@ -14,7 +14,9 @@ from starlette.concurrency import run_in_threadpool
 
 from adapters.staff.auth import StaffAuth
 from adapters.staff.care_texts import CARE_TEXTS
-from adapters.staff.pages import render
+from adapters.staff.pages import page_language, render
+from adapters.staff.texts import say
+from bot.care.staff_texts import shown, task_title
 from bot.care.wiring import Care
 from storage.db import MAX_ROW_ID
 from storage.models import JobStatus, utcnow
@@ -39,7 +41,14 @@ def care_pages_router(auth: StaffAuth, care: Care, clock=utcnow) -> APIRouter:
         notice = f"care.said.{said}" if said in NOTICES else None
         kept = [(k, v) for k, v in request.query_params.multi_items() if k not in ("said", "lang")]
         back = request.url.path + ("?" + urlencode(kept) if kept else "")
-        return render(request, template, member, section=section, notice=notice, when=_when, back=back, **context)
+        language = page_language(request)
+        return render(
+            request, template, member, section=section, notice=notice, when=_when, back=back,
+            shown=lambda row, fallback: shown(row.message, language, fallback or ""),
+            title_of=lambda task: task_title(task.kind, language, task.title),
+            result=lambda text: _result(text, language),
+            **context,
+        )  # fmt: skip
 
     # -- the inbox ---------------------------------------------------------------------------------------------
 
@@ -148,6 +157,11 @@ def _back(default: str, back: str, said: str) -> RedirectResponse:
     target = back if back.startswith(default) and "//" not in back and "\\" not in back else default
     separator = "&" if "?" in target else "?"
     return RedirectResponse(f"{target}{separator}said={said}", status_code=303)
+
+
+def _result(text: str, language: str) -> str:
+    """A job's fixed outcome ("sent", "skipped: opted out") in the page's language; others as they are."""
+    return say(f"care.result.{text}", language) if f"care.result.{text}" in CARE_TEXTS["en"] else text
 
 
 def _when(moment: datetime | None) -> str:

@@ -18,6 +18,7 @@ from adapters.staff.insights_pages import chart_json, known_values
 from adapters.staff.insights_view import EMOTION_ORDER, emotion_label
 from adapters.staff.pages import page_language, render
 from adapters.staff.texts import say
+from bot.care.staff_texts import reason_text
 from storage.customer360 import CustomerSearch, customer_360, search_customers
 from storage.customers import CustomerRepository
 from storage.db import MAX_ROW_ID, Database
@@ -76,7 +77,7 @@ def customer_pages_router(db: Database, auth: StaffAuth) -> APIRouter:
         }
         return render(
             request, "customer.html", member, view=view, charts=chart_json({"timeline": timeline} if present else {}),
-            feeling=lambda label: emotion_label(label, t),
+            feeling=lambda label: emotion_label(label, t), reason=lambda text: reason_text(text, language),
         )  # fmt: skip
 
     @router.get("/{customer_id}/export.json")

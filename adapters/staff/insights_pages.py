@@ -12,10 +12,11 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 from sqlalchemy import select
 
-from adapters.insights_api import MANAGER_ROLES, parse_range
+from adapters.insights_api import MANAGER_ROLES, RangeError, parse_range
 from adapters.staff.auth import StaffAuth
 from adapters.staff.insights_view import CARDS
-from adapters.staff.pages import render
+from adapters.staff.pages import page_language, render
+from adapters.staff.texts import say
 from bot.insights import FIGURES, Insights
 from bot.insights.digest import weekly_digest
 from storage.db import Database
@@ -57,10 +58,10 @@ def insights_pages_router(db: Database, auth: StaffAuth, insights: Insights) -> 
         form = {"from": start, "to": end, "channel": channel, "language": language, "tier": tier}
         try:
             period = parse_range(start or None, end or None)
-        except ValueError as error:
+        except RangeError as error:
             return render(
-                request, "insights.html", member, 422, error=str(error), cards=[], charts="{}", form=form,
-                channels=channels, tiers=tiers, query="",
+                request, "insights.html", member, 422, error=range_error(error, request), cards=[], charts="{}",
+                form=form, channels=channels, tiers=tiers, query="",
             )  # fmt: skip
         filters = ReportFilter(channel or None, language or None, tier or None)
         auth.audit(
@@ -90,8 +91,9 @@ def insights_pages_router(db: Database, auth: StaffAuth, insights: Insights) -> 
     def digest(request: Request, member: Manager, end: str = Query("", alias="to", max_length=40)) -> HTMLResponse:
         try:
             period = parse_range(None, end or None)
-        except ValueError as error:
-            return render(request, "digest.html", member, 422, error=str(error), digest=None, form={"to": end})
+        except RangeError as error:
+            error_text = range_error(error, request)
+            return render(request, "digest.html", member, 422, error=error_text, digest=None, form={"to": end})
         auth.audit(member, "insights.digest", "page:digest", {"to": period.end.isoformat()})
         found = weekly_digest(insights, period.end)
         shown_end = (found.end - timedelta(seconds=1)).date().isoformat()
@@ -132,3 +134,12 @@ def _change(change) -> dict[str, str]:
         "this_week": show(change.this_week),
         "last_week": show(change.last_week),
     }
+
+
+def range_error(error: RangeError, request: Request) -> str:
+    """A bad range in the page's language; the field is named by its label on the form."""
+    language = page_language(request)
+    values = dict(error.values)
+    if "field" in values:
+        values["field"] = say(f"ins.{values['field']}", language)
+    return say(error.key, language, **values)

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from bot.care.staff_texts import staff_say
+from bot.care.staff_texts import staff_message, staff_say
 from bot.emotion_watch import EmotionWatch, WatchOutcome
 from storage.care import CareRepository
 from storage.jobs import ClaimedJob, JobRepository
@@ -23,11 +24,21 @@ log = logging.getLogger("warmdesk.care")
 NOTIFY = "notify.staff"
 
 
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """Where a notifier put a notice: the job's outcome, and the address that lets it be deleted later."""
+
+    outcome: str
+    desk: str | None = None
+    channel: str | None = None
+    message_id: str | None = None
+
+
 class StaffNotifier(Protocol):
     """Where staff notices go besides the inbox (Slack). `recipient` is a staff id like "slack:U123" or a name;
     `channel` names a purpose ("care", "sla") the notifier maps to a place."""
 
-    async def notify(self, recipient: str | None, text: str, channel: str = "care") -> str: ...
+    async def notify(self, recipient: str | None, text: str, channel: str = "care") -> Posted: ...
 
 
 class Alerts:
@@ -54,8 +65,10 @@ class Alerts:
         customer = self.care.customer(customer_id) if customer_id else None
         recipient = (customer.account_manager if customer else None) or self.fallback
         name = (customer.display_name if customer else None) or "-"
-        text = staff_say(text_key, self.language, customer=customer_id, name=name, **values)
-        if not self.care.add_inbox(recipient, kind, text, customer_id=customer_id, dedup_key=key):
+        values = {"customer": customer_id, "name": name, **values}
+        text = staff_say(text_key, self.language, **values)
+        message = staff_message(text_key, **values)
+        if not self.care.add_inbox(recipient, kind, text, customer_id=customer_id, dedup_key=key, message=message):
             return False
         self.notify(recipient, text, key, customer_id=customer_id)
         return True
@@ -74,7 +87,11 @@ class Alerts:
         if self.notifier is None:
             return "inbox only (no Slack configured)"
         payload = job.payload
-        return await self.notifier.notify(payload.get("recipient"), payload["text"], payload.get("channel", "care"))
+        posted = await self.notifier.notify(payload.get("recipient"), payload["text"], payload.get("channel", "care"))
+        if job.customer_id and posted.desk and posted.channel and posted.message_id:
+            # kept so that deleting the customer's data deletes the notice on the desk too (storage/privacy.py)
+            self.care.add_notice_copy(job.customer_id, posted.desk, posted.channel, posted.message_id)
+        return posted.outcome
 
     # -- what the rules found ---------------------------------------------------------------------------------
 
@@ -97,8 +114,13 @@ class Alerts:
             return
         due = f"{task.due_at:%Y-%m-%d %H:%M} UTC"
         recipient = task.assignee or self.fallback
-        text = staff_say("task", self.language, task=task.id, due=due, title=task.title, customer=task.customer_id)
-        if self.care.add_inbox(recipient, "task", text, customer_id=task.customer_id, dedup_key=f"task:{task.id}"):
+        values = {"task": task.id, "due": due, "title": task.title, "task_kind": task.kind}
+        values["customer"] = task.customer_id
+        text = staff_say("task", self.language, **values)
+        message = staff_message("task", **values)
+        if self.care.add_inbox(
+            recipient, "task", text, customer_id=task.customer_id, dedup_key=f"task:{task.id}", message=message
+        ):
             self.notify(recipient, text, f"task:{task.id}", customer_id=task.customer_id)
 
 

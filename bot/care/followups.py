@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from bot.care.rules import FollowupRules, QuietHours
 from bot.care.scheduler import Postpone
+from bot.care.staff_texts import staff_message, staff_say, task_title
 from bot.emotion.base import NEGATIVE_LABELS
 from bot.messages import Choice, OutboundMessage
 from bot.outbox import Outbox
@@ -32,11 +33,7 @@ COMPLAINT = "followup.complaint"
 CSAT = "followup.csat"
 DELIVERY_CHECK = "followup.delivery"
 TEXT_KEYS = {CHECKIN: "followup_checkin", COMPLAINT: "followup_complaint", CSAT: "followup_csat"}
-TASK_TITLES = {
-    CHECKIN: "Check in with the customer (康复期跟进)",
-    COMPLAINT: "Second contact after a resolved complaint (72 h)",
-    CSAT: "Ask for the rating the customer did not give",
-}
+TASK_TITLES = {kind: task_title(kind, "en") for kind in (CHECKIN, COMPLAINT, CSAT)}  # stored; pages use the kind
 COMPLAINT_REASON = "complaint"
 WINDOW_PLATFORMS = frozenset({"wechat"})  # channels that only allow messages shortly after the customer's own
 DELIVERY_CHECK_MINUTES = 10.0
@@ -135,7 +132,7 @@ class FollowUps:
             raise Postpone(allowed, "quiet hours")
         text = self.texts.say(TEXT_KEYS[job.kind], recipient.language)
         if recipient.platform in WINDOW_PLATFORMS and not self._window_open(recipient, now):
-            self._task(job, recipient, text, "the WeChat 48-hour / 5-message window is closed")
+            self._task(job, recipient, text, "task_why.window_closed")
             return "task: window closed"
         key = f"job-{job.id}"
         choices = [Choice(f"rating:{handoff.id}:{n}", str(n)) for n in range(1, 6)] if job.kind == CSAT else []
@@ -182,21 +179,28 @@ class FollowUps:
         recipient = self.handoffs.recipient(job.payload.get("conversation_id", 0))
         if recipient is None:
             return "skipped: customer gone"
-        self._task(job, recipient, row.text, f"delivery failed: {row.last_error}", rule=job.payload.get("rule"))
+        why, error = "task_why.delivery_failed", row.last_error or ""
+        self._task(job, recipient, row.text, why, rule=job.payload.get("rule"), error=error)
         return "task: delivery failed"
 
-    def _task(self, job: ClaimedJob, recipient: Recipient, text: str, why: str, rule: str | None = None) -> None:
-        """A person takes over what the channel would not carry; the message itself is kept in the task."""
+    def _task(
+        self, job: ClaimedJob, recipient: Recipient, text: str, why: str, rule: str | None = None, error: str = ""
+    ) -> None:
+        """A person takes over what the channel would not carry; the message itself is kept in the task. `why` is
+        a text key; the detail is stored in English and as key and values for the staff pages' languages."""
         customer = self.care.customer(recipient.customer_id)
         assignee = (customer.account_manager if customer else None) or self.rules.fallback_assignee
+        kind = rule or job.kind
+        values = {"why": why, "error": error, "text": text}
         task, created = self.care.add_task(
-            kind=rule or job.kind,
-            title=TASK_TITLES.get(rule or job.kind, "Follow up with the customer"),
+            kind=kind,
+            title=task_title(kind, "en"),
             due_at=self.clock(),
             customer_id=recipient.customer_id,
-            detail=f"{why}. Contact the customer on another way and say, in your own words:\n{text}",
+            detail=staff_say("task_detail", "en", **values),
             assignee=assignee,
             dedup_key=f"task:job-{job.id}",
+            message=staff_message("task_detail", **values),
         )
         if created and self.on_task is not None:
             self.on_task(task.id)

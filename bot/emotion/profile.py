@@ -228,6 +228,15 @@ def negative_conversation_alert(
     return None
 
 
+_ALERT_REASON = re.compile(r"(\d+) negative conversations within (\d+(?:\.\d+)?) days")
+
+
+def alert_reason_parts(reason: str) -> tuple[int, str] | None:
+    """(count, days) of a reason `negative_conversation_alert` wrote, so staff pages can say it in their language."""
+    match = _ALERT_REASON.fullmatch(reason.strip())
+    return (int(match[1]), match[2]) if match else None
+
+
 def keywords(text: str) -> list[str]:
     """Rough topic words: English words of 4+ letters and Chinese words (jieba) of 2+ characters."""
     lowered = text.lower()

@@ -18,7 +18,9 @@ import numpy as np
 
 from bot.emotion.base import EmotionTag
 from bot.handoff.agent_texts import agent_say
+from bot.handoff.announcements import DeskAnnouncements, ticket_of
 from bot.handoff.availability import Availability
+from bot.handoff.customer_side import take_rating, tell_customer
 from bot.handoff.desk import Desks, Ticket, agent_label
 from bot.handoff.outcomes import (
     MAX_REPLY_CHARS,
@@ -37,20 +39,19 @@ from bot.handoff.summary import CustomerFacts, TranscriptLine, build_summary
 from bot.handoff.triggers import EarlierTurn, TriggerHit, TriggerInput, Triggers
 from bot.handoff.waiting import (
     APOLOGISE_FOR,
-    WHILE_WAITING,
     WaitingDecision,
     Withdrawal,
     after_unavailable,
     while_waiting,
 )
 from bot.language import clean_text
-from bot.messages import Choice, InboundMessage, OutboundMessage, storable
+from bot.messages import Choice, InboundMessage, storable
 from bot.outbox import Outbox
 from bot.policy import Decision, PlannedReply
 from bot.social import SocialDecision
 from bot.texts import DEFAULT_TEXTS, Texts
 from storage.conversations import ConversationSnapshot, RecentTurn
-from storage.db import off_loop, row_id
+from storage.db import off_loop
 from storage.handoffs import Briefing, HandoffRepository, HandoffStatus, Recipient
 from storage.models import ConversationState, Handoff, utcnow
 
@@ -76,7 +77,7 @@ class HandoffService:
         self.outbox = outbox
         self.triggers = triggers or Triggers()
         self.settings = settings or HandoffSettings()
-        self.desks = desks or Desks()
+        self.announcements = DeskAnnouncements(repository, desks or Desks())
         self.clock = clock
         self.texts = texts
         self._faq_title = faq_title
@@ -84,10 +85,17 @@ class HandoffService:
         self.availability = availability or Availability.staffed_by("default", self.settings.hours, clock)
         self.withdrawal = withdrawal or Withdrawal([])
         self.topics = topics
-        self._telling: dict[int | None, asyncio.Task] = {}  # the newest announcement per conversation
         # Relationship care (bot/care/notes.py) sets this: lines a new handoff's summary starts with.
         self.summary_preface: Callable[[int], list[str]] = lambda customer_id: []
         self.after_open: Callable[[int], object] | None = None  # LLM mode: bot.llm.summary refreshes the summary
+
+    @property
+    def desks(self) -> Desks:
+        return self.announcements.desks
+
+    @desks.setter
+    def desks(self, desks: Desks) -> None:
+        self.announcements.desks = desks
 
     # -- the engine's side ----------------------------------------------------------------------------------
 
@@ -106,7 +114,7 @@ class HandoffService:
             return HandoffStep(plan)
         if snapshot.state == ConversationState.WAITING_AGENT and snapshot.conversation_id is not None:
             return self._while_waiting(text, language, snapshot, plan)
-        if (rated := self._take_rating(message, text, snapshot)) is not None:
+        if (rated := take_rating(self.repository, message, text, snapshot)) is not None:
             return HandoffStep(
                 PlannedReply(HandoffDecision.RATED, self.texts.say("rating_thanks", language)), rated_handoff=rated
             )
@@ -189,49 +197,15 @@ class HandoffService:
 
     def announce_soon(self, decision: str | None, handoff_id: int | None, conversation_id: int | None, text: str):
         """`announce` without keeping the customer waiting for Slack; one conversation's events stay in order."""
-        if not _announces(decision, handoff_id, conversation_id):
-            return
-        earlier = self._telling.get(conversation_id)
-        task = asyncio.create_task(self._announce_after(earlier, decision, handoff_id, conversation_id, text))
-        self._telling[conversation_id] = task
-        task.add_done_callback(lambda done: self._forget(conversation_id, done))
-
-    def _forget(self, conversation_id: int | None, done: asyncio.Task) -> None:
-        if self._telling.get(conversation_id) is done:
-            del self._telling[conversation_id]
+        self.announcements.soon(decision, handoff_id, conversation_id, text)
 
     async def settle(self) -> None:
         """Wait until every announcement started so far has been told (shutdown, tests)."""
-        while self._telling:
-            await asyncio.gather(*list(self._telling.values()), return_exceptions=True)
-
-    async def _announce_after(self, earlier: asyncio.Task | None, *announcement) -> None:
-        if earlier is not None:
-            await asyncio.wait([earlier])
-        try:
-            await self.announce(*announcement)
-        except Exception:
-            log.exception("telling the desks about conversation %s failed", announcement[2])
+        await self.announcements.settle()
 
     async def announce(self, decision: str | None, handoff_id: int | None, conversation_id: int | None, text: str):
         """After the customer got their reply: post the new handoff, mirror a held message, pass on a rating."""
-        if decision == HandoffDecision.STARTED and handoff_id:
-            ticket = await off_loop(self.ticket, handoff_id)
-            if ticket:
-                await self.desks.tell(lambda desk: desk.handoff_started(ticket), "handoff_started")
-        elif decision in WHILE_WAITING and conversation_id:
-            handoff = await off_loop(self.repository.open_for_conversation, conversation_id)
-            if handoff:
-                ticket = _ticket(handoff)
-                await self.desks.tell(lambda desk: desk.customer_message(ticket, text), "customer_message")
-        elif decision == HandoffDecision.RATED and handoff_id:
-            ticket = await off_loop(self.ticket, handoff_id)
-            if ticket and ticket.rating:
-                await self.desks.tell(lambda desk: desk.rated(ticket, ticket.rating), "rated")
-        elif decision == WaitingDecision.WITHDRAWN and handoff_id:
-            ticket = self.ticket(handoff_id)
-            if ticket:
-                await self.desks.tell(lambda desk: desk.resolved(ticket, None, ticket.outcome), "resolved")
+        await self.announcements.announce(decision, handoff_id, conversation_id, text)
 
     # -- the agents' side -----------------------------------------------------------------------------------
 
@@ -282,7 +256,7 @@ class HandoffService:
             return ActionResult(Outcome.CUSTOMER_GONE, handoff, self._say("error.customer_gone", id=handoff_id))
         if not await off_loop(self._tell_customer, recipient, text, delivery_key, kind="agent"):
             return ActionResult(Outcome.DUPLICATE, handoff)
-        ticket = _ticket(handoff)
+        ticket = ticket_of(handoff)
         await self.desks.tell(lambda desk: desk.agent_message(ticket, agent, text, via), "agent_message")
         return ActionResult(Outcome.OK, handoff)
 
@@ -316,7 +290,7 @@ class HandoffService:
         handoff = await off_loop(self.repository.get, handoff_id)
         if problem := self._closed_or_missing(handoff_id, handoff):
             return problem
-        ticket = _ticket(handoff)
+        ticket = ticket_of(handoff)
         await self.desks.tell(lambda desk: desk.help_requested(ticket, agent), "help_requested")
         return ActionResult(Outcome.OK, handoff)
 
@@ -339,7 +313,7 @@ class HandoffService:
                 ahead = await off_loop(self.repository.waiting_before, handoff.id)
                 text = self.texts.say("handoff_wait", recipient.language).format(minutes=minutes, ahead=ahead)
                 await off_loop(self._tell_customer, recipient, text, f"handoff-{handoff.id}-wait", "handoff_wait")
-            ticket = _ticket(handoff)
+            ticket = ticket_of(handoff)
             await self.desks.tell(lambda desk, t=ticket, m=minutes: desk.still_waiting(t, m), "still_waiting")
         return reminded
 
@@ -356,56 +330,14 @@ class HandoffService:
     # -- helpers --------------------------------------------------------------------------------------------
 
     def ticket(self, handoff_id: int) -> Ticket | None:
-        handoff = self.repository.get(handoff_id)
-        return _ticket(handoff) if handoff else None
-
-    def _take_rating(self, message: InboundMessage, text: str, snapshot: ConversationSnapshot) -> int | None:
-        if snapshot.customer_id is None:
-            return None
-        if message.choice_id and message.choice_id.startswith(RATING_PREFIX):
-            handoff_part, _, rating_part = message.choice_id.removeprefix(RATING_PREFIX).partition(":")
-            handoff_id = row_id(handoff_part)
-            if handoff_id is None or rating_part not in {str(n) for n in RATINGS}:
-                return None
-        elif text.strip() in {str(n) for n in RATINGS} and (
-            pending := self.repository.awaiting_rating(snapshot.customer_id)
-        ):
-            handoff_id, rating_part = pending.id, text.strip()
-        else:
-            return None
-        self.repository.record_rating(handoff_id, snapshot.customer_id, int(rating_part))
-        return handoff_id
+        return self.announcements.ticket(handoff_id)
 
     def _hours_text(self, language: str) -> str:
         hours = self.settings.hours
         return self.texts.say("always_open", language) if hours.always_open else f"{hours.text} ({hours.timezone})"
 
-    def _tell_customer(
-        self,
-        recipient: Recipient,
-        text: str,
-        key: str,
-        kind: str = "handoff",
-        choices: list[Choice] | None = None,
-    ) -> bool:
-        """Log and enqueue once per `key`; False when `key` was already sent."""
-        if not self.repository.log_agent_message(recipient, text, key, decision=kind):
-            return False
-        self.outbox.enqueue(
-            OutboundMessage(
-                platform=recipient.platform,
-                platform_user_id=recipient.platform_user_id,
-                chat_id=recipient.chat_id,
-                text=text,
-                language=recipient.language,
-                choices=list(choices or []),
-                kind=kind,
-            ),
-            customer_id=recipient.customer_id,
-            conversation_id=recipient.conversation_id,
-            dedup_key=key,
-        )
-        return True
+    def _tell_customer(self, recipient: Recipient, text: str, key: str, kind: str = "handoff", choices=None) -> bool:
+        return tell_customer(self.repository, self.outbox, recipient, text, key, kind, choices)
 
     def _closed_or_missing(self, handoff_id: int, handoff: Handoff | None) -> ActionResult | None:
         if handoff is None and self.repository.was_shown(handoff_id):
@@ -446,28 +378,8 @@ class HandoffService:
         return agent_say(key, self.settings.agent_language, **values)
 
 
-def _announces(decision: str | None, handoff_id: int | None, conversation_id: int | None) -> bool:
-    if decision in (HandoffDecision.STARTED, HandoffDecision.RATED, WaitingDecision.WITHDRAWN):
-        return handoff_id is not None
-    return decision in WHILE_WAITING and conversation_id is not None
-
-
 def _last_decision(snapshot: ConversationSnapshot) -> str | None:
     return snapshot.recent[-1].bot_decision if snapshot.recent else None
-
-
-def _ticket(handoff: Handoff) -> Ticket:
-    return Ticket(
-        handoff_id=handoff.id,
-        customer_id=handoff.customer_id,
-        conversation_id=handoff.conversation_id,
-        status=handoff.status,
-        reason=handoff.reason,
-        summary=handoff.summary or "",
-        agent=handoff.agent,
-        outcome=handoff.outcome,
-        rating=handoff.rating,
-    )
 
 
 def _with_way_out(plan: PlannedReply, language: str, texts: Texts) -> PlannedReply:

@@ -1,6 +1,6 @@
 """Copies of a customer's conversation that Warmdesk itself posted on a staff desk (Slack handoff cards and the
-bot's messages in their threads): removed through the desk's API when the customer's data is deleted, and what
-could not be removed is counted, so the receipt can say so."""
+bot's messages in their threads, and relationship care's notices about them): removed through the desk's API
+when the customer's data is deleted, and what could not be removed is counted, so the receipt can say so."""
 
 from __future__ import annotations
 
@@ -29,17 +29,26 @@ class CopyRemover(Protocol):
 
     def remove(self, threads: list[tuple[str, str]]) -> CopiesRemoved: ...
 
+    def remove_messages(self, messages: list[tuple[str, str]]) -> CopiesRemoved:
+        """Single messages it posted (channel, message id): staff notices about the customer."""
+        ...
 
-def remove_copies(removers: dict[str, CopyRemover], threads: dict[str, list[tuple[str, str]]]) -> CopiesRemoved:
+
+def remove_copies(
+    removers: dict[str, CopyRemover],
+    threads: dict[str, list[tuple[str, str]]],
+    messages: dict[str, list[tuple[str, str]]] | None = None,
+) -> CopiesRemoved:
     total = CopiesRemoved()
-    for desk, found in threads.items():
-        remover = removers.get(desk)
-        if remover is None or not found:
-            total += CopiesRemoved(kept=len(found) if desk in OUTSIDE_DESKS else 0)
-            continue
-        try:
-            total += remover.remove(found)
-        except Exception:  # the desk is down: the deletion goes ahead, the receipt says what is left there
-            log.exception("could not remove the %s copies of a deleted customer's conversations", desk)
-            total += CopiesRemoved(kept=len(found))
+    for found_by_desk, how in ((threads, "remove"), (messages or {}, "remove_messages")):
+        for desk, found in found_by_desk.items():
+            remover = removers.get(desk)
+            if remover is None or not found:
+                total += CopiesRemoved(kept=len(found) if desk in OUTSIDE_DESKS else 0)
+                continue
+            try:
+                total += getattr(remover, how)(found)
+            except Exception:  # the desk is down: the deletion goes ahead, the receipt says what is left there
+                log.exception("could not remove the %s copies of a deleted customer's conversations", desk)
+                total += CopiesRemoved(kept=len(found))
     return total

@@ -279,8 +279,8 @@ class DataRights:
 
     def _remove_copies(self, customer_id: int) -> CopiesRemoved:
         """Before the rows go (they say where the copies are): the desks delete what Warmdesk posted there."""
-        threads, notices = self.store.desk_copies(customer_id)
-        return remove_copies(self.copies, threads) + CopiesRemoved(kept=notices)
+        found = self.store.desk_copies(customer_id)
+        return remove_copies(self.copies, found.threads, found.messages) + CopiesRemoved(kept=found.unaddressed)
 
     def _copies_sentence(self, copies: CopiesRemoved, turn: _Turn) -> str:
         text = ""

@@ -4,6 +4,7 @@ local recorder of the Slack Web API: only editors decide, everyone else is refus
 from __future__ import annotations
 
 import json
+from urllib.parse import urlencode
 
 import httpx
 import pytest
@@ -12,7 +13,7 @@ from slack_sdk import WebClient
 from sqlmodel import select
 
 from adapters.slack_desk import slack_router
-from adapters.slack_drafts import APPROVE, REJECT, EditorsChannel
+from adapters.slack_drafts import ANSWERS_FORM, APPROVE, REJECT, EditorsChannel
 from bot.draft_approval import DraftApproval
 from bot.handoff.desk import Desks
 from bot.handoff.service import HandoffService
@@ -29,6 +30,7 @@ from storage.models import AuditLog
 from storage.nonces import NonceStore
 from storage.staff import StaffRepository
 from storage.staff_drafts import DraftRepository
+from storage.staff_kb import KbListing
 from tests.handoff.slack_api import SIGNING_SECRET, SlackApiRecorder, action_body, signed
 
 FORM = {"content-type": "application/x-www-form-urlencoded"}
@@ -92,6 +94,35 @@ class Slack:
     async def press(self, action_id: str, draft_id: int, user: str, secret: str = SIGNING_SECRET) -> httpx.Response:
         body = action_body(action_id, str(draft_id), user, channel="CEDIT")
         return await self.http.post("/slack/events", content=body, headers={**FORM, **signed(body, secret=secret)})
+
+    async def submit(self, draft_id: int, user: str, zh: str | None, en: str | None) -> httpx.Response:
+        """The new-entry form sent back, as Slack posts a view_submission (the message it came from: CEDIT 1.0)."""
+        values = {
+            f"answer_{lang}": {"answer": {"type": "plain_text_input", "value": v}}
+            for lang, v in (("zh", zh), ("en", en))
+        }
+        payload = {
+            "type": "view_submission",
+            "user": {"id": user, "username": user.lower(), "team_id": "T1"},
+            "team": {"id": "T1", "domain": "test"},
+            "api_app_id": "A1",
+            "token": "legacy",
+            "trigger_id": "trigger",
+            "view": {
+                "id": "V1",
+                "type": "modal",
+                "callback_id": ANSWERS_FORM,
+                "private_metadata": json.dumps({"draft": draft_id, "channel": "CEDIT", "ts": "1.0"}),
+                "state": {"values": values},
+            },
+        }
+        body = urlencode({"payload": json.dumps(payload)})
+        return await self.http.post("/slack/events", content=body, headers={**FORM, **signed(body)})
+
+    def new_entry(self, question: str = "Can I pay with a gift card online?"):
+        draft = self.approval.drafts.propose(question, "Yes, enter the code at checkout.", "en", "handoff:7")
+        self.editors.notify(draft)
+        return draft
 
     def wording(self, text: str = "present card for my nephew"):
         draft = self.approval.drafts.propose_question(text, "gift_card", "en", "clarify:1")
@@ -158,3 +189,57 @@ async def test_a_badly_signed_press_is_refused_and_decides_nothing(slack):
     assert (await slack.press(APPROVE, draft.id, "U5")).status_code == 200  # decided already: told, not changed
     assert slack.status(draft.id) == "rejected"
     assert any("already decided" in call["text"] for call in slack.api.named("chat.postEphemeral"))
+
+
+def blocks_of(call: dict) -> list[dict]:
+    return call["blocks"] if isinstance(call["blocks"], list) else json.loads(call["blocks"])
+
+
+async def test_a_new_entrys_approve_opens_a_form_with_both_languages_the_drafts_answer_prefilled(slack):
+    draft = slack.new_entry()
+    shown = json.dumps(blocks_of(slack.api.named("chat.postMessage")[-1]), ensure_ascii=False)
+    assert "Yes, enter the code at checkout." in shown and "add it when you approve" in shown and "Approve…" in shown
+    assert (await slack.press(APPROVE, draft.id, "U5")).status_code == 200
+    (opened,) = slack.api.named("views.open")
+    view = opened["view"] if isinstance(opened["view"], dict) else json.loads(opened["view"])
+    inputs = {b["block_id"]: b["element"] for b in view["blocks"] if b["type"] == "input"}
+    assert inputs["answer_en"].get("initial_value") == "Yes, enter the code at checkout."
+    assert "initial_value" not in inputs["answer_zh"]  # the Chinese answer is for the editor to write
+    assert slack.status(draft.id) == "pending"  # nothing decided until the form is sent
+
+
+async def test_the_saved_entry_carries_both_answers_and_the_bot_answers_in_each_language(slack):
+    draft = slack.new_entry()
+    response = await slack.submit(draft.id, "U42", "可以，结账时输入礼品卡号。", "Yes, enter the code at checkout.")
+    assert response.status_code == 200
+    decided = slack.approval.drafts.get(draft.id)
+    assert decided.status == "approved"
+    entry = slack.faqs.get(decided.faq_id)
+    assert (entry.answer_zh, entry.answer_en) == ("可以，结账时输入礼品卡号。", "Yes, enter the code at checkout.")
+    assert slack.knowledge.search("Can I pay with a gift card online?").faq_id == entry.id
+    listing = KbListing(slack.db, slack.faqs)
+    assert entry.id not in {row.id for row in listing.page(missing="zh").rows + listing.page(missing="en").rows}
+    updated = slack.api.wait_for("chat.update")
+    assert "Approved by <@U42>" in updated["text"] and "missing" not in updated["text"]
+    assert ("slack:U42", "kb.draft_approve") in slack.audit()
+
+
+async def test_an_entry_approved_with_one_language_is_flagged_by_the_editors_coverage_filter(slack):
+    draft = slack.new_entry("Do gift cards expire?")
+    assert (await slack.submit(draft.id, "U5", "", "No, they never expire.")).status_code == 200
+    entry = slack.faqs.get(slack.approval.drafts.get(draft.id).faq_id)
+    assert (entry.answer_zh, entry.answer_en) == (None, "No, they never expire.")
+    listing = KbListing(slack.db, slack.faqs)
+    assert entry.id in {row.id for row in listing.page(missing="zh").rows}
+    assert entry.id not in {row.id for row in listing.page(missing="en").rows}
+    assert "Only the English answer was given" in slack.api.wait_for("chat.update")["text"]
+
+
+async def test_a_form_with_no_answer_is_sent_back_and_a_non_editors_form_is_refused(slack):
+    draft = slack.new_entry("Can I return a gift card?")
+    empty = await slack.submit(draft.id, "U5", "  ", "")
+    assert empty.status_code == 200 and empty.json()["response_action"] == "errors"
+    assert "at least one language" in empty.json()["errors"]["answer_zh"]
+    assert (await slack.submit(draft.id, "U9", "不可以。", "No.")).status_code == 200
+    assert slack.status(draft.id) == "pending"
+    assert ("slack:U9", "kb.draft_decide_refused") in slack.audit()

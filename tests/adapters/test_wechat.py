@@ -22,7 +22,7 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.texts import DEFAULT_TEXTS
 from knowledge.entry import FaqEntry
-from storage.models import Message, OutboxStatus
+from storage.models import Message, OutboxMessage, OutboxStatus
 from tests.adapters.conftest import AppServer, LiveServer
 from tests.adapters.wechat_fake import (
     SAMPLE_AES_KEY,
@@ -104,6 +104,14 @@ def post(server: LiveServer, body: str | bytes, query: str | None = None) -> htt
 def logged(runtime: Runtime, msg_id: str) -> list[Message]:
     with runtime.db.session() as session:
         return list(session.exec(select(Message).where(Message.platform_message_id == msg_id)).all())
+
+
+def outbox_rows(runtime: Runtime, openid: str) -> list[OutboxMessage]:
+    with runtime.db.session() as session:
+        query = select(OutboxMessage).where(
+            OutboxMessage.platform == "wechat", OutboxMessage.platform_user_id == openid
+        )
+        return list(session.exec(query).all())
 
 
 def messages_of(runtime: Runtime, openid: str) -> list[Message]:
@@ -223,8 +231,9 @@ def test_the_same_msgid_three_times_gives_one_message_and_one_answer(server, run
     answers = [r.text for r in responses if r.text != "success"]
     assert len(answers) == 1 and "<Content>" in answers[0]
     assert len(logged(runtime, "1004")) == 1
-    time.sleep(0.3)  # give a (wrong) second answer through the outbox a chance to show up
-    assert fake_api.sent == []
+    # No work left running, so a (wrong) second answer could only be waiting in the outbox: there is none.
+    assert server.app.state.channels.wechat.window.running() == 0
+    assert outbox_rows(runtime, "o-retry") == [] and fake_api.sent == []
 
 
 class GatedEngine:
@@ -280,7 +289,8 @@ def test_a_slow_answer_is_acknowledged_within_5_seconds_and_sent_as_a_customer_s
     [sent] = fake_api.wait_for_sent(1)
     assert sent["touser"] == "o-slow" and "物流" in sent["text"]["content"]
     assert post(server, body).text == "success"  # a last retry after the answer went out
-    time.sleep(0.3)
+    assert server.app.state.channels.wechat.window.running() == 0  # nothing more can come of the three posts
+    assert len(outbox_rows(runtime, "o-slow")) == 1
     assert len(fake_api.sent) == 1 and engine.calls == 1
     assert len(logged(runtime, "1005")) == 1
 

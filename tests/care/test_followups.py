@@ -18,6 +18,7 @@ from adapters.wechat_api import OfficialAccountClient, WeChatSender, _transient
 from bot.business import load_business_file
 from bot.care.followups import CHECKIN, COMPLAINT, CSAT, DELIVERY_CHECK
 from bot.care.rules import QuietHours
+from bot.care.staff_texts import shown, task_title
 from bot.care.wiring import Care, open_care
 from bot.handoff.desk import Desks
 from bot.handoff.service import HandoffService
@@ -164,6 +165,9 @@ async def test_a_wechat_check_in_after_the_48_hour_window_becomes_a_task_for_the
     [task] = [t for t in world.care.repository.tasks() if t.customer_id == customer_id and t.kind == CHECKIN]
     assert task.assignee == "slack:U777" and say("followup_checkin", "zh") in task.detail
     assert "window is closed" in task.detail
+    chinese = shown(task.message, "zh", task.detail)  # what a Chinese staff page shows
+    assert "微信 48 小时 / 5 条消息的窗口已关闭" in chinese and say("followup_checkin", "zh") in chinese
+    assert "window is closed" not in chinese and task_title(task.kind, "zh") == "回访客户（康复期跟进）"
     assert world.job(CHECKIN, handoff_id).outcome == "task: window closed"
 
 

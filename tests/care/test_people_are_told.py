@@ -10,12 +10,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from slack_sdk.web.async_client import AsyncWebClient
+from sqlmodel import delete
 
 from adapters.care_api import care_router
 from adapters.care_slack import SlackNotifier, attach_slack_care, care_note_reply
+from adapters.slack_copies import SlackCopies
 from adapters.staff.auth import StaffAuth
 from bot.business import load_business_file
-from bot.care.alerts import NOTIFY
+from bot.care.alerts import NOTIFY, Posted
 from bot.care.notes import CareNoteError
 from bot.care.sla import add_business_minutes
 from bot.care.wiring import open_care
@@ -25,12 +27,14 @@ from bot.handoff.hours import parse_business_hours
 from bot.handoff.service import HandoffService
 from bot.handoff.triggers import Reason, TriggerHit
 from bot.outbox import Outbox
+from bot.privacy.copies import CopiesRemoved, remove_copies
 from bot.settings import Settings
 from bot.texts import DEFAULT_TEXTS
 from storage.conversations import ConversationLog, LoggedMessage
 from storage.customers import CustomerRepository
 from storage.handoffs import HandoffRepository
-from storage.models import EmotionAlert, JobStatus
+from storage.models import EmotionAlert, JobStatus, StaffNoticeCopy
+from storage.privacy import PrivacyStore
 from storage.staff import StaffRepository
 from tests.care.helpers import Clock
 from tests.handoff.slack_api import SlackApiRecorder
@@ -43,9 +47,9 @@ class RecordingNotifier:
     def __init__(self) -> None:
         self.sent: list[tuple[str | None, str, str]] = []
 
-    async def notify(self, recipient, text, channel="care") -> str:
+    async def notify(self, recipient, text, channel="care") -> Posted:
         self.sent.append((recipient, text, channel))
-        return "recorded"
+        return Posted("recorded")
 
 
 @pytest.fixture
@@ -200,6 +204,45 @@ async def test_a_slack_outage_is_retried_by_the_notify_job(setup, slack):
     await run_jobs(care, clock, minutes=1)
     assert care.jobs.get(job.id).status == JobStatus.DONE
     assert slack.named("chat.postMessage")[-1]["channel"] == "CCARE"
+
+
+async def test_the_slack_notices_about_a_deleted_customer_are_deleted_from_slack_and_others_stay(setup, slack):
+    care, _, clock, database = setup
+    client = AsyncWebClient(token="xoxb-test", base_url=slack.base_url)
+    care.alerts.notifier = SlackNotifier(client, "CCARE", "CSLA")
+    leaving, conversation_id = customer(database)
+    care.repository.set_account_manager(leaving, "slack:U777")
+    care.alerts.after_watch(leaving, conversation_id, WatchOutcome(became_at_risk=True))  # a DM to U777
+    care.alerts.notify(None, "SLA breached: handoff #9", "sla:9", channel="sla", customer_id=leaving)
+    staying, other_conversation = customer(database)
+    care.alerts.after_watch(staying, other_conversation, WatchOutcome(became_at_risk=True))  # a CCARE post
+    await run_jobs(care, clock, seconds=1)
+    posted = {p["channel"]: p["text"] for p in slack.named("chat.postMessage")}
+    assert set(posted) == {"U777", "CSLA", "CCARE"} and len(slack.messages) == 3
+
+    found = PrivacyStore(database).desk_copies(leaving)
+    assert sorted(channel for channel, _ in found.messages["slack"]) == ["CSLA", "U777"]
+    assert found.unaddressed == 0
+    removed = remove_copies({"slack": SlackCopies(client)}, found.threads, found.messages)
+    assert removed == CopiesRemoved(removed=2, kept=0)
+    left = [m["text"].strip() for m in slack.messages.values()]
+    assert left == [posted["CCARE"]]  # the other customer's notice stays
+    assert {(d["channel"], d["ts"]) for d in slack.named("chat.delete")} == set(found.messages["slack"])
+    assert CustomerRepository(database).forget(leaving, "test")
+    assert PrivacyStore(database).desk_copies(leaving).messages == {}  # the addresses went with the customer
+    assert len(PrivacyStore(database).desk_copies(staying).messages["slack"]) == 1
+
+
+async def test_a_notice_posted_before_addresses_were_kept_is_counted_as_kept(setup, slack):
+    care, _, clock, database = setup
+    care.alerts.notifier = SlackNotifier(AsyncWebClient(token="xoxb-test", base_url=slack.base_url), "CCARE", "CSLA")
+    customer_id, conversation_id = customer(database)
+    care.alerts.after_watch(customer_id, conversation_id, WatchOutcome(became_at_risk=True))
+    await run_jobs(care, clock, seconds=1)
+    with database.session() as session:  # as a notice sent by an older version left it: no address stored
+        session.exec(delete(StaffNoticeCopy).where(StaffNoticeCopy.customer_id == customer_id))
+    found = PrivacyStore(database).desk_copies(customer_id)
+    assert (found.messages, found.unaddressed) == ({}, 1)
 
 
 async def test_the_care_note_endpoint_checks_sign_in_state_and_input(setup):

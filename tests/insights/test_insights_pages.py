@@ -5,13 +5,16 @@ admin) sees the dashboard, customer pages and the digest with the hand-counted f
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import httpx
 import pytest
 from sqlmodel import select
 
+from bot.emotion.profile import ConversationSummary, ProfileRules, negative_conversation_alert
 from storage.db import Database
-from storage.models import AuditLog, CareNote, Customer
+from storage.emotions import EmotionStore
+from storage.models import AuditLog, CareNote, Customer, utcnow
 from tests.adapters.conftest import AppServer
 from tests.insights import fixture
 from tests.insights.pages_app import TOKEN, add_staff, pages_app
@@ -85,6 +88,10 @@ def test_a_bad_range_is_a_clear_error_on_the_page(site):
     page = site[3]["mona"].get("/staff/insights?from=2026-11-15&to=2026-11-02&lang=en")
     assert page.status_code == 422
     assert "must come after" in page.text and 'id="range-error"' in page.text
+    chinese = site[3]["mona"].get("/staff/insights?from=2026-11-15&to=2026-11-02&lang=zh")
+    assert chinese.status_code == 422 and "“结束”必须晚于“开始”。" in chinese.text and "must come" not in chinese.text
+    digest = site[3]["mona"].get("/staff/insights/digest?to=not-a-day&lang=zh")
+    assert digest.status_code == 422 and "“结束（含当天）”不是日期" in digest.text
 
 
 @pytest.mark.parametrize("who", ["aggie", "edna"])
@@ -152,6 +159,24 @@ def test_the_weekly_digest_page(site):
     assert re.search(r"<td>Conversations</td><td class=\"num\">3</td><td class=\"num\">2</td>", html)
     assert "Top frustration topics" in html and "hours" in html  # m13: angry about the hours
     assert ("insights.digest", "page:digest") in audit(db, "staff:mona")
+
+
+def test_an_emotion_alerts_reason_reads_in_the_pages_language(site):
+    _, db, _, clients = site
+    with db.session() as session:
+        upset = Customer(display_name="Upset", language="en")
+        session.add(upset)
+        session.flush()
+        upset_id = upset.id
+    summaries = [
+        ConversationSummary(str(n), n * 86400.0, n * 86400.0 + 60, 3, True, False, False, -0.5, None) for n in (1, 9)
+    ]
+    reason = negative_conversation_alert(summaries, ProfileRules(alert_negative_conversations=2))
+    EmotionStore(db).raise_alert(upset_id, reason, not_since=utcnow() - timedelta(days=1))
+    chinese = clients["mona"].get(f"/staff/customers/{upset_id}?lang=zh").text
+    assert "30 天内有 2 次负面会话" in chinese and "negative conversations" not in chinese
+    english = clients["mona"].get(f"/staff/customers/{upset_id}?lang=en").text
+    assert "2 negative conversations within 30 days" in english
 
 
 def test_an_admin_can_forget_a_customer_from_their_page_with_the_form(site):

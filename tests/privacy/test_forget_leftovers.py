@@ -125,7 +125,7 @@ def test_a_new_handoff_with_a_deleted_ones_number_gets_its_own_desk_thread_and_a
 
     assert handoffs.thread_for(second_handoff, "slack").thread_id == "1700000002.000100"
     assert PrivacyStore(database).staff_accesses(second) == []
-    assert PrivacyStore(database).desk_copies(second)[0] == {"slack": [("C1", "1700000002.000100")]}
+    assert PrivacyStore(database).desk_copies(second).threads == {"slack": [("C1", "1700000002.000100")]}
 
 
 def test_a_database_error_logged_with_its_traceback_carries_no_customer_text(database):

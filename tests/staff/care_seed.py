@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from bot.care.followups import CHECKIN, COMPLAINT, TASK_TITLES
+from bot.care.staff_texts import staff_message, staff_say
 from storage.models import Customer, utcnow
 
 
@@ -34,15 +35,16 @@ def seed_care(runtime, manager: str = "aggie") -> Seeded:
     alerts.tell(unmanaged, "at_risk", f"at-risk:seed-{unmanaged}", "at_risk", conversation=42)
     alerts.churn_risk([managed], 90)
     message = "上次的问题都解决了吧？有任何需要随时告诉我们。"
+    why = {"why": "task_why.window_closed", "error": "", "text": message}  # as the follow-up rules store it
     task, _ = care.repository.add_task(
         kind=CHECKIN,
         title=TASK_TITLES[CHECKIN],
         due_at=utcnow() - timedelta(hours=2),
         customer_id=managed,
-        detail=f"The WeChat window is closed (48 h since the customer's last message). Contact the customer on "
-        f"another way and say, in your own words:\n{message}",
+        detail=staff_say("task_detail", "en", **why),
         assignee=manager,
         dedup_key=f"task:seed-{managed}",
+        message=staff_message("task_detail", **why),
     )
     alerts.task_created(task.id)
     now = utcnow()

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from playwright.sync_api import expect
 
-from storage.models import JobStatus
+from storage.models import JobStatus, ScheduledJob, utcnow
 from tests.staff.care_seed import seed_care
 from tests.staff.helpers import PASSWORD, csrf_of, sign_in
 from tests.staff.test_staff_security import audit_lines
@@ -79,6 +79,30 @@ def test_filters_show_one_managers_churn_warnings_and_unknown_rows_answer_404(st
     assert "Task snoozed." in mona.get(snoozed.headers["location"]).text
     assert runtime.care.repository.task(seeded.task_id).due_at - before > timedelta(hours=23)
     assert audit_lines(runtime, "task.snoozed", "staff:mona")
+
+
+def test_notices_tasks_and_job_results_are_shown_in_the_pages_language_not_the_agents(staff_server, seeded):
+    live, runtime = staff_server  # the notices were written while the agent-side language was English
+    mona = sign_in(live.url, "mona")
+    zh_inbox = mona.get("/staff/care", params={"lang": "zh", "for": "aggie"}).text
+    assert "需要关注：30 天内有 2 次负面会话。" in zh_inbox
+    assert "在会话 #41 中情绪持续负面" in zh_inbox and "流失预警：客户" in zh_inbox and "天没有下单或联系" in zh_inbox
+    assert "您有新任务" in zh_inbox and "回访客户（康复期跟进）" in zh_inbox
+    for english in ("needs attention", "hard time", "has not ordered", "New task", "Check in with"):
+        assert english not in zh_inbox
+    zh_tasks = mona.get("/staff/care/tasks", params={"lang": "zh"}).text
+    assert "回访客户（康复期跟进）" in zh_tasks and "微信 48 小时 / 5 条消息的窗口已关闭" in zh_tasks
+    assert "Contact the customer" not in zh_tasks and "上次的问题都解决了吧？" in zh_tasks
+    en_inbox = mona.get("/staff/care", params={"lang": "en", "for": "aggie"}).text
+    assert "needs attention: 2 negative conversations within 30 days." in en_inbox and "需要关注" not in en_inbox
+    en_tasks = mona.get("/staff/care/tasks", params={"lang": "en"}).text
+    assert "Check in with the customer" in en_tasks and "window is closed. Contact the customer" in en_tasks
+    job, _ = runtime.care.jobs.schedule("followup.csat", utcnow() + timedelta(days=1), {}, dedup_key="ran-before")
+    with runtime.db.session() as session:  # as the scheduler leaves a job that found the customer opted out
+        row = session.get(ScheduledJob, job)
+        row.status, row.outcome = JobStatus.DONE, "skipped: opted out"
+    zh_jobs = mona.get("/staff/care/jobs", params={"lang": "zh", "status": "done"}).text
+    assert "跳过：客户已退订" in zh_jobs and "skipped: opted out" not in zh_jobs
 
 
 def test_an_account_manager_reads_an_alert_and_finishes_the_wechat_task_in_the_browser(browser, staff_server, seeded):
