@@ -290,7 +290,7 @@ def _knowledge_refresher(faqs: FaqRepository, knowledge: KnowledgeBase, every: f
 
     def refresh() -> None:
         now = time.monotonic()
-        if now - seen["checked"] < every:
+        if now - seen["checked"] < every or knowledge.importing:  # an import job syncs what it saves itself
             return
         seen["checked"] = now
         version = faqs.version()

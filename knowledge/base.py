@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -71,6 +72,7 @@ class KnowledgeBase:
         self._store = ChromaQuestionStore(client, collection, _stored_tokenizer_version())
         self._passage_store = ChromaQuestionStore(client, f"{collection}-passage", _stored_tokenizer_version())
         self._lock = threading.Lock()
+        self._imports, self._imports_lock = 0, threading.Lock()
         self._indexed: dict[str, IndexedEntry] = self._store.load()
         self._store.forget_unreadable(set(self._indexed))
         self._passages: dict[str, IndexedEntry] = {
@@ -155,6 +157,22 @@ class KnowledgeBase:
             if report.changed or passages_added:  # with `keep_serving` searches never find it None meanwhile
                 self._ranker = self._build_state() if keep_serving else None
         return report
+
+    @contextlib.contextmanager
+    def import_in_progress(self) -> Iterator[None]:
+        """Held by an import job while it saves entries it will sync itself afterwards: the refresher that watches
+        the database leaves them to it instead of embedding each half-saved state of the file."""
+        with self._imports_lock:  # not `_lock`: a sync may hold that for minutes
+            self._imports += 1
+        try:
+            yield
+        finally:
+            with self._imports_lock:
+                self._imports -= 1
+
+    @property
+    def importing(self) -> bool:
+        return bool(self._imports)
 
     def upsert(self, entry: FaqEntry) -> None:
         if not any(q.strip() for q in entry.questions):

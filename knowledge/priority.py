@@ -41,6 +41,11 @@ class PriorityGate:
                 if not self._active:
                     self._changed.notify_all()
 
+    @property
+    def in_flight(self) -> int:
+        """Messages being answered now."""
+        return self._active
+
     def busy(self) -> bool:
         """A message is in flight, or was a moment ago (the next one of a conversation is likely on its way)."""
         return bool(self._active) or self._clock() - self._last_active < QUIET_SECONDS

@@ -99,13 +99,13 @@ class ImportJobs:
                 job.saved = done
                 gate.background_turn()  # the next chunk's transaction waits for a gap in the chat traffic
 
-            job.report = faqs.save_in_chunks(entries, member.actor, f"import {job.name}", saved, SAVE_CHUNK)
-            job.stage = "indexing"
-
             def indexed(done: int, total: int) -> None:
                 job.indexed, job.to_index = done, total
 
-            knowledge.sync(faqs.all(), progress=indexed, keep_serving=True, background=True)
+            with knowledge.import_in_progress():
+                job.report = faqs.save_in_chunks(entries, member.actor, f"import {job.name}", saved, SAVE_CHUNK)
+                job.stage = "indexing"
+                knowledge.sync(faqs.all(), progress=indexed, keep_serving=True, background=True)
             job.stage = "done"
             detail = {
                 "file": job.name,

@@ -220,3 +220,18 @@ async def test_with_no_desk_a_request_for_a_person_is_told_honestly_and_the_next
     assert told.decision == "handoff_unavailable" and "Nobody from our team is online" in told.replies[0].text
     answered = await runtime.engine.handle(message(customer, "How can I see where my parcel is right now?"))
     assert answered.decision == "answer"
+
+
+async def test_a_message_being_answered_holds_back_bulk_knowledge_work_until_its_reply(runtime, customer, monkeypatch):
+    gate = runtime.embedder.gate
+    search, seen = runtime.knowledge.search, []
+
+    def searching(*args, **kwargs):
+        seen.append(gate.in_flight)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(runtime.knowledge, "search", searching)
+    reply = await runtime.engine.handle(message(customer, "How long does delivery take?"))
+
+    assert reply.replies and seen and all(count >= 1 for count in seen)
+    assert gate.in_flight == 0

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from bot.runtime import Runtime
+from bot.runtime import Runtime, _knowledge_refresher
 from bot.settings import Settings
 from knowledge.entry import FaqEntry
 from storage.faqs import FaqRepository
@@ -37,3 +37,33 @@ def test_a_damaged_vector_index_is_rebuilt_at_start_up_even_when_its_snapshot_is
     restarted.knowledge.upsert(FaqEntry("gift_wrap", ["Do you offer gift wrapping?"], answer_en="Yes, for ¥5."))
     assert restarted.knowledge.search("can you gift wrap my order").top == "gift_wrap"
     restarted.close()
+
+
+def test_the_knowledge_refresher_leaves_an_import_in_progress_to_its_job_and_syncs_what_changed_after():
+    class Faqs:
+        revision = 1
+
+        def version(self):
+            return self.revision
+
+        def changes_since(self, version):
+            return self.revision - version
+
+        def all(self):
+            return ["entries"]
+
+    class Knowledge:
+        def __init__(self):
+            self.importing, self.synced = False, []
+
+        def sync(self, entries, **options):
+            self.synced.append(options)
+
+    faqs, knowledge = Faqs(), Knowledge()
+    refresh = _knowledge_refresher(faqs, knowledge, 0)
+    knowledge.importing, faqs.revision = True, 3  # an import job has saved two entries and will sync them itself
+    refresh()
+    assert knowledge.synced == []
+    knowledge.importing = False
+    refresh()
+    assert knowledge.synced == [{"keep_serving": True, "background": False}]  # a few changes: inline, as before
