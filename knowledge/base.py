@@ -73,6 +73,7 @@ class KnowledgeBase:
         self._passage_store = ChromaQuestionStore(client, f"{collection}-passage", _stored_tokenizer_version())
         self._lock = threading.Lock()
         self._imports, self._imports_lock = 0, threading.Lock()
+        self._serving_entries: list[FaqEntry] | None = None  # set while a `keep_serving` sync changes the index
         self._indexed: dict[str, IndexedEntry] = self._store.load()
         self._store.forget_unreadable(set(self._indexed))
         self._passages: dict[str, IndexedEntry] = {
@@ -102,7 +103,14 @@ class KnowledgeBase:
         return indexed.entry if indexed else None
 
     def entries(self) -> list[FaqEntry]:
-        return [indexed.entry for indexed in self._indexed.values()]
+        """The entries searches answer from: during a `keep_serving` sync, those of the index still serving."""
+        serving = self._serving_entries
+        return list(serving) if serving is not None else [indexed.entry for indexed in self._indexed.values()]
+
+    def question_tokens(self, faq_id: str) -> list[list[str]] | None:
+        """The tokenizer's output for each question of an entry, as stored with its vectors (no re-tokenising)."""
+        indexed = self._indexed.get(faq_id)
+        return indexed.tokens if indexed else None
 
     def sync(
         self,
@@ -124,38 +132,53 @@ class KnowledgeBase:
             else:
                 report.skipped += 1
         with self._lock:
-            changed = []
-            for faq_id, entry in wanted.items():
-                current = self._indexed.get(faq_id)
-                if current is None:
-                    report.added += 1
-                    changed.append(entry)
-                elif current.content_hash != _stored_hash(entry):
-                    report.updated += 1
-                    changed.append(entry)
-                else:
-                    report.unchanged += 1
-            removed = [faq_id for faq_id in self._indexed if faq_id not in wanted]
-            report.removed = len(removed)
-            if removed:
-                self._store.delete(removed, job.turn)
-                self._forget_passages(removed, job)
-                for faq_id in removed:
-                    del self._indexed[faq_id]
-            with_passages = self._wants_passages(wanted.values())
-            for start in range(0, len(changed), job.batch):
-                batch = changed[start : start + job.batch]
-                report.questions_embedded += self._index(batch, with_passages, job)
-                if progress:
-                    progress(min(start + job.batch, len(changed)), len(changed))
-            passages_added = False
-            if with_passages:
-                missing = [item.entry for faq_id, item in self._indexed.items() if faq_id not in self._passages]
-                if missing:  # an index from before passage views, or a KB that just became small enough
-                    report.questions_embedded += self._index_passages(missing, job)
-                    passages_added = True
-            if report.changed or passages_added:  # with `keep_serving` searches never find it None meanwhile
-                self._ranker = self._build_state() if keep_serving else None
+            if keep_serving and self._ranker is not None:
+                self._serving_entries = [indexed.entry for indexed in self._indexed.values()]
+            try:
+                return self._sync_locked(wanted, report, job, progress, keep_serving)
+            finally:
+                self._serving_entries = None
+
+    def _sync_locked(
+        self,
+        wanted: dict[str, FaqEntry],
+        report: SyncReport,
+        job: _Job,
+        progress: ProgressCallback | None,
+        keep_serving: bool,
+    ) -> SyncReport:
+        changed = []
+        for faq_id, entry in wanted.items():
+            current = self._indexed.get(faq_id)
+            if current is None:
+                report.added += 1
+                changed.append(entry)
+            elif current.content_hash != _stored_hash(entry):
+                report.updated += 1
+                changed.append(entry)
+            else:
+                report.unchanged += 1
+        removed = [faq_id for faq_id in self._indexed if faq_id not in wanted]
+        report.removed = len(removed)
+        if removed:
+            self._store.delete(removed, job.turn)
+            self._forget_passages(removed, job)
+            for faq_id in removed:
+                del self._indexed[faq_id]
+        with_passages = self._wants_passages(wanted.values())
+        for start in range(0, len(changed), job.batch):
+            batch = changed[start : start + job.batch]
+            report.questions_embedded += self._index(batch, with_passages, job)
+            if progress:
+                progress(min(start + job.batch, len(changed)), len(changed))
+        passages_added = False
+        if with_passages:
+            missing = [item.entry for faq_id, item in self._indexed.items() if faq_id not in self._passages]
+            if missing:  # an index from before passage views, or a KB that just became small enough
+                report.questions_embedded += self._index_passages(missing, job)
+                passages_added = True
+        if report.changed or passages_added:  # with `keep_serving` searches never find it None meanwhile
+            self._ranker = self._build_state() if keep_serving else None
         return report
 
     @contextlib.contextmanager

@@ -112,10 +112,11 @@ class HeldEmbedder:
 
     dim = DIM
 
-    def __init__(self, gate: PriorityGate) -> None:
+    def __init__(self, gate: PriorityGate, hold_from_call: int = 1) -> None:
         self.gate = gate
         self.release = threading.Event()
         self.bulk_started = threading.Event()
+        self.calls, self.hold_from_call = 0, hold_from_call
 
     def query(self, text):
         return _vector(text)
@@ -126,8 +127,10 @@ class HeldEmbedder:
     passages = queries
 
     def bulk_queries(self, texts):
-        self.bulk_started.set()
-        assert self.release.wait(WAIT)
+        self.calls += 1
+        if self.calls >= self.hold_from_call:
+            self.bulk_started.set()
+            assert self.release.wait(WAIT)
         return self.queries(texts)
 
     bulk_passages = bulk_queries
@@ -151,3 +154,21 @@ def test_searches_answer_from_the_old_index_while_a_background_sync_embeds_and_s
     sync.join(WAIT)
     assert not sync.is_alive() and len(kb) == 43
     assert kb.search("new question 7").top == "new-7"
+
+
+def test_during_a_background_sync_the_entries_listed_are_those_still_answering():
+    gate = PriorityGate(max_wait=WAIT)
+    embedder = HeldEmbedder(gate, hold_from_call=2)  # the first batch of new entries is in the index already
+    old = [FaqEntry(f"old-{i}", [f"old question {i}"], answer="old") for i in range(3)]
+    kb = KnowledgeBase(ephemeral_chroma_client(), embedder, collection=unique_collection_name())
+    kb.sync(old)
+    kb.warm_up()
+    new = [FaqEntry(f"new-{i}", [f"new question {i}"], answer="new") for i in range(70)]
+    sync = threading.Thread(target=kb.sync, args=(old + new,), kwargs={"keep_serving": True, "background": True})
+    sync.start()
+    assert embedder.bulk_started.wait(WAIT)
+    # the help topics and other readers of the KB see one consistent version, not a half-imported one
+    assert sorted(entry.id for entry in kb.entries()) == ["old-0", "old-1", "old-2"]
+    embedder.release.set()
+    sync.join(WAIT)
+    assert len(kb.entries()) == 73 and kb.question_tokens("new-3") == [["new", "question", "3"]]
