@@ -6,6 +6,7 @@ Platform-free and async; adapters hand in an InboundMessage and deliver the Outb
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -163,6 +164,12 @@ class Engine:
             return reply
 
     def handle_sync(self, message: InboundMessage, queue_replies: bool = False) -> EngineReply:
+        # While a message is answered, bulk knowledge work (an import) waits for its next step (knowledge.priority).
+        gate = getattr(self._embedder, "gate", None)
+        with gate.foreground() if gate is not None else contextlib.nullcontext():
+            return self._handle_now(message, queue_replies)
+
+    def _handle_now(self, message: InboundMessage, queue_replies: bool) -> EngineReply:
         started = time.perf_counter()
         text = clean_text(message.text or "")
         analysed = text[: self._max_chars]

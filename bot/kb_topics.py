@@ -12,6 +12,7 @@ import math
 import re
 import threading
 from collections import Counter
+from collections.abc import Callable
 
 from bot.texts import Texts
 from knowledge.entry import FaqEntry
@@ -34,15 +35,24 @@ def top_tags(entries: list[FaqEntry], limit: int) -> list[str]:
     return sorted(counts, key=lambda tag: (-counts[tag], first[tag]))[:limit]
 
 
-def chinese_label(tag: str, entries: list[FaqEntry]) -> str:
+def topic_words(questions: list[str], tokens: list[list[str]] | None = None) -> frozenset[str]:
+    """The words of an entry's questions that could name a topic (`tokens`: their tokenizer output, if known)."""
+    tokens = tokens if tokens is not None and len(tokens) == len(questions) else [tokenize(q) for q in questions]
+    # "#" marks a character bigram, not a word ("款吗" from "退款吗"): only whole jieba words can name a topic
+    return frozenset(
+        w for words in tokens for w in words if not w.startswith("#") and _CJK_WORD.match(w) and w not in _GENERIC
+    )
+
+
+def chinese_label(
+    tag: str, entries: list[FaqEntry], words_of: Callable[[FaqEntry], frozenset[str]] | None = None
+) -> str:
     """The Chinese word most typical of the tag's entries (see the module docstring); the tag when none is."""
+    words_of = words_of or (lambda entry: topic_words(entry.questions))
     inside: Counter[str] = Counter()
     outside: Counter[str] = Counter()
     for entry in entries:
-        # "#" marks a character bigram, not a word ("款吗" from "退款吗"): only whole jieba words can name a topic
-        words = {w for q in entry.questions for w in tokenize(q) if not w.startswith("#")}
-        words = {w for w in words if _CJK_WORD.match(w) and w not in _GENERIC}
-        (inside if tag in entry.tags else outside).update(words)
+        (inside if tag in entry.tags else outside).update(words_of(entry))
     tagged = sum(1 for entry in entries if tag in entry.tags)
     others = max(1, len(entries) - tagged)
     best, best_score = tag, 0.0
@@ -66,6 +76,9 @@ class HelpTopics:
         self._limit = limit
         self._lock = threading.Lock()
         self._cache: tuple[tuple, dict[str, str]] | None = None
+        # Per entry, kept across KB changes: a 20,000-entry KB is not re-tokenised (seconds of a customer's
+        # reply, measured during an import) each time a few entries change; the KB's stored tokens are reused.
+        self._words: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}
 
     def __call__(self, language: str) -> str:
         if language in self._fixed:
@@ -84,7 +97,20 @@ class HelpTopics:
         tags = top_tags(entries, self._limit)
         labels = tags
         if language == "zh":  # a tag without a Chinese word is left out rather than shown in English
+            words = {entry.id: self._words_of(entry) for entry in entries} if tags else {}
+            self._words = {faq_id: self._words[faq_id] for faq_id in words}
             labels = [
-                label for label in dict.fromkeys(chinese_label(tag, entries) for tag in tags) if _CJK_WORD.match(label)
+                label
+                for label in dict.fromkeys(chinese_label(tag, entries, lambda e: words[e.id]) for tag in tags)
+                if _CJK_WORD.match(label)
             ]
         return self._texts.say("topics_separator", language).join(labels) or self._texts.say("topics_none", language)
+
+    def _words_of(self, entry: FaqEntry) -> frozenset[str]:
+        questions = tuple(entry.questions)
+        known = self._words.get(entry.id)
+        if known is None or known[0] != questions:
+            stored = getattr(self._knowledge, "question_tokens", None)
+            known = (questions, topic_words(entry.questions, stored(entry.id) if stored else None))
+            self._words[entry.id] = known
+        return known[1]

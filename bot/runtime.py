@@ -36,6 +36,7 @@ from knowledge.collections import collection_for
 from knowledge.elsewhere import DEFAULT_BACKGROUND_FILE, load_background
 from knowledge.embedder import Embedder, shared_embedder
 from knowledge.io import load_entries
+from knowledge.priority import lower_thread_priority
 from knowledge.vector_index import discard_embedded_index
 from storage.conversations import ConversationLog
 from storage.customers import CustomerRepository
@@ -294,9 +295,11 @@ def _knowledge_refresher(faqs: FaqRepository, knowledge: KnowledgeBase, every: f
     seen = {"version": faqs.version(), "checked": time.monotonic()}
     running = threading.Lock()
 
-    def sync(version: int) -> None:
+    def sync(version: int, background: bool = False) -> None:
         try:
-            knowledge.sync(faqs.all(), keep_serving=True)
+            if background:
+                lower_thread_priority()
+            knowledge.sync(faqs.all(), keep_serving=True, background=background)
             seen["version"] = version
         except Exception:  # the next check tries again
             log.exception("could not refresh the knowledge index")
@@ -305,7 +308,7 @@ def _knowledge_refresher(faqs: FaqRepository, knowledge: KnowledgeBase, every: f
 
     def refresh() -> None:
         now = time.monotonic()
-        if now - seen["checked"] < every:
+        if now - seen["checked"] < every or knowledge.importing:  # an import job syncs what it saves itself
             return
         seen["checked"] = now
         version = faqs.version()
@@ -314,7 +317,7 @@ def _knowledge_refresher(faqs: FaqRepository, knowledge: KnowledgeBase, every: f
         if faqs.changes_since(seen["version"]) <= INLINE_SYNC_CHANGES:
             sync(version)
         else:
-            threading.Thread(target=sync, args=(version,), name="kb-refresh", daemon=True).start()
+            threading.Thread(target=sync, args=(version, True), name="kb-refresh", daemon=True).start()
 
     return refresh
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -34,6 +35,7 @@ __all__ = [
 
 ProgressCallback = Callable[[int, int], None]  # (entries embedded so far, entries to embed)
 _EMBED_BATCH = 64
+_BACKGROUND_BATCH = 32  # entries per step of a background sync: one Chroma write each, made between chat messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +74,8 @@ class KnowledgeBase:
         self._store = ChromaQuestionStore(client, collection, _stored_tokenizer_version())
         self._passage_store = ChromaQuestionStore(client, f"{collection}-passage", _stored_tokenizer_version())
         self._lock = threading.Lock()
+        self._imports, self._imports_lock = 0, threading.Lock()
+        self._serving_entries: list[FaqEntry] | None = None  # set while a `keep_serving` sync changes the index
         self._indexed: dict[str, IndexedEntry] = self._store.load()
         self._store.forget_unreadable(set(self._indexed))
         self._passages: dict[str, IndexedEntry] = {
@@ -115,7 +119,7 @@ class KnowledgeBase:
                 self._background = None
             else:
                 known = {BACKGROUND_ID: current} if current else {}
-                vectors, _ = _vectors_reusing([entry], known, lambda texts: _embed_questions(self._embedder, texts))
+                vectors, _ = _vectors_reusing([entry], known, _Job(self._embedder).questions)
                 item = IndexedEntry(entry, _stored_hash(entry), vectors[0], [[] for _ in wanted])
                 self._background_store.put([item])
                 self._background = item
@@ -131,14 +135,27 @@ class KnowledgeBase:
         return indexed.entry if indexed else None
 
     def entries(self) -> list[FaqEntry]:
-        return [indexed.entry for indexed in self._indexed.values()]
+        """The entries searches answer from: during a `keep_serving` sync, those of the index still serving."""
+        serving = self._serving_entries
+        return list(serving) if serving is not None else [indexed.entry for indexed in self._indexed.values()]
+
+    def question_tokens(self, faq_id: str) -> list[list[str]] | None:
+        """The tokenizer's output for each question of an entry, as stored with its vectors (no re-tokenising)."""
+        indexed = self._indexed.get(faq_id)
+        return indexed.tokens if indexed else None
 
     def sync(
-        self, entries: Iterable[FaqEntry], progress: ProgressCallback | None = None, keep_serving: bool = False
+        self,
+        entries: Iterable[FaqEntry],
+        progress: ProgressCallback | None = None,
+        keep_serving: bool = False,
+        background: bool = False,
     ) -> SyncReport:
         """Make the index hold exactly `entries`, embedding only new or changed ones. With `keep_serving` (a big
         import while customers chat) the new ranking state is built here, and searches use the old one until it
-        is ready, instead of the next search building it."""
+        is ready, instead of the next search building it. With `background` (a job's own thread, never inside a
+        chat message) the work goes in small steps that give way to chat messages (knowledge/priority.py)."""
+        job = _Job(self._embedder, background)
         report = SyncReport()
         wanted: dict[str, FaqEntry] = {}
         for entry in entries:
@@ -147,38 +164,70 @@ class KnowledgeBase:
             else:
                 report.skipped += 1
         with self._lock:
-            changed = []
-            for faq_id, entry in wanted.items():
-                current = self._indexed.get(faq_id)
-                if current is None:
-                    report.added += 1
-                    changed.append(entry)
-                elif current.content_hash != _stored_hash(entry):
-                    report.updated += 1
-                    changed.append(entry)
-                else:
-                    report.unchanged += 1
-            removed = [faq_id for faq_id in self._indexed if faq_id not in wanted]
-            report.removed = len(removed)
-            if removed:
-                self._store.delete(removed)
-                self._forget_passages(removed)
-                for faq_id in removed:
-                    del self._indexed[faq_id]
-            with_passages = self._wants_passages(wanted.values())
-            for start in range(0, len(changed), _EMBED_BATCH):
-                batch = changed[start : start + _EMBED_BATCH]
-                report.questions_embedded += self._index(batch, with_passages)
-                if progress:
-                    progress(min(start + _EMBED_BATCH, len(changed)), len(changed))
-            if with_passages:
-                missing = [item.entry for faq_id, item in self._indexed.items() if faq_id not in self._passages]
-                if missing:  # an index from before passage views, or a KB that just became small enough
-                    report.questions_embedded += self._index_passages(missing)
-                    self._ranker = None
-            if report.changed:
-                self._ranker = self._build_state() if keep_serving else None
+            if keep_serving and self._ranker is not None:
+                self._serving_entries = [indexed.entry for indexed in self._indexed.values()]
+            try:
+                return self._sync_locked(wanted, report, job, progress, keep_serving)
+            finally:
+                self._serving_entries = None
+
+    def _sync_locked(
+        self,
+        wanted: dict[str, FaqEntry],
+        report: SyncReport,
+        job: _Job,
+        progress: ProgressCallback | None,
+        keep_serving: bool,
+    ) -> SyncReport:
+        changed = []
+        for faq_id, entry in wanted.items():
+            current = self._indexed.get(faq_id)
+            if current is None:
+                report.added += 1
+                changed.append(entry)
+            elif current.content_hash != _stored_hash(entry):
+                report.updated += 1
+                changed.append(entry)
+            else:
+                report.unchanged += 1
+        removed = [faq_id for faq_id in self._indexed if faq_id not in wanted]
+        report.removed = len(removed)
+        if removed:
+            self._store.delete(removed, job.turn)
+            self._forget_passages(removed, job)
+            for faq_id in removed:
+                del self._indexed[faq_id]
+        with_passages = self._wants_passages(wanted.values())
+        for start in range(0, len(changed), job.batch):
+            batch = changed[start : start + job.batch]
+            report.questions_embedded += self._index(batch, with_passages, job)
+            if progress:
+                progress(min(start + job.batch, len(changed)), len(changed))
+        passages_added = False
+        if with_passages:
+            missing = [item.entry for faq_id, item in self._indexed.items() if faq_id not in self._passages]
+            if missing:  # an index from before passage views, or a KB that just became small enough
+                report.questions_embedded += self._index_passages(missing, job)
+                passages_added = True
+        if report.changed or passages_added:  # with `keep_serving` searches never find it None meanwhile
+            self._ranker = self._build_state() if keep_serving else None
         return report
+
+    @contextlib.contextmanager
+    def import_in_progress(self) -> Iterator[None]:
+        """Held by an import job while it saves entries it will sync itself afterwards: the refresher that watches
+        the database leaves them to it instead of embedding each half-saved state of the file."""
+        with self._imports_lock:  # not `_lock`: a sync may hold that for minutes
+            self._imports += 1
+        try:
+            yield
+        finally:
+            with self._imports_lock:
+                self._imports -= 1
+
+    @property
+    def importing(self) -> bool:
+        return bool(self._imports)
 
     def upsert(self, entry: FaqEntry) -> None:
         if not any(q.strip() for q in entry.questions):
@@ -292,21 +341,20 @@ class KnowledgeBase:
 
     # --- indexing -----------------------------------------------------------------------------------
 
-    def _index(self, entries: list[FaqEntry], with_passages: bool) -> int:
+    def _index(self, entries: list[FaqEntry], with_passages: bool, job: _Job | None = None) -> int:
         """Embed and store `entries`; a question whose text did not change keeps its vector."""
-        all_vectors, embedded = _vectors_reusing(
-            entries, self._indexed, lambda texts: _embed_questions(self._embedder, texts)
-        )
+        job = job or _Job(self._embedder)
+        all_vectors, embedded = _vectors_reusing(entries, self._indexed, job.questions)
         items = [
             IndexedEntry(_copy(entry), _stored_hash(entry), vectors, [tokenize(q) for q in entry.questions])
             for entry, vectors in zip(entries, all_vectors, strict=True)
         ]
-        self._store.put(items)
+        self._store.put(items, job.turn)
         for item in items:
             self._indexed[item.entry.id] = item
         if with_passages:
-            return embedded + self._index_passages(entries)
-        self._forget_passages([entry.id for entry in entries])
+            return embedded + self._index_passages(entries, job)
+        self._forget_passages([entry.id for entry in entries], job)
         return embedded
 
     def _wants_passages(self, entries: Iterable[FaqEntry]) -> bool:
@@ -314,24 +362,23 @@ class KnowledgeBase:
         n_questions = sum(len(entry.questions) for entry in entries)
         return self.settings.ranking_weights().wants_classifier(n_questions, len(entries))
 
-    def _index_passages(self, entries: list[FaqEntry]) -> int:
+    def _index_passages(self, entries: list[FaqEntry], job: _Job | None = None) -> int:
         """Embed and store the "passage:" view of `entries` (already in the main index)."""
-        all_vectors, embedded = _vectors_reusing(
-            entries, self._passages, lambda texts: _embed_passages(self._embedder, texts)
-        )
+        job = job or _Job(self._embedder)
+        all_vectors, embedded = _vectors_reusing(entries, self._passages, job.passages)
         items = []
         for entry, vectors in zip(entries, all_vectors, strict=True):
             indexed = self._indexed[entry.id]
             items.append(IndexedEntry(indexed.entry, indexed.content_hash, vectors, indexed.tokens))
-        self._passage_store.put(items)
+        self._passage_store.put(items, job.turn)
         for item in items:
             self._passages[item.entry.id] = item
         return embedded
 
-    def _forget_passages(self, faq_ids: list[str]) -> None:
+    def _forget_passages(self, faq_ids: list[str], job: _Job | None = None) -> None:
         gone = [faq_id for faq_id in faq_ids if self._passages.pop(faq_id, None) is not None]
         if gone:
-            self._passage_store.delete(gone)
+            self._passage_store.delete(gone, job.turn if job else None)
 
     def _retokenize_stale(self) -> None:
         for item in self._indexed.values():
@@ -353,16 +400,24 @@ def _without(scores: EntryScores, positions: list[int]) -> EntryScores:
     return replace(scores, fused=fused, similarity=similarity, lexical=lexical, logits=logits, probability=probability)
 
 
-def _embed_questions(embedder, questions: list[str]) -> list[np.ndarray]:
-    if not questions:
-        return []
-    # KB questions are embedded like customer text ("query:" prefix): FAQ matching is question-to-question,
-    # the symmetric case e5 recommends the query prefix for; it also scored better on the dev sets.
-    return list(embedder.queries(questions))
+class _Job:
+    """How one sync embeds and writes: at once, or (`background`) in steps that give way to chat messages, through
+    the embedder's bulk methods and its priority gate when it has them."""
 
+    def __init__(self, embedder, background: bool = False) -> None:
+        gate = getattr(embedder, "gate", None) if background else None
+        self._queries = getattr(embedder, "bulk_queries", embedder.queries) if background else embedder.queries
+        self._passages = getattr(embedder, "bulk_passages", embedder.passages) if background else embedder.passages
+        self.turn: Callable[[], object] | None = gate.background_turn if gate is not None else None
+        self.batch = _BACKGROUND_BATCH if background else _EMBED_BATCH
 
-def _embed_passages(embedder, questions: list[str]) -> list[np.ndarray]:
-    return list(embedder.passages(questions)) if questions else []
+    def questions(self, questions: list[str]) -> list[np.ndarray]:
+        # KB questions are embedded like customer text ("query:" prefix): FAQ matching is question-to-question,
+        # the symmetric case e5 recommends the query prefix for; it also scored better on the dev sets.
+        return list(self._queries(questions)) if questions else []
+
+    def passages(self, questions: list[str]) -> list[np.ndarray]:
+        return list(self._passages(questions)) if questions else []
 
 
 def _stored_hash(entry: FaqEntry) -> str:

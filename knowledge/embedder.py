@@ -11,8 +11,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from knowledge.e5_build import bundled_library, engine_library
+from knowledge.priority import PriorityGate, shared_gate
 
 DEFAULT_THREADS = 2
+BULK_CHUNK = 8  # texts per step of bulk work: a customer's query never waits behind more than this
 # libgomp's idle workers spin a long time before sleeping. When the other core is busy (a second message,
 # another process) those spinning threads take the core the work needs: p95 151-180 ms instead of ~50 ms
 # measured. A short spin keeps most of the second thread's speed-up for a message that has the machine alone.
@@ -28,11 +30,20 @@ class Embedder:
     and one thread while another is running, so two messages at once do not fight over two cores.
     `engine` "auto" runs the engine `make install` built for this CPU (knowledge/e5_build.py) when there is
     one, "bundled" the wheel's. `query()` keeps the last `query_cache` vectors by text (0: none).
+    `bulk_queries()` / `bulk_passages()` are for background work (a knowledge import): they embed BULK_CHUNK texts
+    at a time, wait for a gap in the chat traffic before each chunk (`knowledge.priority`), and use one thread
+    while customers are chatting, so a customer's query runs beside a chunk, on the other core, never after it.
     """
 
     dim = 384
 
-    def __init__(self, threads: int | None = None, engine: str | None = None, query_cache: int | None = None) -> None:
+    def __init__(
+        self,
+        threads: int | None = None,
+        engine: str | None = None,
+        query_cache: int | None = None,
+        gate: PriorityGate | None = None,
+    ) -> None:
         # Unset, these come from the variables the runtime's Settings validate, so a benchmark or a tool that
         # makes the shared model first gets the same engine as the server would.
         engine = engine or os.environ.get("WARMDESK_EMBED_ENGINE", "auto")
@@ -51,8 +62,10 @@ class Embedder:
         self._threads = _leading_int(os.environ["OMP_NUM_THREADS"])
         self._set_threads = _openmp_thread_setter(library) if self._threads > 1 else None
         self._running = 0
+        self._bulk_running = 0
         self._lock = threading.Lock()
         self._cached_query = functools.lru_cache(maxsize=query_cache)(self._query) if query_cache > 0 else None
+        self.gate = gate or shared_gate()
 
     def token_count(self, text: str) -> int:
         """Tokens the model reads for `text` as a query (its prefix and special tokens included)."""
@@ -91,10 +104,36 @@ class Embedder:
         vectors = self._run(lambda: self._model.passage([t or " " for t in texts]))
         return np.asarray(vectors, dtype=np.float32).reshape(-1, self.dim)
 
+    def bulk_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._bulk(self._model.query, texts)
+
+    def bulk_passages(self, texts: Sequence[str]) -> np.ndarray:
+        return self._bulk(self._model.passage, texts)
+
+    def _bulk(self, embed: Callable[[list[str]], np.ndarray], texts: Sequence[str]) -> np.ndarray:
+        parts = [np.zeros((0, self.dim), dtype=np.float32)]
+        for start in range(0, len(texts), BULK_CHUNK):
+            chunk = [t or " " for t in texts[start : start + BULK_CHUNK]]
+            self.gate.background_turn()
+            with self._lock:
+                self._bulk_running += 1
+            try:
+                if self._set_threads is not None:
+                    self._set_threads(1 if self.gate.busy() else self._threads)
+                parts.append(np.asarray(embed(chunk), dtype=np.float32).reshape(-1, self.dim))
+            finally:
+                with self._lock:
+                    self._bulk_running -= 1
+        return np.concatenate(parts)
+
     def _run(self, embed: Callable[[], np.ndarray]) -> np.ndarray:
+        with self.gate.foreground():
+            return self._run_now(embed)
+
+    def _run_now(self, embed: Callable[[], np.ndarray]) -> np.ndarray:
         with self._lock:
             self._running += 1
-            alone = self._running == 1
+            alone = self._running == 1 and not self._bulk_running
         try:
             if self._set_threads is not None:  # OpenMP's thread count is per calling thread
                 self._set_threads(self._threads if alone else 1)

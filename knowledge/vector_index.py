@@ -13,7 +13,7 @@ import json
 import shutil
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +25,9 @@ from knowledge.entry import FaqEntry
 from knowledge.index_snapshot import IndexSnapshot
 
 _GET_PAGE = 5000
+# Records per Chroma call when the writer takes turns with chat: a call holds the GIL throughout (measured ~50 ms
+# fixed + ~1-2 ms per record, more under load), so every thread of the process waits for it.
+_TURN_WRITE = 32
 
 
 def open_chroma_client(data_dir: Path, chroma_url: str | None = None):
@@ -206,11 +209,12 @@ class ChromaQuestionStore:
         vectors = np.stack([vector for _, vector, _ in rows])
         return IndexedEntry(entry, content_hash, vectors, tokens)  # type: ignore[arg-type]
 
-    def put(self, items: Iterable[IndexedEntry]) -> None:
-        """Write entries, replacing whatever was stored under their ids."""
+    def put(self, items: Iterable[IndexedEntry], before_write: Callable[[], object] | None = None) -> None:
+        """Write entries, replacing whatever was stored under their ids. `before_write` is called before each
+        Chroma call, which are then small (a background job waiting for a gap in the chat traffic)."""
         items = list(items)
         self._changing()
-        self.delete([item.entry.id for item in items])
+        self.delete([item.entry.id for item in items], before_write)
         ids: list[str] = []
         vectors: list[np.ndarray] = []
         documents: list[str] = []
@@ -233,8 +237,11 @@ class ChromaQuestionStore:
                 metadatas.append(metadata)
             self._question_counts[entry.id] = len(entry.questions)
         collection = self._collection
-        for start in range(0, len(ids), self._max_batch):
-            stop = start + self._max_batch
+        step = self._step(before_write)
+        for start in range(0, len(ids), step):
+            stop = start + step
+            if before_write:
+                before_write()
             collection.add(
                 ids=ids[start:stop],
                 embeddings=np.asarray(vectors[start:stop], dtype=np.float32),
@@ -243,16 +250,23 @@ class ChromaQuestionStore:
             )
         self._changing()
 
-    def delete(self, faq_ids: Iterable[str]) -> None:
+    def delete(self, faq_ids: Iterable[str], before_write: Callable[[], object] | None = None) -> None:
         known = [f for f in faq_ids if f in self._question_counts]
         record_ids = [_record_id(f, i) for f in known for i in range(self._question_counts.pop(f))]
         if not record_ids:
             return
         self._changing()
         collection = self._collection
-        for start in range(0, len(record_ids), self._max_batch):
-            collection.delete(ids=record_ids[start : start + self._max_batch])
+        step = self._step(before_write)
+        for start in range(0, len(record_ids), step):
+            if before_write:
+                before_write()
+            collection.delete(ids=record_ids[start : start + step])
         self._changing()
+
+    def _step(self, before_write: Callable[[], object] | None) -> int:
+        """Records per call (the collection is open, so `_max_batch` is known)."""
+        return min(self._max_batch, _TURN_WRITE) if before_write else self._max_batch
 
     def forget_unreadable(self, readable: set[str]) -> None:
         """Drop records of entries `load()` could not assemble (half-written, old layout)."""

@@ -1,7 +1,8 @@
 """Long uploads (more than SMALL_IMPORT entries) run as a background job with a progress page
-(`/staff/kb/import/{job}`, refreshing itself each second; `?format=json` for scripts): saving in chunks of 500
-entries, one transaction each, then embedding the new questions. Chat keeps answering with the old index until
-the new one is ready, and its messages are logged between the chunks."""
+(`/staff/kb/import/{job}`, refreshing itself each second; `?format=json` for scripts): saving in chunks of
+SAVE_CHUNK entries, one transaction each, then embedding the new questions. Chat keeps answering with the old
+index until the new one is ready; every step of the job waits for a gap in the chat traffic and the job's thread
+runs at a lower CPU priority (knowledge/priority.py), so customers' messages go first."""
 
 import itertools
 import threading
@@ -17,10 +18,12 @@ from adapters.staff.kb import VIEWERS
 from adapters.staff.pages import render
 from bot.runtime import Runtime
 from knowledge.entry import FaqEntry
+from knowledge.priority import lower_thread_priority, shared_gate
 from storage.faqs import SaveReport
 from storage.staff import StaffMember
 
 SMALL_IMPORT = 1000  # entries: smaller files are imported within the request, as before
+SAVE_CHUNK = 100  # entries per transaction: chat messages are logged between them (SQLite has one writer)
 KEEP_JOBS = 20
 
 
@@ -88,18 +91,21 @@ class ImportJobs:
 
     def _run(self, job: ImportJob, member: StaffMember, entries: list[FaqEntry]) -> None:
         faqs, knowledge = self._runtime.faqs, self._runtime.knowledge
+        gate = getattr(self._runtime.embedder, "gate", None) or shared_gate()
+        lower_thread_priority()  # this thread only ever runs this job
         try:
 
             def saved(done: int, _total: int) -> None:
                 job.saved = done
-
-            job.report = faqs.save_in_chunks(entries, member.actor, f"import {job.name}", saved)
-            job.stage = "indexing"
+                gate.background_turn()  # the next chunk's transaction waits for a gap in the chat traffic
 
             def indexed(done: int, total: int) -> None:
                 job.indexed, job.to_index = done, total
 
-            knowledge.sync(faqs.all(), progress=indexed, keep_serving=True)
+            with knowledge.import_in_progress():
+                job.report = faqs.save_in_chunks(entries, member.actor, f"import {job.name}", saved, SAVE_CHUNK)
+                job.stage = "indexing"
+                knowledge.sync(faqs.all(), progress=indexed, keep_serving=True, background=True)
             job.stage = "done"
             detail = {
                 "file": job.name,

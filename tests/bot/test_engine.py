@@ -257,3 +257,18 @@ async def test_an_off_topic_question_near_an_entry_gets_the_out_of_scope_reply_n
     assert reply.faq_id is None and reply.replies[0].choices == []
     assert "帮不上" in reply.replies[0].text
     assert searched_as_follow_up == []
+
+
+async def test_a_message_being_answered_holds_back_bulk_knowledge_work_until_its_reply(runtime, customer, monkeypatch):
+    gate = runtime.embedder.gate
+    search, seen = runtime.knowledge.search, []
+
+    def searching(*args, **kwargs):
+        seen.append(gate.in_flight)
+        return search(*args, **kwargs)
+
+    monkeypatch.setattr(runtime.knowledge, "search", searching)
+    reply = await runtime.engine.handle(message(customer, "How long does delivery take?"))
+
+    assert reply.replies and seen and all(count >= 1 for count in seen)
+    assert gate.in_flight == 0

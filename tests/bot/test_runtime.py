@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from bot.business import BusinessFileError
-from bot.runtime import Runtime, background_questions
+from bot.runtime import Runtime, _knowledge_refresher, background_questions
 from bot.settings import Settings
 from knowledge.entry import FaqEntry
 from storage.faqs import FaqRepository
@@ -53,3 +53,33 @@ def test_the_elsewhere_file_setting_picks_the_background_or_turns_it_off(tmp_pat
     ]
     with pytest.raises(BusinessFileError, match="WARMDESK_ELSEWHERE_FILE"):
         background_questions(Settings(data_dir=tmp_path, elsewhere_file=str(tmp_path / "missing.toml")))
+
+
+def test_the_knowledge_refresher_leaves_an_import_in_progress_to_its_job_and_syncs_what_changed_after():
+    class Faqs:
+        revision = 1
+
+        def version(self):
+            return self.revision
+
+        def changes_since(self, version):
+            return self.revision - version
+
+        def all(self):
+            return ["entries"]
+
+    class Knowledge:
+        def __init__(self):
+            self.importing, self.synced = False, []
+
+        def sync(self, entries, **options):
+            self.synced.append(options)
+
+    faqs, knowledge = Faqs(), Knowledge()
+    refresh = _knowledge_refresher(faqs, knowledge, 0)
+    knowledge.importing, faqs.revision = True, 3  # an import job has saved two entries and will sync them itself
+    refresh()
+    assert knowledge.synced == []
+    knowledge.importing = False
+    refresh()
+    assert knowledge.synced == [{"keep_serving": True, "background": False}]  # a few changes: inline, as before
