@@ -14,9 +14,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from bot.social import tokens
-
-_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z]+)?|[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+from bot.social import token_spans, tokens
 
 
 def _keys(phrases: dict[str, list[str]] | list[str]) -> list[tuple[str, ...]]:
@@ -53,8 +51,7 @@ class ContextWords:
         self._instead = _keys(instead)
 
     def read(self, text: str) -> Question:
-        normal = text.lower().replace("\u2019", "'")
-        spans = list(_TOKEN.finditer(normal)) if len(normal) == len(text) else []
+        spans = token_spans(text)
         words = [span.group(0) for span in spans]
         position, opens, kept = 0, False, None
         while position < len(words) - 1:

@@ -66,6 +66,13 @@ def tokens(text: str) -> list[str]:
     return _TOKEN.findall(_normal(text))
 
 
+def token_spans(text: str) -> list[re.Match[str]]:
+    """The tokens of `text` with their positions in it; none when normalising changes its length (a rare
+    letter whose lower case is longer), as the positions would then not point into `text`."""
+    normal = _normal(text)
+    return list(_TOKEN.finditer(normal)) if len(normal) == len(text) else []
+
+
 def _normal(text: str) -> str:
     return text.lower().replace("\u2019", "'")
 
