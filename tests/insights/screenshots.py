@@ -89,6 +89,7 @@ def main() -> None:
             "insights-customers": "/staff/customers",
             "insights-customer": f"/staff/customers/{customer}",
             "insights-digest": "/staff/insights/digest?to=2026-11-30",
+            "insights-bad-range": "/staff/insights?from=2026-11-30&to=2026-10-01",  # explained in the page language
         }
         with AppServer(pages_app(db, Path(data_dir))) as live, sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
